@@ -1,0 +1,15 @@
+"""OAuth 2.0 endpoints, mounted at /o/: only what the command-line client's device flow needs."""
+
+from django.urls import path
+from oauth2_provider import views as oauth2_views
+
+from accounts import oauth_views
+
+# django-oauth-toolkit reverses its URLs under this namespace.
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("device-authorization/", oauth_views.DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("token/", oauth_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+]

@@ -1,0 +1,92 @@
+"""Benchmark of the per-file image pipeline (gallery.analysis), single process, native threads pinned.
+
+Make the photos first (../shared/bench-data/make_photos.py: 512 px JPEG crops of real photos):
+
+    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
+    .venv/bin/python bench/analysis.py /tmp/photos --limit 1000
+
+Prints the median and p90 per image of each stage of `analyse_image` (decode + scale, colours,
+encode + xz) and of their sum, and the mean stored thumbnail size. `--clock cpu` counts only the
+CPU time of this thread, which keeps other busy processes on the machine out of the figures.
+"""
+
+import argparse
+import hashlib
+import os
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gallery.analysis import decode_image  # noqa: E402
+from gallery.colors import dominant_colours, pin_native_threads  # noqa: E402
+from gallery.thumbnails import encode_thumbnail  # noqa: E402
+
+MAX_PIXELS = 64_000_000
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photos", nargs="?", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)")
+    parser.add_argument("--limit", type=int, default=1000, help="at most this many photos, in name order (default 1000; 0 for all)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time, or this thread's CPU time")
+    arguments = parser.parse_args()
+
+    pin_native_threads()
+    paths = sorted(path for path in arguments.photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)
+    if arguments.limit:
+        paths = paths[: arguments.limit]
+    if not paths:
+        sys.exit(f"no photos in {arguments.photos}")
+
+    clock = CLOCKS[arguments.clock]
+    stages: dict[str, list[float]] = {"decode + scale": [], "colours": [], "encode + xz": [], "total": []}
+    stored_sizes = []
+    # The first images pay for imports and lazily built tables; they are not what is being measured.
+    for data in [paths[0].read_bytes()] * 5:
+        measure_one(data, clock=clock)
+    for path in paths:
+        timings, stored_size = measure_one(path.read_bytes(), clock=clock)
+        for stage, seconds in timings.items():
+            stages[stage].append(seconds)
+        stored_sizes.append(stored_size)
+
+    print(f"{len(paths)} photos from {arguments.photos}, {arguments.clock} clock, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'stage':<16}{'median ms':>10}{'p90 ms':>10}")
+    for stage, seconds in stages.items():
+        print(f"{stage:<16}{statistics.median(seconds) * 1000:>10.2f}{percentile(seconds, 90) * 1000:>10.2f}")
+    print(f"mean stored thumbnail: {statistics.fmean(stored_sizes) / 1024:.2f} KiB")
+    print("reproduce: " + shlex.join([sys.executable, *sys.argv]))
+
+
+def measure_one(data: bytes, *, clock: Callable[[], float]) -> tuple[dict[str, float], int]:
+    """The stages of gallery.analysis.analyse_image, timed one by one."""
+    start = clock()
+    hashlib.sha256(data).hexdigest()
+    decoded = decode_image(data, max_pixels=MAX_PIXELS)
+    decoded_at = clock()
+    dominant_colours(decoded.thumbnail)
+    coloured_at = clock()
+    stored = encode_thumbnail(decoded.thumbnail)
+    encoded_at = clock()
+    timings = {
+        "decode + scale": decoded_at - start,
+        "colours": coloured_at - decoded_at,
+        "encode + xz": encoded_at - coloured_at,
+        "total": encoded_at - start,
+    }
+    return timings, len(stored)
+
+
+def percentile(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100)[percent - 1]
+
+
+if __name__ == "__main__":
+    main()

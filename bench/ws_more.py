@@ -1,0 +1,195 @@
+"""Round trip of "more" on the scroller websocket: request sent -> last thumbnail frame of the batch received.
+
+    .venv/bin/python bench/ws_more.py --database-url mysql://root@127.0.0.1:3306/scroller_bench_1m
+
+Starts one Daphne process on 127.0.0.1 serving scroller.asgi on that database (or
+measures a running server given --url), opens one websocket as an anonymous visitor,
+subscribes to --hues random hues in turn and asks for --more batches at each,
+one request at a time. Prints p50/p95/p99 of the round trips, the bytes each
+thumbnail costs on the wire, and the command that reproduces the figures.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shlex
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+WARMUP = 20
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses")
+    parser.add_argument("--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)")
+    parser.add_argument("--url", help="measure an already running server, e.g. ws://127.0.0.1:8000/ws/scroller/")
+    parser.add_argument("--port", type=int, default=0, help="port for the Daphne process (default: a free one)")
+    parser.add_argument("--hues", type=int, default=10, help="subscriptions, each at a new random hue")
+    parser.add_argument("--more", type=int, default=100, help="'more' requests per subscription")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not args.url and not args.database_url:
+        parser.error("give --database-url (a server is started on it) or --url")
+    return args
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(*, database_url: str, redis_url: str, port: int) -> tuple[subprocess.Popen, Path]:
+    """One Daphne process, like production; returns it and its log file once it accepts connections."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "SCROLLER_LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    log = Path(tempfile.mkstemp(prefix="scroller-bench-daphne-", suffix=".log")[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "scroller.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"Daphne exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, log
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"Daphne did not start listening within 60 s:\n{log.read_text()}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def catalogue_size(database_url: str | None) -> str:
+    if not database_url or not database_url.startswith("mysql://"):
+        return "unknown"
+    import MySQLdb
+
+    parsed = urlparse(database_url)
+    connection = MySQLdb.connect(host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", passwd=parsed.password or "", db=parsed.path.lstrip("/"))
+    cursor = connection.cursor()
+    cursor.execute("SELECT COUNT(*), SUM(deleted_at IS NULL AND visibility = 'public') FROM gallery_image")
+    total, public = cursor.fetchone()
+    cursor.execute("SELECT COUNT(*) FROM gallery_dominantcolor")
+    (colours,) = cursor.fetchone()
+    connection.close()
+    return f"{total:,} images ({int(public or 0):,} public and alive), {colours:,} colour rows"
+
+
+async def receive_batch(websocket) -> tuple[dict, list[int]]:
+    """The JSON message and the sizes of its binary frames; checks each frame carries the announced id."""
+    message = json.loads(await websocket.recv())
+    if message["type"] not in ("batch", "added"):
+        raise RuntimeError(f"unexpected message {message}")
+    sizes = []
+    for meta in message["images"]:
+        frame = await websocket.recv()
+        if not isinstance(frame, bytes) or struct.unpack(">I", frame[:4])[0] != meta["id"]:
+            raise RuntimeError("a binary frame does not match its image")
+        sizes.append(len(frame))
+    return message, sizes
+
+
+async def measure(*, url: str, origin: str, hues: list[int], more: int) -> dict:
+    subscribe_times, more_times, frame_sizes, meta_bytes, widened = [], [], [], [], 0
+    async with websockets.connect(url, origin=origin, max_size=None, compression=None) as websocket:
+        json.loads(await websocket.recv())
+        for hue in hues:
+            started = time.perf_counter()
+            await websocket.send(json.dumps({"type": "subscribe", "hue": hue}))
+            message, _ = await receive_batch(websocket)
+            subscribe_times.append(time.perf_counter() - started)
+            widened += message["widened"]
+            for _ in range(more):
+                started = time.perf_counter()
+                await websocket.send('{"type":"more"}')
+                message, sizes = await receive_batch(websocket)
+                more_times.append(time.perf_counter() - started)
+                frame_sizes += sizes
+                if message["images"]:
+                    meta_bytes.append(len(json.dumps(message, separators=(",", ":"))) / len(message["images"]))
+    return {"subscribe": subscribe_times, "more": more_times[WARMUP:], "frames": frame_sizes, "meta": meta_bytes, "widened": widened}
+
+
+def report(*, results: dict, catalogue: str, command: str, hues: list[int]) -> None:
+    more = [seconds * 1000 for seconds in results["more"]]
+    subscribe = [seconds * 1000 for seconds in results["subscribe"]]
+    frames = results["frames"]
+    print(f"catalogue: {catalogue}")
+    print(f"hues: {hues} ({results['widened']} widened)")
+    print(f"'more' round trip, {len(more)} requests after {WARMUP} warm-up: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms")
+    print(f"'subscribe' round trip (20 images), {len(subscribe)} requests: p50 {percentile(subscribe, 0.5):.1f} ms, max {max(subscribe):.1f} ms")
+    print(
+        f"on the wire per thumbnail: {sum(frames) / len(frames):,.0f} bytes binary payload (4-byte id + stored xz bytes, no base64)"
+        f" + 4 bytes websocket header, plus {sum(results['meta']) / len(results['meta']):,.0f} bytes of JSON metadata"
+    )
+    if "server_cpu_ms" in results:
+        print(f"server process CPU per request (subscribe or more): {results['server_cpu_ms']:.2f} ms")
+    print(f"reproduce: {command}")
+
+
+def main() -> None:
+    args = parse_args()
+    rng = random.Random(args.seed)
+    hues = [rng.randrange(360) for _ in range(args.hues)]
+    command = shlex.join([".venv/bin/python", "bench/ws_more.py", *sys.argv[1:]])
+    server = None
+    url = args.url
+    try:
+        if not url:
+            port = args.port or free_port()
+            server, _ = start_server(database_url=args.database_url, redis_url=args.redis_url, port=port)
+            url = f"ws://127.0.0.1:{port}/ws/scroller/"
+        parsed = urlparse(url)
+        origin = f"http://{parsed.hostname}:{parsed.port}"
+        cpu_before = cpu_seconds(server.pid) if server else None
+        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more))
+        if server:
+            requests = len(hues) * (args.more + 1)
+            results["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu_before) * 1000 / requests
+    finally:
+        if server is not None:
+            stop_server(server)
+    report(results=results, catalogue=catalogue_size(args.database_url), command=command, hues=hues)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Realtime events for open scrollers, sent through the channel layer only after the database commit."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from gallery.models import Image
+
+GALLERY_GROUP = "gallery"
+
+
+def announce_added(*, images: list[Image]) -> None:
+    """Tell every scroller that these images appeared (uploaded or restored); each consumer filters by hue and visibility."""
+    if not images:
+        return
+    message = {
+        "type": "images.added",
+        "images": [
+            {
+                "id": image.pk,
+                "owner_id": image.owner_id,
+                "visibility": image.visibility,
+                "colors": [[color.hue, color.share] for color in image.colors.all() if color.hue is not None],
+            }
+            for image in images
+        ],
+    }
+    transaction.on_commit(lambda: _send(message))
+
+
+def announce_removed(*, image_ids: list[int]) -> None:
+    if not image_ids:
+        return
+    message = {"type": "images.removed", "ids": list(image_ids)}
+    transaction.on_commit(lambda: _send(message))
+
+
+def _send(message: dict) -> None:
+    async_to_sync(get_channel_layer().group_send)(GALLERY_GROUP, message)

@@ -1,0 +1,182 @@
+"""Bulk ingest: from uploaded bytes to stored images, with the image work spread over a process pool.
+
+Decoding, colour analysis and thumbnail encoding are CPU-bound Python/C work that
+holds the GIL for much of its time, so they run in worker processes (one per core
+by default, SCROLLER_INGEST_WORKERS); the server process keeps the HTTP parsing,
+hashing, database writes and file storage.
+"""
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from gallery import selectors, services
+from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.worker import analyse_or_reject, start_worker
+
+Status = Literal["created", "duplicate", "rejected"]
+MAX_NAME_LENGTH = 255
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One file as received: the client's name and, unless refused by size, its bytes."""
+
+    filename: str
+    data: bytes
+    sha256: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    filename: str
+    status: Status
+    id: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _forget_pool_in_child() -> None:
+    """A forked process (a test server, say) gets a copy of the pool object but none of its threads; it must start its own."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def ingest_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # spawn, not fork: the server process has threads and an event loop that a forked child must not inherit.
+            _pool = ProcessPoolExecutor(
+                max_workers=settings.SCROLLER_INGEST_WORKERS,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=start_worker,
+            )
+        return _pool
+
+
+def sanitise_filename(name: str) -> str:
+    """The client's name reduced to a displayable base name; it is never used as a path."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    cleaned = "".join(char for char in unicodedata.normalize("NFC", base) if unicodedata.category(char)[0] != "C").strip()
+    if len(cleaned) > MAX_NAME_LENGTH:
+        stem, dot, extension = cleaned.rpartition(".")
+        keep = MAX_NAME_LENGTH - len(dot + extension) if dot and len(extension) <= 10 else MAX_NAME_LENGTH
+        cleaned = cleaned[:keep] + (dot + extension if keep < MAX_NAME_LENGTH else "")
+    return cleaned or "unnamed"
+
+
+def receive(*, filename: str, size: int, read) -> Upload:
+    """Size checks come before `read()`, so an oversized file is refused without being read."""
+    name = sanitise_filename(filename)
+    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
+    if size > limit:
+        return Upload(name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB")
+    if size == 0:
+        return Upload(name, b"", "", error="empty file")
+    data = read()
+    return Upload(name, data, hashlib.sha256(data).hexdigest())
+
+
+def _triage(*, owner, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
+    """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
+    known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
+    settled: dict[int, IngestResult] = {}
+    to_analyse: list[int] = []
+    first_in_batch: dict[str, int] = {}
+    for index, upload in enumerate(uploads):
+        if upload.error:
+            settled[index] = IngestResult(upload.filename, "rejected", error=upload.error)
+        elif upload.sha256 in known:
+            image = services.revive_duplicate(image=known[upload.sha256])
+            settled[index] = IngestResult(upload.filename, "duplicate", id=image.pk, sha256=upload.sha256)
+        elif upload.sha256 in first_in_batch:
+            settled[index] = IngestResult(upload.filename, "duplicate", sha256=upload.sha256)
+        else:
+            first_in_batch[upload.sha256] = index
+            to_analyse.append(index)
+    return settled, to_analyse
+
+
+def _store(*, owner, upload: Upload, outcome: ImageAnalysis | ImageRejected, visibility: str) -> IngestResult:
+    if isinstance(outcome, ImageRejected):
+        return IngestResult(upload.filename, "rejected", sha256=upload.sha256, error=outcome.reason)
+    image, created = services.store_image(
+        owner=owner, original_name=upload.filename, data=upload.data, analysis=outcome, visibility=visibility
+    )
+    return IngestResult(upload.filename, "created" if created else "duplicate", id=image.pk, sha256=upload.sha256)
+
+
+def _finish(*, owner, uploads: list[Upload], settled: dict[int, IngestResult], outcomes: dict[int, ImageAnalysis | ImageRejected], visibility: str) -> list[IngestResult]:
+    for index, outcome in outcomes.items():
+        settled[index] = _store(owner=owner, upload=uploads[index], outcome=outcome, visibility=visibility)
+    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
+    return [settled[index] for index in range(len(uploads))]
+
+
+def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[int, IngestResult]) -> None:
+    ids_by_hash = {result.sha256: result.id for result in results.values() if result.id is not None}
+    for index, result in results.items():
+        if result.status == "duplicate" and result.id is None:
+            first_id = ids_by_hash.get(result.sha256)
+            if first_id is None:
+                # The first copy in this batch was refused, so this one is refused for the same reason.
+                first = next(r for r in results.values() if r.sha256 == result.sha256 and r.status == "rejected")
+                results[index] = IngestResult(uploads[index].filename, "rejected", sha256=result.sha256, error=first.error)
+            else:
+                results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
+
+
+async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list[IngestResult]:
+    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
+    loop = asyncio.get_running_loop()
+    pool = ingest_pool()
+    analysed = await asyncio.gather(*(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].data)) for index in to_analyse))
+    outcomes = dict(zip(to_analyse, analysed, strict=True))
+    return await sync_to_async(_finish)(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
+
+
+def ingest_batches(*, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2) -> Iterator[list[IngestResult]]:
+    """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
+    pool = ingest_pool()
+    pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
+    for uploads in batches:
+        settled, to_analyse = _triage(owner=owner, uploads=uploads)
+        futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
+        pending.append((uploads, settled, futures))
+        if len(pending) > in_flight:
+            yield _finish_batch(owner=owner, batch=pending.pop(0), visibility=visibility)
+    for batch in pending:
+        yield _finish_batch(owner=owner, batch=batch, visibility=visibility)
+
+
+def _finish_batch(*, owner, batch, visibility: str) -> list[IngestResult]:
+    uploads, settled, futures = batch
+    outcomes = {index: future.result() for index, future in futures.items()}
+    return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
+
+
+def _analyse_in_worker(data: bytes):
+    return partial(analyse_or_reject, data, max_pixels=settings.SCROLLER_MAX_PIXELS)

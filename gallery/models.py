@@ -1,0 +1,82 @@
+import colorsys
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    PRIVATE = "private", "Private"
+
+
+class ImageQuerySet(models.QuerySet):
+    def alive(self) -> "ImageQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user) -> "ImageQuerySet":
+        """What `user` may see: public images, plus their own and, for staff, everything."""
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self
+        if user is not None and user.is_authenticated:
+            return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user))
+        return self.filter(visibility=Visibility.PUBLIC)
+
+
+class Image(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images")
+    original_name = models.CharField(max_length=255, help_text="The uploader's file name, sanitised; for display only.")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the original bytes, hex.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=8)
+    byte_size = models.PositiveBigIntegerField()
+    original = models.FileField(max_length=255)
+    thumbnail = models.BinaryField(help_text="Scaled-down image in an xz (LZMA) container.")
+    thumbnail_width = models.PositiveSmallIntegerField()
+    thumbnail_height = models.PositiveSmallIntegerField()
+    is_monochrome = models.BooleanField(default=False, help_text="Only near-white, near-black or grey colours.")
+    visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="image_unique_content_per_owner")]
+        indexes = [
+            models.Index(fields=["deleted_at", "created_at"], name="image_alive_newest"),
+            models.Index(fields=["owner", "created_at"], name="image_owner_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} (#{self.pk})"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class DominantColor(models.Model):
+    """One of an image's dominant colours; the rows with a hue are the index the scroller streams from."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="colors")
+    rank = models.PositiveSmallIntegerField(help_text="0 is the colour with the largest share.")
+    hue = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0–359°; empty for boring colours.")
+    saturation = models.FloatField()
+    value = models.FloatField()
+    share = models.FloatField(help_text="Fraction of the image's pixels, 0–1.")
+    shuffle = models.PositiveIntegerField(help_text="Random, the same for every colour of one image: the stream order.")
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [models.UniqueConstraint(fields=["image", "rank"], name="color_unique_rank_per_image")]
+        indexes = [models.Index(fields=["hue", "shuffle", "share"], name="color_hue_stream")]
+
+    def __str__(self) -> str:
+        return self.hex
+
+    @property
+    def hex(self) -> str:
+        red, green, blue = colorsys.hsv_to_rgb((self.hue or 0) / 360, self.saturation, self.value)
+        return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"

@@ -1,0 +1,78 @@
+"""Reads of images for the HTTP API, the admin and the ingest pipeline."""
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+
+from gallery.models import DominantColor, Image
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def hue_ranges(*, hue: int, margin: int) -> list[tuple[int, int]]:
+    """The inclusive hue ranges within `margin` degrees of `hue` on the colour circle: two when the window wraps past 0°."""
+    if margin >= 180:
+        return [(0, 359)]
+    low, high = hue - margin, hue + margin
+    if low < 0:
+        return [(low + 360, 359), (0, high)]
+    if high > 359:
+        return [(low, 359), (0, high - 360)]
+    return [(low, high)]
+
+
+def matching_colors(*, hue: int, margin: int | None = None, min_share: float | None = None):
+    margin = settings.SCROLLER_HUE_MARGIN if margin is None else margin
+    min_share = settings.SCROLLER_MIN_MATCH_SHARE if min_share is None else min_share
+    in_window = Q()
+    for low, high in hue_ranges(hue=hue, margin=margin):
+        in_window |= Q(hue__gte=low, hue__lte=high)
+    return DominantColor.objects.filter(in_window, share__gte=min_share)
+
+
+def list_images(
+    *,
+    viewer,
+    hue: int | None = None,
+    owner_only: bool = False,
+    include_deleted: bool = False,
+    before: int | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> list[Image]:
+    """Newest first, keyset-paginated by id so pages stay cheap however deep they go."""
+    images = Image.objects.visible_to(viewer)
+    if owner_only:
+        images = images.filter(owner=viewer)
+    if not (include_deleted and (owner_only or viewer.is_staff)):
+        images = images.alive()
+    if hue is not None:
+        images = images.filter(Exists(matching_colors(hue=hue).filter(image=OuterRef("pk"))))
+    if before is not None:
+        images = images.filter(pk__lt=before)
+    page = images.select_related("owner").prefetch_related("colors").defer("thumbnail").order_by("-pk")
+    return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
+
+
+def get_visible_image(*, viewer, image_id: int, with_thumbnail: bool = False) -> Image:
+    """Raises Image.DoesNotExist for deleted images and for images the viewer may not see, alike."""
+    images = Image.objects.visible_to(viewer).alive().select_related("owner").prefetch_related("colors")
+    if not with_thumbnail:
+        images = images.defer("thumbnail")
+    return images.get(pk=image_id)
+
+
+def get_owned_image(*, viewer, image_id: int) -> Image:
+    """An image the viewer may change, deleted or not (for restore)."""
+    images = Image.objects.select_related("owner").prefetch_related("colors").defer("thumbnail")
+    if not viewer.is_staff:
+        images = images.filter(owner=viewer)
+    return images.get(pk=image_id)
+
+
+def image_with_colors(*, image_id: int) -> Image:
+    return Image.objects.prefetch_related("colors").defer("thumbnail").get(pk=image_id)
+
+
+def find_by_hashes(*, owner, hashes: list[str]) -> dict[str, Image]:
+    images = Image.objects.filter(owner=owner, sha256__in=set(hashes)).only("pk", "sha256", "deleted_at", "owner_id")
+    return {image.sha256: image for image in images}

@@ -1,0 +1,198 @@
+"""Every write to images: storing an analysed upload, soft delete, restore, purge."""
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import prefetch_related_objects
+from django.utils import timezone
+
+from gallery import events, selectors
+from gallery.analysis import ImageAnalysis
+from gallery.models import DominantColor, Image, Visibility
+from gallery.permissions import can_modify_image
+
+logger = logging.getLogger(__name__)
+
+ORIGINALS_DIR = "originals"
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
+def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
+    """Named by owner and content, never by the client's file name."""
+    return f"{ORIGINALS_DIR}/{owner_id}/{sha256[:2]}/{sha256}.{EXTENSIONS[image_format]}"
+
+
+def store_image(*, owner, original_name: str, data: bytes, analysis: ImageAnalysis, visibility: str) -> tuple[Image, bool]:
+    """Keep the original file and its record; returns (image, created).
+
+    The file is written before the row is committed, so a visible record always
+    has its file; if the insert fails the file is removed again. A hard crash
+    between the two leaves a file without a row, which `purge_deleted` sweeps.
+    """
+    path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
+    default_storage.save(path, ContentFile(data))
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                owner=owner,
+                original_name=original_name,
+                sha256=analysis.sha256,
+                width=analysis.width,
+                height=analysis.height,
+                format=analysis.format,
+                byte_size=len(data),
+                original=path,
+                thumbnail=analysis.thumbnail,
+                thumbnail_width=analysis.thumbnail_width,
+                thumbnail_height=analysis.thumbnail_height,
+                is_monochrome=analysis.monochrome,
+                visibility=visibility,
+            )
+            _create_colors(image=image, analysis=analysis)
+            events.announce_added(images=[image])
+    except IntegrityError:
+        # A concurrent upload of the same bytes by the same owner may have won the race;
+        # its row points at this very path with identical content, so the file stays.
+        existing = Image.objects.filter(owner=owner, sha256=analysis.sha256).first()
+        if existing is None:
+            _discard_unreferenced(path=path)
+            raise
+        return existing, False
+    except BaseException:
+        _discard_unreferenced(path=path)
+        raise
+    return image, True
+
+
+def _discard_unreferenced(*, path: str) -> None:
+    try:
+        referenced = Image.objects.filter(original=path).exists()
+    except DatabaseError:
+        # The database cannot say whether a committed record owns the file, so it stays for the orphan sweep to judge.
+        return
+    if not referenced:
+        default_storage.delete(path)
+
+
+def _create_colors(*, image: Image, analysis: ImageAnalysis) -> None:
+    shuffle = secrets.randbits(32)
+    colors = [
+        DominantColor(
+            image=image,
+            rank=rank,
+            hue=colour.hue,
+            saturation=colour.saturation,
+            value=colour.value,
+            share=colour.share,
+            shuffle=shuffle,
+        )
+        for rank, colour in enumerate(analysis.colours)
+    ]
+    DominantColor.objects.bulk_create(colors)
+    prefetch_related_objects([image], "colors")
+
+
+def revive_duplicate(*, image: Image) -> Image:
+    """Uploading bytes again that the owner had deleted brings the image back rather than refusing it."""
+    if image.deleted_at is None:
+        return image
+    with transaction.atomic():
+        Image.objects.filter(pk=image.pk).update(deleted_at=None)
+        image.deleted_at = None
+        events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)])
+    return image
+
+
+def soft_delete_image(*, actor, image_id: int) -> Image:
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.deleted_at is None:
+            image.deleted_at = timezone.now()
+            image.save(update_fields=["deleted_at"])
+            events.announce_removed(image_ids=[image.pk])
+    return image
+
+
+def restore_image(*, actor, image_id: int) -> Image:
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.deleted_at is not None:
+            image.deleted_at = None
+            image.save(update_fields=["deleted_at"])
+            events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)])
+    return image
+
+
+def _lock_for_change(*, actor, image_id: int) -> Image:
+    """Raises Image.DoesNotExist when the actor cannot see the image, PermissionDenied when it is not theirs."""
+    image = Image.objects.visible_to(actor).select_for_update().get(pk=image_id)
+    if not can_modify_image(user=actor, image=image):
+        raise PermissionDenied("only the owner or staff may change this image")
+    return image
+
+
+def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
+    if visibility not in Visibility.values:
+        raise ValueError(f"visibility must be one of {', '.join(Visibility.values)}")
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        image.visibility = visibility
+        image.save(update_fields=["visibility"])
+    return image
+
+
+def purge_images(*, image_ids: list[int]) -> int:
+    """Hard delete: rows now, their files once the deletion is committed."""
+    with transaction.atomic():
+        paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
+        Image.objects.filter(pk__in=image_ids).delete()
+        events.announce_removed(image_ids=list(image_ids))
+        transaction.on_commit(lambda: _delete_files(paths=paths))
+    return len(paths)
+
+
+def purge_deleted_images(*, older_than: timedelta, batch_size: int = 500) -> int:
+    cutoff = timezone.now() - older_than
+    purged = 0
+    while batch := list(Image.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]):
+        purged += purge_images(image_ids=batch)
+    return purged
+
+
+def remove_orphan_files(*, older_than: timedelta) -> int:
+    """Delete original files that no record points at: what a hard crash mid-upload can leave behind.
+
+    Files younger than `older_than` may belong to an upload still in flight, so they are kept.
+    """
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for path in _walk_storage(ORIGINALS_DIR):
+        if default_storage.get_modified_time(path) >= cutoff:
+            continue
+        if not Image.objects.filter(original=path).exists():
+            default_storage.delete(path)
+            removed += 1
+    return removed
+
+
+def _walk_storage(directory: str):
+    if not default_storage.exists(directory):
+        return
+    subdirectories, files = default_storage.listdir(directory)
+    for name in files:
+        yield f"{directory}/{name}"
+    for name in subdirectories:
+        yield from _walk_storage(f"{directory}/{name}")
+
+
+def _delete_files(*, paths: list[str]) -> None:
+    for path in paths:
+        try:
+            default_storage.delete(path)
+        except OSError:
+            logger.exception("could not delete %s; purge_deleted will sweep it as an orphan", path)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from gallery import views
+
+urlpatterns = [
+    path("", views.scroller_page, name="scroller"),
+    path("api/images/", views.images_collection, name="api-images"),
+    path("api/images/lookup/", views.images_lookup, name="api-images-lookup"),
+    path("api/images/<int:image_id>/", views.image_detail, name="api-image"),
+    path("api/images/<int:image_id>/restore/", views.image_restore, name="api-image-restore"),
+    path("api/images/<int:image_id>/thumbnail", views.image_thumbnail, name="api-image-thumbnail"),
+    path("api/images/<int:image_id>/original", views.image_original, name="api-image-original"),
+]

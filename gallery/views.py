@@ -1,0 +1,202 @@
+"""The HTTP API and the scroller page. Views parse and answer; the work is in ingest, services and selectors."""
+
+import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+
+from accounts.authentication import AuthenticationFailed, authenticate_api_request
+from gallery import ingest, selectors, services
+from gallery.models import Image, Visibility
+from gallery.serializers import image_to_dict
+
+XZ_MEDIA_TYPE = "application/x-xz"
+ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+ApiView = Callable[..., Awaitable[HttpResponse]]
+
+
+class BadRequest(Exception):
+    """A request the API cannot act on; the message says why."""
+
+
+def error(message: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
+    """Authenticates (token, OAuth bearer or session with CSRF) and turns the domain's refusals into JSON errors."""
+
+    def decorate(view: ApiView) -> ApiView:
+        @csrf_exempt
+        @wraps(view)
+        async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                response = error(f"method {request.method} not allowed", status=405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            try:
+                await authenticate_api_request(request)
+                return await view(request, *args, **kwargs)
+            except AuthenticationFailed as failure:
+                return error(str(failure), status=401)
+            except Image.DoesNotExist:
+                return error("no such image", status=404)
+            except PermissionDenied as refusal:
+                return error(str(refusal) or "not allowed", status=403)
+            except BadRequest as problem:
+                return error(str(problem), status=400)
+
+        return wrapper
+
+    return decorate
+
+
+def require_login(request: HttpRequest) -> None:
+    if not request.user.is_authenticated:
+        raise AuthenticationFailed("authentication required: log in or send 'Authorization: Token <key>'")
+
+
+def int_param(request: HttpRequest, name: str, *, low: int, high: int) -> int | None:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
+@api(methods=("GET", "POST"))
+async def images_collection(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return await upload_images(request)
+    return await list_images(request)
+
+
+async def upload_images(request: HttpRequest) -> JsonResponse:
+    require_login(request)
+    files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
+    if not files:
+        raise BadRequest("no files: send one or more multipart fields named 'file'")
+    visibility = request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY
+    if visibility not in Visibility.values:
+        raise BadRequest("visibility must be 'public' or 'private'")
+    uploads = [ingest.receive(filename=file.name, size=file.size, read=file.read) for file in files]
+    results = await ingest.ingest_async(owner=request.user, uploads=uploads, visibility=visibility)
+    return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+async def list_images(request: HttpRequest) -> JsonResponse:
+    viewer = request.user
+    owner_only = request.GET.get("owner") == "me"
+    if owner_only:
+        require_login(request)
+    limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    images = await sync_to_async(selectors.list_images)(
+        viewer=viewer,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        include_deleted=request.GET.get("include_deleted") in {"1", "true"},
+        before=int_param(request, "before", low=1, high=2**63 - 1),
+        limit=limit,
+    )
+    return JsonResponse({"results": [image_to_dict(image, viewer=viewer, detail=True) for image in images], "next": next_page_url(request, images=images, limit=limit)})
+
+
+def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> str | None:
+    if len(images) < limit:
+        return None
+    query = request.GET.copy()
+    query["before"] = str(images[-1].pk)
+    return f"{reverse('api-images')}?{urlencode(query, doseq=True)}"
+
+
+@api(methods=("GET", "DELETE", "PATCH"))
+async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
+    viewer = request.user
+    if request.method == "DELETE":
+        require_login(request)
+        await sync_to_async(services.soft_delete_image)(actor=viewer, image_id=image_id)
+        image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
+    elif request.method == "PATCH":
+        require_login(request)
+        await sync_to_async(services.set_visibility)(actor=viewer, image_id=image_id, visibility=json_body(request).get("visibility"))
+        image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
+    else:
+        image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
+    return JsonResponse(image_to_dict(image, viewer=viewer, detail=True))
+
+
+@api(methods=("POST",))
+async def image_restore(request: HttpRequest, image_id: int) -> JsonResponse:
+    require_login(request)
+    await sync_to_async(services.restore_image)(actor=request.user, image_id=image_id)
+    image = await sync_to_async(selectors.get_owned_image)(viewer=request.user, image_id=image_id)
+    return JsonResponse(image_to_dict(image, viewer=request.user, detail=True))
+
+
+@api(methods=("GET",))
+async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
+    image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id, with_thumbnail=True)
+    response = HttpResponse(bytes(image.thumbnail), content_type=XZ_MEDIA_TYPE)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@api(methods=("GET",))
+async def image_original(request: HttpRequest, image_id: int) -> HttpResponse:
+    image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id)
+    file = await sync_to_async(image.original.open)("rb")
+    response = StreamingHttpResponse(read_in_chunks(file), content_type=ORIGINAL_MEDIA_TYPES[image.format])
+    response["Content-Length"] = str(image.byte_size)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=image.original_name)
+    return response
+
+
+async def read_in_chunks(file, *, chunk_size: int = 256 * 1024):
+    """Async so that Daphne streams the file instead of Django reading it whole into memory first."""
+    try:
+        while chunk := await sync_to_async(file.read, thread_sensitive=False)(chunk_size):
+            yield chunk
+    finally:
+        await sync_to_async(file.close, thread_sensitive=False)()
+
+
+@api(methods=("POST",))
+async def images_lookup(request: HttpRequest) -> JsonResponse:
+    """Which of these content hashes the caller already holds, so a client can skip sending their bytes."""
+    require_login(request)
+    hashes = json_body(request).get("sha256")
+    if not isinstance(hashes, list) or not all(isinstance(value, str) and len(value) == 64 for value in hashes):
+        raise BadRequest("send {\"sha256\": [...]} with hex SHA-256 digests")
+    if len(hashes) > 1000:
+        raise BadRequest("at most 1000 hashes per lookup")
+    known = await sync_to_async(selectors.find_by_hashes)(owner=request.user, hashes=[value.lower() for value in hashes])
+    return JsonResponse({"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}})
+
+
+def json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+@ensure_csrf_cookie
+def scroller_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "gallery/scroller.html")

@@ -1,0 +1,232 @@
+"""Settings for Scroller, all from the environment.
+
+With nothing set, Scroller runs on embedded defaults: SQLite in the project
+folder, the in-memory channel layer and media files under ./media.
+DATABASE_URL (MySQL/MariaDB) and REDIS_URL switch to the production backends.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.user_codes import generate_user_code
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, *, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def env_list(name: str, *, default: list[str]) -> list[str]:
+    raw = os.environ.get(name, "")
+    return [item.strip() for item in raw.split(",") if item.strip()] or default
+
+
+def load_secret_key() -> str:
+    """The key from DJANGO_SECRET_KEY, else one generated once and kept beside the code.
+
+    A generated file keeps sessions valid across restarts of a self-hosted
+    install without any key ever being written into the repository.
+    """
+    if key := os.environ.get("DJANGO_SECRET_KEY"):
+        return key
+    key_file = Path(os.environ.get("SCROLLER_SECRET_KEY_FILE", BASE_DIR / ".secret_key"))
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        key_file.touch(mode=0o600)
+        key_file.write_text(key)
+        return key
+
+
+SECRET_KEY = load_secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Behind HTTPS (a reverse proxy terminating TLS), turn on every secure-transport setting at once.
+SECURE = env_bool("SCROLLER_SECURE", default=False)
+if SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SCROLLER_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters in production.")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "oauth2_provider",
+    "axes",
+    "accounts",
+    "gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its 429 page (async-capable).
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "scroller.urls"
+ASGI_APPLICATION = "scroller.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or SQLITE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"]["OPTIONS"] = {
+        "charset": "utf8mb4",
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+        "isolation_level": "read committed",
+    }
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and IMMEDIATE transactions let the upload threads and the websocket readers share one file without "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 reads with a 5 s socket timeout by default, which kills channels-redis's blocking
+            # 5 s receive on every idle websocket (django/channels_redis#422); None restores the wait.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": os.environ.get("SCROLLER_CHANNEL_PREFIX", "scroller")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# OAuth 2.0 (django-oauth-toolkit): the command-line client signs in with the device authorization grant (RFC 8628).
+OAUTH2_PROVIDER = {
+    "SCOPES": {"api": "Use the Scroller API as you"},
+    "DEFAULT_SCOPES": ["api"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("SCROLLER_OAUTH_ACCESS_TOKEN_SECONDS", default=10 * 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("SCROLLER_OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "OAUTH_DEVICE_VERIFICATION_URI": "/accounts/device/",
+    "OAUTH_DEVICE_USER_CODE_GENERATOR": generate_user_code,
+    # Keep only checksums of access and refresh tokens, as for API tokens: a leaked database leaks no usable token.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # The OAuth 2.0 Security BCP (RFC 9700) everywhere else too; only the device flow is mounted anyway.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after this many failed logins for one username from one address, that pair waits out the cool-off.
+AXES_FAILURE_LIMIT = env_int("SCROLLER_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SCROLLER_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+# Anyone who reaches the site may create an account unless this is off.
+SCROLLER_SIGNUP_OPEN = env_bool("SCROLLER_SIGNUP_OPEN", default=True)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("SCROLLER_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("SCROLLER_MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    # Originals are named by owner and content hash, so a rewrite after a crash replaces the orphan instead of renaming.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve from the source folders when nothing has been collected yet (tests, a first start without collectstatic).
+SERVESTATIC_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
+SERVESTATIC_USE_STATIC_ROOT = not SERVESTATIC_USE_FINDERS
+
+# Uploads: files above this many bytes are refused before they are read.
+SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
+SCROLLER_DEFAULT_VISIBILITY = os.environ.get("SCROLLER_DEFAULT_VISIBILITY", "public")
+SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
+# A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SCROLLER_LOG_LEVEL", "INFO")},
+}
+
+# The scroller: a dominant colour matches a hue within this many degrees, if it covers at least this share of the image.
+SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
+SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))

@@ -1,0 +1,1 @@
+"""scroller-cli: upload, sync and manage images on a Scroller server from the command line."""

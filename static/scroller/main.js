@@ -1,0 +1,214 @@
+// Wires the page together: hue control, the live stream, delete/undo, status.
+
+import { Columns } from './columns.js';
+import { FRAME_HEADER_BYTES, StreamSocket } from './socket.js';
+import { ThumbDecoder } from './thumbs.js';
+import { Toasts } from './toast.js';
+
+const HUE_DEBOUNCE_MS = 250;
+const UNDO_MS = 6000;
+const DEFAULT_HUE = 200;
+
+const root = document.getElementById('scroller');
+const config = root.dataset;
+const ui = {
+  stream: root.querySelector('[data-role="stream"]'),
+  empty: root.querySelector('[data-role="empty"]'),
+  slider: root.querySelector('[data-testid="hue-slider"]'),
+  hueValue: root.querySelector('[data-role="hue-value"]'),
+  notice: root.querySelector('[data-testid="widened-notice"]'),
+  status: root.querySelector('[data-testid="ws-status"]'),
+  play: root.querySelector('[data-testid="play-toggle"]'),
+  upload: root.querySelector('[data-testid="upload-panel"]'),
+};
+
+const toasts = new Toasts(root.querySelector('[data-role="toasts"]'));
+const decoder = new ThumbDecoder(config.workerUrl, config.xzUrl);
+// An empty batch means nothing matches at all: stop asking until something
+// arrives live, or the loop would ask every frame.
+let exhausted = false;
+let uploads = null;
+// What the server said about uploading, kept in case it says so before the
+// upload module has loaded.
+let canUpload = null;
+// Undo toasts by image id, so a refused delete can take its toast back.
+const undoToasts = new Map();
+
+const columns = new Columns(ui.stream, {
+  onLow: () => exhausted || socket.requestMore(),
+  onActivate: deleteImage,
+});
+
+const socket = new StreamSocket(wsUrl(config.wsPath), {
+  state: showConnection,
+  hello: onHello,
+  batch: onBatch,
+  item: onItem,
+  removed: (ids) => ids.forEach((id) => columns.remove(id)),
+  error: onServerError,
+});
+
+function wsUrl(path) {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+}
+
+// ---- stream events ----------------------------------------------------------
+
+function onHello(msg) {
+  // The session may have expired since the page was rendered.
+  canUpload = Boolean(msg.user && msg.can_upload);
+  uploads?.setEnabled(canUpload);
+}
+
+function onServerError(msg) {
+  undoToasts.get(msg.id)?.dismiss();
+  toasts.error(msg.message || `Server error: ${msg.code}`);
+}
+
+function onBatch(msg) {
+  const count = msg.images?.length ?? 0;
+  const widened = Boolean(msg.widened) && count > 0;
+  ui.notice.hidden = !widened;
+  if (widened) ui.notice.textContent = `Nothing at this hue yet — showing ±${msg.margin}°`;
+  exhausted = count === 0;
+  ui.empty.hidden = !(exhausted && columns.size === 0);
+}
+
+function onItem(meta, frame, source) {
+  // After a reconnect, carry on from what is on screen rather than repeat it.
+  if (source === 'resume' && columns.has(meta.id)) return;
+  if (source === 'added') exhausted = false;
+  ui.empty.hidden = true;
+  columns.add(meta, () => decoder.decode(frame, FRAME_HEADER_BYTES), { live: source === 'added' });
+}
+
+const CONNECTION_LABELS = { open: 'Live', connecting: 'Connecting…', closed: 'Offline · retrying' };
+
+function showConnection(state) {
+  ui.status.dataset.state = state;
+  ui.status.querySelector('[data-role="ws-label"]').textContent = CONNECTION_LABELS[state];
+}
+
+// ---- delete / undo ----------------------------------------------------------
+
+function deleteImage(meta) {
+  if (!socket.send({ type: 'delete', id: meta.id })) {
+    toasts.error('Not connected — the image was not deleted.');
+    return;
+  }
+  columns.remove(meta.id);
+  const toast = toasts.action('Image deleted.', {
+    label: 'Undo',
+    testid: 'undo',
+    duration: UNDO_MS,
+    onAction: () => socket.send({ type: 'restore', id: meta.id }) || toasts.error('Not connected — could not undo.'),
+    onDismiss: () => undoToasts.get(meta.id) === toast && undoToasts.delete(meta.id),
+  });
+  undoToasts.set(meta.id, toast);
+}
+
+// ---- hue --------------------------------------------------------------------
+
+const HUE_NAMES = [
+  [15, 'red'], [45, 'orange'], [70, 'yellow'], [160, 'green'], [200, 'cyan'],
+  [255, 'blue'], [290, 'purple'], [335, 'pink'], [360, 'red'],
+];
+
+function hueName(hue) {
+  return HUE_NAMES.find(([below]) => hue < below)[1];
+}
+
+function initialHue() {
+  const fromUrl = Number.parseInt(new URLSearchParams(location.search).get('hue'), 10);
+  return Number.isInteger(fromUrl) && fromUrl >= 0 && fromUrl <= 359 ? fromUrl : DEFAULT_HUE;
+}
+
+// Tinting is instant while dragging; only the stream switch is debounced.
+function tint(hue) {
+  document.documentElement.style.setProperty('--hue', hue);
+  ui.slider.setAttribute('aria-valuetext', `${hue}°, ${hueName(hue)}`);
+  ui.hueValue.textContent = `${hue}°`;
+}
+
+function subscribe(hue) {
+  exhausted = false;
+  ui.notice.hidden = true;
+  ui.empty.hidden = true;
+  columns.clear();
+  socket.subscribe(hue);
+  const url = new URL(location.href);
+  url.searchParams.set('hue', hue);
+  history.replaceState(history.state, '', url);
+}
+
+function initHue() {
+  const hue = initialHue();
+  ui.slider.value = hue;
+  tint(hue);
+  socket.subscribe(hue);
+  let timer = 0;
+  let current = hue;
+  ui.slider.addEventListener('input', () => {
+    const next = ui.slider.valueAsNumber;
+    tint(next);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (next !== current) subscribe((current = next));
+    }, HUE_DEBOUNCE_MS);
+  });
+}
+
+// ---- playback ---------------------------------------------------------------
+
+// The label names the action, so the button carries no aria-pressed: a
+// toggle whose name also flips would read back to front.
+function syncPlayButton() {
+  ui.play.dataset.paused = String(columns.paused);
+  ui.play.querySelector('[data-role="play-label"]').textContent = columns.paused ? 'Play' : 'Pause';
+}
+
+function initPlayback() {
+  syncPlayButton();
+  ui.play.addEventListener('click', () => {
+    columns.paused = !columns.paused;
+    syncPlayButton();
+  });
+}
+
+// ---- uploads ----------------------------------------------------------------
+
+async function initUploads() {
+  if (!ui.upload) {
+    guardAnonymousDrops();
+    return;
+  }
+  // Anonymous visitors never download the upload code.
+  const { Uploader } = await import('./upload.js');
+  uploads = new Uploader(ui.upload, {
+    url: config.uploadUrl,
+    csrfToken: config.csrfToken,
+    dropZone: root.querySelector('[data-testid="drop-zone"]'),
+    toasts,
+  });
+  if (canUpload !== null) uploads.setEnabled(canUpload);
+}
+
+// Without this, a file dropped by a logged-out visitor would make the browser
+// navigate away to display it.
+function guardAnonymousDrops() {
+  const hasFiles = (e) => e.dataTransfer?.types.includes('Files');
+  addEventListener('dragover', (e) => hasFiles(e) && e.preventDefault());
+  addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    toasts.info('Log in to upload images.');
+  });
+}
+
+initHue();
+initPlayback();
+initUploads();
+socket.connect();
+
+// For debugging from the console only.
+window.scroller = { columns, socket, decoder, get uploads() { return uploads; } };

@@ -1,0 +1,121 @@
+import pytest
+
+from gallery.models import Image
+from tests.cli.conftest import distinct_colour, folder_snapshot, image_bytes, sha256_of, write_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_upload_of_a_folder_sends_images_recursively_and_ignores_other_files(logged_in_cli, photos, user):
+    images = [
+        write_image(photos / "a.png", colour=(255, 0, 0)),
+        write_image(photos / "trip" / "b.jpg", colour=(0, 0, 255)),
+        write_image(photos / "trip" / "day two" / "c.webp", colour=(0, 200, 0)),
+        write_image(photos / "SHOUTING.GIF", colour=(200, 200, 0)),
+        write_image(photos / "trip" / "d.JPEG", colour=(0, 200, 200)),
+    ]
+    (photos / "notes.txt").write_text("not an image")
+    (photos / "trip" / "raw.cr2").write_bytes(b"raw camera file")
+    before = folder_snapshot(photos)
+
+    run = logged_in_cli("upload", str(photos))
+
+    assert run.exit_code == 0, run.output
+    assert run.summary == {
+        "created": 5, "duplicate": 0, "skipped (already on server)": 0, "rejected": 0, "failed": 0, "not images (ignored)": 2,
+    }
+    assert run.files_sent == 5
+    assert f"not an image, ignored: {photos / 'notes.txt'}" in run.stdout
+    assert f"not an image, ignored: {photos / 'trip' / 'raw.cr2'}" in run.stdout
+    stored = Image.objects.filter(owner=user)
+    assert sorted(stored.values_list("sha256", flat=True)) == sorted(sha256_of(path) for path in images)
+    assert sorted(stored.values_list("original_name", flat=True)) == sorted(path.name for path in images)
+    assert set(stored.values_list("visibility", flat=True)) == {"public"}
+    assert folder_snapshot(photos) == before
+
+
+def test_upload_with_visibility_private_stores_private_images(logged_in_cli, photos, user):
+    write_image(photos / "secret.png", colour=(10, 20, 200))
+
+    run = logged_in_cli("upload", "--visibility", "private", str(photos / "secret.png"))
+
+    assert run.exit_code == 0, run.output
+    assert list(Image.objects.filter(owner=user).values_list("visibility", flat=True)) == ["private"]
+
+
+def test_running_the_same_upload_again_sends_nothing(logged_in_cli, photos, user):
+    for index in range(6):
+        write_image(photos / f"photo-{index}.png", colour=distinct_colour(index))
+    first = logged_in_cli("upload", str(photos))
+    assert first.summary["created"] == 6, first.output
+    stored_before = list(Image.objects.order_by("pk").values_list("pk", "sha256", "created_at"))
+
+    again = logged_in_cli("upload", str(photos))
+
+    assert again.exit_code == 0, again.output
+    assert again.summary["created"] == 0
+    assert again.summary["skipped (already on server)"] == 6
+    assert again.files_sent == 0
+    assert "sent: 0 files, 0 B" in again.stdout
+    assert list(Image.objects.order_by("pk").values_list("pk", "sha256", "created_at")) == stored_before
+
+
+def test_an_interrupted_upload_resumes_with_only_the_files_that_did_not_arrive(logged_in_cli, photos, user):
+    # 40 files make three chunks of at most 16; the "interrupted" first run got through 12 of them.
+    paths = [write_image(photos / f"img-{index:02}.jpg", colour=distinct_colour(index)) for index in range(40)]
+    first = logged_in_cli("upload", "--jobs", "2", *map(str, paths[:12]))
+    assert first.summary["created"] == 12, first.output
+
+    resumed = logged_in_cli("upload", "--jobs", "2", str(photos))
+
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.summary["skipped (already on server)"] == 12
+    assert resumed.summary["created"] == 28
+    assert resumed.files_sent == 28
+    assert sorted(Image.objects.filter(owner=user).values_list("sha256", flat=True)) == sorted(map(sha256_of, paths))
+
+
+def test_identical_local_files_are_sent_once(logged_in_cli, photos, user):
+    data = image_bytes(colour=(120, 40, 200))
+    (photos / "original.png").write_bytes(data)
+    (photos / "copy of original.png").write_bytes(data)
+
+    run = logged_in_cli("upload", "--verbose", str(photos))
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["created"] == 1
+    assert run.summary["duplicate"] == 1
+    assert run.files_sent == 1
+    assert f"duplicate: {photos / 'original.png'}: same content as {photos / 'copy of original.png'}" in run.stdout
+    assert Image.objects.filter(owner=user).count() == 1
+
+
+def test_a_file_the_server_cannot_decode_is_rejected_with_its_reason_and_the_rest_is_stored(logged_in_cli, photos, user):
+    write_image(photos / "good.png", colour=(0, 128, 255))
+    (photos / "broken.jpg").write_bytes(b"this is text pretending to be a JPEG")
+
+    run = logged_in_cli("upload", str(photos))
+
+    assert run.exit_code == 3, run.output
+    assert run.summary["created"] == 1
+    assert run.summary["rejected"] == 1
+    [rejection] = [line for line in run.stdout.splitlines() if line.startswith("rejected: ")]
+    assert rejection.startswith(f"rejected: {photos / 'broken.jpg'}: ")
+    assert len(rejection) > len(f"rejected: {photos / 'broken.jpg'}: ")
+    assert list(Image.objects.filter(owner=user).values_list("original_name", flat=True)) == ["good.png"]
+
+
+def test_an_image_in_the_server_trash_is_not_sent_again_but_pointed_at_restore(logged_in_cli, photos, user):
+    path = write_image(photos / "gone.png", colour=(250, 100, 0))
+    logged_in_cli("upload", str(path))
+    image = Image.objects.get(owner=user)
+    assert logged_in_cli("rm", str(image.pk)).exit_code == 0
+
+    run = logged_in_cli("upload", str(path))
+
+    assert run.exit_code == 0, run.output
+    assert run.files_sent == 0
+    assert run.summary["deleted on the server (not sent)"] == 1
+    assert f"deleted on server: {path}: in the server's trash; bring it back with: scroller-cli restore {image.pk}" in run.stdout
+    image.refresh_from_db()
+    assert image.deleted_at is not None

@@ -1,0 +1,116 @@
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import pytest
+from channels.testing.live import make_application, set_database_connection
+from daphne.testing import DaphneProcess
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.test import Client
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """A file, not memory, for the SQLite test database: the live Daphne server is another process and must see the same data."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / f"scroller-test-{os.getpid()}.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(settings):
+    """Hashing strength is not under test, and the slow default would dominate the many logins."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="alice", password="correct horse battery staple")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="correct horse battery staple")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="carol", password="correct horse battery staple", is_staff=True)
+
+
+def token_client(user) -> Client:
+    from accounts.services import create_api_token
+
+    _, key = create_api_token(user=user, name="tests")
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+@pytest.fixture
+def alice_client(user) -> Client:
+    return token_client(user)
+
+
+@pytest.fixture
+def bob_client(other_user) -> Client:
+    return token_client(other_user)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    return token_client(staff_user)
+
+
+class DaphneServer:
+    """The real ASGI application (HTTP and websockets) served by Daphne in a child process, on the test database."""
+
+    def __init__(self) -> None:
+        self.port: int | None = None
+        self._process: DaphneProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        application = partial(make_application, static_wrapper=ASGIStaticFilesHandler)
+        self._process = DaphneProcess("127.0.0.1", application, setup=set_database_connection, port=self.port)
+        self._process.start()
+        while not self._process.ready.wait(timeout=1):
+            if not self._process.is_alive():
+                raise RuntimeError("the Daphne test server stopped before it was ready")
+        self.port = self._process.port.value
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._process = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port, as a deployment would."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def daphne_server(transactional_db, media_root, settings):
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    server = DaphneServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

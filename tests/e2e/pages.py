@@ -1,0 +1,49 @@
+"""What a test reads off the scroller page, and what it checks against the database."""
+
+from playwright.sync_api import Page
+
+from gallery.models import DominantColor
+
+
+def tile_ids(page: Page) -> list[int]:
+    return [int(value) for value in page.get_by_test_id("tile").evaluate_all("tiles => tiles.map((t) => t.dataset.imageId)")]
+
+
+def wait_for_tile_ids(page: Page, ids) -> None:
+    """Until the stream shows exactly these images (each possibly more than once, as a small pool repeats)."""
+    page.wait_for_function(
+        """(wanted) => {
+            const shown = new Set([...document.querySelectorAll('[data-testid="tile"]')].map((t) => Number(t.dataset.imageId)));
+            return shown.size === wanted.length && wanted.every((id) => shown.has(id));
+        }""",
+        arg=sorted(ids),
+    )
+
+
+def matches_hue(image_id: int, *, hue: int, margin: int = 15, min_share: float = 0.1) -> bool:
+    """From the stored dominant colours: does the image have a colour within `margin` degrees of `hue`?"""
+    for colour_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list("hue", "share"):
+        distance = abs(colour_hue - hue) % 360
+        if min(distance, 360 - distance) <= margin and share >= min_share:
+            return True
+    return False
+
+
+def click_tile(page: Page, image_id: int) -> None:
+    """Click with the mouse, as a user would, a standing-still tile of the image that nothing covers (header, dock)."""
+    point = page.wait_for_function(
+        """(id) => {
+            const previous = window.lastTilePositions ?? {};
+            const positions = window.lastTilePositions = {};
+            for (const [index, tile] of document.querySelectorAll(`[data-testid="tile"][data-image-id="${id}"]`).entries()) {
+                const box = tile.getBoundingClientRect();
+                const x = box.left + box.width / 2;
+                const y = box.top + box.height / 2;
+                positions[index] = y;
+                if (previous[index] === y && tile.contains(document.elementFromPoint(x, y))) return {x, y};
+            }
+            return null;
+        }""",
+        arg=image_id,
+    ).json_value()
+    page.mouse.click(point["x"], point["y"])

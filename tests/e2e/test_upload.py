@@ -1,0 +1,100 @@
+"""Uploading in real Chromium: logging in, the file picker, dropping files on the page."""
+
+import base64
+
+from playwright.sync_api import JSHandle, Page, expect
+
+from gallery.models import Image
+from tests.e2e.images import image_bytes
+from tests.e2e.pages import wait_for_tile_ids
+
+PASSWORD = "correct horse battery staple"
+
+
+def result_for(page: Page, filename: str):
+    results = page.get_by_test_id("upload-result")
+    return results.filter(has=page.locator(".result-name").get_by_text(filename, exact=True))
+
+
+def data_transfer(page: Page, files: list[tuple[str, str, bytes]]) -> JSHandle:
+    """A DataTransfer holding Files built in the page from (name, media type, bytes), as a drag from the desktop carries."""
+    return page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const {name, type, data} of files) {
+                const bytes = Uint8Array.from(atob(data), (char) => char.charCodeAt(0));
+                transfer.items.add(new File([bytes], name, {type}));
+            }
+            return transfer;
+        }""",
+        [{"name": name, "type": media_type, "data": base64.b64encode(data).decode()} for name, media_type, data in files],
+    )
+
+
+def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images_of_the_hue(new_page, daphne_server, user, tmp_path):
+    red = tmp_path / "red.png"
+    red.write_bytes(image_bytes(hue=0))
+    red_copy = tmp_path / "red-copy.png"
+    red_copy.write_bytes(red.read_bytes())
+    blue = tmp_path / "blue.png"
+    blue.write_bytes(image_bytes(hue=240))
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("this is text, not a JPEG\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image either\n")
+    page = new_page()
+    page.goto("/accounts/login/?next=/%3Fhue%3D0")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{daphne_server.url}/?hue=0")
+    expect(page.locator(".account-name")).to_have_text(user.username)
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_test_id("file-input").set_input_files([red, red_copy, blue, fake, notes])
+
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 2 stored, 1 duplicate, 1 refused, 1 skipped.")
+    page.get_by_text("Each file").click()
+    expect(page.get_by_test_id("upload-result")).to_have_count(5)
+    expect(result_for(page, "red.png")).to_have_attribute("data-status", "created")
+    expect(result_for(page, "red-copy.png")).to_have_attribute("data-status", "duplicate")
+    expect(result_for(page, "blue.png")).to_have_attribute("data-status", "created")
+    expect(result_for(page, "fake.jpg")).to_have_attribute("data-status", "rejected")
+    expect(result_for(page, "fake.jpg").locator(".result-reason")).to_have_text("not an image: expected JPEG, PNG, WebP or GIF")
+    expect(result_for(page, "notes.txt")).to_have_attribute("data-status", "skipped")
+    stored = Image.objects.filter(owner=user)
+    assert sorted(stored.values_list("original_name", flat=True)) == ["blue.png", "red.png"]
+    # Only the red one matches the page's hue.
+    wait_for_tile_ids(page, [stored.get(original_name="red.png").pk])
+
+
+def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
+    page = open_scroller(user=user, hue=120)
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    drop_zone = page.get_by_test_id("drop-zone")
+    transfer = data_transfer(page, [("green.png", "image/png", image_bytes(hue=120)), ("notes.txt", "text/plain", b"hello\n")])
+
+    page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
+    expect(drop_zone).to_be_visible()
+    drop_zone.dispatch_event("dragover", {"dataTransfer": transfer})
+    drop_zone.dispatch_event("drop", {"dataTransfer": transfer})
+
+    expect(drop_zone).to_be_hidden()
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored, 1 skipped.")
+    green = Image.objects.get(owner=user, original_name="green.png")
+    wait_for_tile_ids(page, [green.pk])
+
+
+def test_a_visitor_dropping_files_is_asked_to_log_in_and_nothing_is_uploaded(open_scroller):
+    page = open_scroller()
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    transfer = data_transfer(page, [("green.png", "image/png", image_bytes(hue=120))])
+
+    page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event("body", "drop", {"dataTransfer": transfer})
+
+    expect(page.get_by_text("Log in to upload images.")).to_be_visible()
+    expect(page.get_by_test_id("drop-zone")).to_have_count(0)
+    assert page.url.endswith("/")
+    assert not Image.objects.exists()

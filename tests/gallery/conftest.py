@@ -1,0 +1,57 @@
+import hashlib
+import io
+import itertools
+import lzma
+import secrets
+from functools import lru_cache
+
+import pytest
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from gallery.models import DominantColor, Image
+
+_serial = itertools.count()
+
+
+@lru_cache(maxsize=None)
+def thumbnail_bytes(hue: int | None) -> bytes:
+    """A real xz-wrapped WebP in the image's colour (grey for monochrome)."""
+    colour = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (16, 12), colour).save(buffer, format="WEBP")
+    return lzma.compress(buffer.getvalue(), format=lzma.FORMAT_XZ)
+
+
+@pytest.fixture
+def make_image(user):
+    """Stores an image row with the given dominant colours [(hue or None, share), ...] directly, without analysis."""
+
+    def make(*, colors=((0, 0.6),), owner=None, visibility="public", shuffle=None, deleted=False) -> Image:
+        owner = owner or user
+        sha256 = hashlib.sha256(f"stream-test-{next(_serial)}".encode()).hexdigest()
+        hues = [hue for hue, _ in colors if hue is not None]
+        image = Image.objects.create(
+            owner=owner,
+            original_name=f"{sha256[:8]}.png",
+            sha256=sha256,
+            width=640,
+            height=480,
+            format="PNG",
+            byte_size=4096,
+            original=f"originals/{owner.pk}/{sha256}.png",
+            thumbnail=thumbnail_bytes(hues[0] if hues else None),
+            thumbnail_width=16,
+            thumbnail_height=12,
+            is_monochrome=not hues,
+            visibility=visibility,
+            deleted_at=timezone.now() if deleted else None,
+        )
+        key = secrets.randbits(32) if shuffle is None else shuffle
+        DominantColor.objects.bulk_create(
+            DominantColor(image=image, rank=rank, hue=hue, saturation=0.0 if hue is None else 0.8, value=0.8, share=share, shuffle=key)
+            for rank, (hue, share) in enumerate(colors)
+        )
+        return image
+
+    return make

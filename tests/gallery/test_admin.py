@@ -1,0 +1,78 @@
+import pytest
+from django.test import Client
+
+from gallery.models import Image
+from tests.gallery.stored import store_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def admin_browser(admin_user) -> Client:
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
+
+
+def test_changelist_shows_thumbnail_preview_and_colour_swatches(admin_browser, user):
+    image = store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
+
+    page = admin_browser.get("/admin/gallery/image/").content.decode()
+
+    assert "red-door.png" in page
+    assert f"/admin/gallery/image/{image.pk}/preview/" in page
+    assert "background:#ff0000" in page
+
+
+def test_preview_serves_the_thumbnail_unwrapped(admin_browser, user):
+    image = store_image(owner=user, colour=(0, 0, 255))
+
+    response = admin_browser.get(f"/admin/gallery/image/{image.pk}/preview/")
+
+    assert response["Content-Type"] == "image/webp"
+    assert response.content[8:12] == b"WEBP"
+
+
+@pytest.mark.parametrize("query", ["deleted=yes", "deleted=no", "is_monochrome__exact=1", "visibility__exact=private", "q=door", "owner__id__exact=1"])
+def test_filters_and_search_answer(admin_browser, user, query):
+    store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
+
+    assert admin_browser.get(f"/admin/gallery/image/?{query}").status_code == 200
+
+
+def test_search_by_file_name(admin_browser, user):
+    store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
+    store_image(owner=user, colour=(0, 255, 0), filename="green-field.png")
+
+    page = admin_browser.get("/admin/gallery/image/?q=door").content.decode()
+
+    assert "red-door.png" in page and "green-field.png" not in page
+
+
+def test_detail_page_shows_colours(admin_browser, user):
+    image = store_image(owner=user, colour=(0, 255, 0))
+
+    page = admin_browser.get(f"/admin/gallery/image/{image.pk}/change/").content.decode()
+
+    assert "background:#00ff00" in page
+
+
+def test_actions_soft_delete_restore_and_purge(admin_browser, user, media_root):
+    image = store_image(owner=user, colour=(200, 100, 0))
+
+    def act(action: str):
+        return admin_browser.post("/admin/gallery/image/", {"action": action, "_selected_action": [image.pk]}, follow=True)
+
+    act("soft_delete")
+    assert Image.objects.get(pk=image.pk).deleted_at is not None
+    act("restore")
+    assert Image.objects.get(pk=image.pk).deleted_at is None
+    act("purge")
+    assert not Image.objects.filter(pk=image.pk).exists()
+    assert not (media_root / image.original.name).exists()
+
+
+def test_admin_needs_staff(client, user):
+    client.force_login(user)
+
+    assert client.get("/admin/gallery/image/").status_code == 302

@@ -1,0 +1,81 @@
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from gallery.models import Image
+from tests.gallery.stored import png, store_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "2024" / "summer").mkdir(parents=True)
+    (folder / "2024" / "summer" / "beach.png").write_bytes(png(colour=(0, 120, 255)))
+    (folder / "2024" / "forest.png").write_bytes(png(colour=(20, 160, 40)))
+    (folder / "sunset.png").write_bytes(png(colour=(255, 90, 0)))
+    (folder / "copy-of-sunset.png").write_bytes(png(colour=(255, 90, 0)))
+    (folder / "notes.txt").write_text("not a picture")
+    (folder / ".hidden").mkdir()
+    (folder / ".hidden" / "skipped.png").write_bytes(png(colour=(1, 2, 250)))
+    return folder
+
+
+def test_import_walks_folders_recursively_and_summarises(photo_folder, user):
+    output = run("import_images", str(photo_folder), "--user", "alice", "--no-progress")
+
+    assert "created 3, duplicate 1, rejected 1" in output
+    assert "not an image" in output and "notes.txt" in output
+    assert sorted(Image.objects.values_list("original_name", flat=True)) == ["beach.png", "copy-of-sunset.png", "forest.png"]
+    assert Image.objects.filter(owner=user).count() == 3
+
+
+def test_import_again_stores_nothing_new(photo_folder, user):
+    run("import_images", str(photo_folder), "--user", "alice", "--no-progress")
+
+    output = run("import_images", str(photo_folder), "--user", "alice", "--no-progress")
+
+    assert "created 0, duplicate 4, rejected 1" in output
+    assert Image.objects.count() == 3
+
+
+def test_import_can_make_images_private(photo_folder, user):
+    run("import_images", str(photo_folder), "--user", "alice", "--visibility", "private", "--no-progress")
+
+    assert set(Image.objects.values_list("visibility", flat=True)) == {"private"}
+
+
+def test_import_needs_an_existing_user(photo_folder, db):
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        run("import_images", str(photo_folder), "--user", "nobody")
+
+
+def test_import_refuses_a_missing_path(tmp_path, user):
+    with pytest.raises(CommandError, match="does not exist"):
+        run("import_images", str(tmp_path / "nowhere"), "--user", "alice")
+
+
+def test_purge_deleted_command_purges_by_age(user, media_root):
+    image = store_image(owner=user, colour=(200, 0, 100))
+    Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now() - timedelta(days=40))
+
+    output = run("purge_deleted", "--older-than", "30d")
+
+    assert "purged 1 image(s)" in output
+    assert not Image.objects.exists()
+    assert not (media_root / image.original.name).exists()
+
+
+def test_purge_deleted_refuses_a_bad_duration(db):
+    with pytest.raises(CommandError, match="not a duration"):
+        run("purge_deleted", "--older-than", "a month")

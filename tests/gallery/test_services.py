@@ -1,0 +1,84 @@
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import IntegrityError
+from django.utils import timezone
+
+from gallery import services
+from gallery.analysis import analyse_image
+from gallery.models import DominantColor, Image
+from tests.gallery.stored import png, store_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
+    data = png(colour=(0, 90, 200))
+    ghost = get_user_model()(pk=987654, username="ghost")
+
+    with pytest.raises(IntegrityError):
+        services.store_image(owner=ghost, original_name="a.png", data=data, analysis=analyse_image(data, max_pixels=10**8), visibility="public")
+
+    assert Image.objects.count() == 0
+    assert DominantColor.objects.count() == 0
+    assert not [path for path in media_root.rglob("*") if path.is_file()]
+
+
+def test_storing_the_same_analysis_twice_keeps_one_record_and_its_file(user, media_root):
+    data = png(colour=(0, 200, 90))
+    analysis = analyse_image(data, max_pixels=10**8)
+
+    first, created_first = services.store_image(owner=user, original_name="a.png", data=data, analysis=analysis, visibility="public")
+    second, created_second = services.store_image(owner=user, original_name="b.png", data=data, analysis=analysis, visibility="public")
+
+    assert (created_first, created_second) == (True, False)
+    assert first.pk == second.pk
+    assert default_storage.open(first.original.name).read() == data
+
+
+def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):
+    image = store_image(owner=user, data=png(colour=(255, 0, 0)))
+
+    colors = list(image.colors.all())
+
+    assert [color.rank for color in colors] == list(range(len(colors)))
+    assert len({color.shuffle for color in colors}) == 1
+
+
+def test_purge_deleted_removes_old_soft_deleted_images_and_their_files(user, media_root):
+    old = store_image(owner=user, colour=(200, 0, 0))
+    recent = store_image(owner=user, colour=(0, 200, 0))
+    alive = store_image(owner=user, colour=(0, 0, 200))
+    Image.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    Image.objects.filter(pk=recent.pk).update(deleted_at=timezone.now() - timedelta(days=2))
+
+    purged = services.purge_deleted_images(older_than=timedelta(days=30))
+
+    assert purged == 1
+    assert set(Image.objects.values_list("pk", flat=True)) == {recent.pk, alive.pk}
+    assert not (media_root / old.original.name).exists()
+    assert (media_root / recent.original.name).exists()
+    assert not DominantColor.objects.filter(image_id=old.pk).exists()
+
+
+def test_orphan_sweep_removes_old_files_without_a_record_and_spares_young_ones(user, media_root):
+    kept = store_image(owner=user, colour=(10, 200, 100))
+    old_orphan = media_root / "originals" / str(user.pk) / "ab" / ("ab" + "1" * 62 + ".jpg")
+    young_orphan = media_root / "originals" / str(user.pk) / "cd" / ("cd" + "2" * 62 + ".jpg")
+    for path in (old_orphan, young_orphan):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left by a crash")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_orphan, (two_hours_ago, two_hours_ago))
+    os.utime(media_root / kept.original.name, (two_hours_ago, two_hours_ago))
+
+    removed = services.remove_orphan_files(older_than=timedelta(hours=1))
+
+    assert removed == 1
+    assert not old_orphan.exists()
+    assert young_orphan.exists()
+    assert (media_root / kept.original.name).exists()
