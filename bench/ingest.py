@@ -46,7 +46,7 @@ def manage(*args: str, env: dict) -> str:
     return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def wait_for_port(port: int, *, timeout: float = 30) -> None:
+def wait_for_port(port: int, *, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as probe:

@@ -5,8 +5,9 @@
 Creates the database if needed, migrates it, and refuses to touch one that already
 holds images unless --replace is given. Rows are made on the server, not sent one
 by one: image rows come from an INSERT ... SELECT over MariaDB's sequence engine
-(seq_1_to_N) joined to a small table of real thumbnails (xz-wrapped WebP, 256 px,
-photo-like), and the ~2.5 dominant colours per image are generated with numpy and
+(seq_1_to_N) joined to a small table of 48 real thumbnails made by the app's own
+encoder (gallery.thumbnails: 400 px WebP in xz), from --photos or synthetic
+photo-like pictures, and the ~2.5 dominant colours per image are generated with numpy and
 loaded with LOAD DATA LOCAL INFILE. Hues follow a photo-like mixture (many oranges,
 blues and greens, few purples); 4 % of the images are monochrome, 10 % private and
 2 % soft-deleted, spread evenly over 50 owners.
@@ -19,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, required=True, help="number of images")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="mysql://user@host:port/name (a dedicated database)")
     parser.add_argument("--replace", action="store_true", help="empty the image tables first if they hold anything")
+    parser.add_argument("--photos", type=Path, help="make the thumbnails from the first photos in this folder (e.g. /tmp/photos from make_photos.py) instead of synthetic ones")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("mysql://"):
@@ -83,24 +86,42 @@ def raw_connection(url: str):
     )
 
 
+def thumbnails_from_photos(folder: Path) -> list[tuple[bytes, int, int]]:
+    """Stored thumbnails of the first THUMBNAIL_KINDS photos in `folder`, made by the app's own code."""
+    from PIL import Image as PILImage
+
+    from gallery.thumbnails import encode_thumbnail, scale_down
+
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})[:THUMBNAIL_KINDS]
+    if not paths:
+        sys.exit(f"no photos in {folder}")
+    thumbnails = []
+    for path in paths:
+        with PILImage.open(path) as photo:
+            thumbnail = scale_down(photo.convert("RGB"))
+        thumbnails.append((encode_thumbnail(thumbnail), thumbnail.width, thumbnail.height))
+    return thumbnails
+
+
 def photo_like_thumbnails(*, rng: np.random.Generator) -> list[tuple[bytes, int, int]]:
-    """Thumbnails as the app stores them, from blurred shapes plus grain so they compress like photos do."""
+    """Stored thumbnails (the app's encoder, 400 px) of blurred shapes plus grain, which compress about as photos do."""
     from PIL import Image as PILImage
     from PIL import ImageDraw, ImageFilter
 
+    from gallery.thumbnails import encode_thumbnail
+
     thumbnails = []
     for kind in range(THUMBNAIL_KINDS):
-        width, height = (256, 192) if kind % 3 else (192, 256)
+        width, height = (400, 300) if kind % 3 else (300, 400)
         canvas = PILImage.new("HSV", (width, height), (int(kind * 255 / THUMBNAIL_KINDS), 140, 170)).convert("RGB")
         draw = ImageDraw.Draw(canvas)
-        for _ in range(12):
-            x, y, radius = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(5, 60))
+        for _ in range(16):
+            x, y, radius = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(8, 90))
             draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
-        pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(2)), dtype=np.int16)
-        pixels = pixels + rng.normal(0, 9, pixels.shape).astype(np.int16)
-        buffer = io.BytesIO()
-        PILImage.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="WEBP", quality=75)
-        thumbnails.append((lzma.compress(buffer.getvalue(), format=lzma.FORMAT_XZ), width, height))
+        pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(3)), dtype=np.int16)
+        pixels = pixels + rng.normal(0, 6, pixels.shape).astype(np.int16)
+        thumbnail = PILImage.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        thumbnails.append((encode_thumbnail(thumbnail), width, height))
     return thumbnails
 
 
@@ -149,8 +170,6 @@ def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple
             JOIN bench_owner o ON o.k = s.seq % {OWNERS}
             """
         )
-        print(f"  images {last:>9,}", end="\r", flush=True)
-    print()
 
 
 def hues(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -191,6 +210,8 @@ def colour_rows(*, rng: np.random.Generator, first: int, last: int) -> np.ndarra
 
 
 def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
+    # The image rows are being written at the same time; they are consistent by construction.
+    cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
     loaded = 0
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "colours.tsv"
@@ -206,9 +227,14 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
                 "(image_id, `rank`, hue, saturation, value, share, shuffle)"
             )
             loaded += image_id.size
-            print(f"  colours for images {last:>9,}", end="\r", flush=True)
-    print()
     return loaded
+
+
+def timed(label: str, work, **kwargs):
+    started = time.perf_counter()
+    result = work(**kwargs)
+    print(f"  {label}: {time.perf_counter() - started:.0f} s", flush=True)
+    return result
 
 
 def main() -> None:
@@ -220,18 +246,21 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     rng = np.random.default_rng(args.seed)
-    connection = raw_connection(args.database_url)
-    cursor = connection.cursor()
-    ensure_empty(cursor, replace=args.replace)
+    ensure_empty(raw_connection(args.database_url).cursor(), replace=args.replace)
     owners = create_owners()
-    thumbnails = photo_like_thumbnails(rng=rng)
-    print(f"seeding {args.count:,} images into {args.database_url}")
-    load_images(cursor, count=args.count, owners=owners, thumbnails=thumbnails)
-    colours = load_colours(cursor, count=args.count, rng=rng)
+    thumbnails = thumbnails_from_photos(args.photos) if args.photos else photo_like_thumbnails(rng=rng)
+    print(f"seeding {args.count:,} images into {args.database_url}", flush=True)
+    # The server writes the image rows while this process generates and loads the colours.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        images = pool.submit(timed, "image rows", load_images, cursor=raw_connection(args.database_url).cursor(), count=args.count, owners=owners, thumbnails=thumbnails)
+        colours = pool.submit(timed, "colour rows", load_colours, cursor=raw_connection(args.database_url).cursor(), count=args.count, rng=rng)
+        images.result()
+        loaded = colours.result()
+    cursor = raw_connection(args.database_url).cursor()
     cursor.execute("ANALYZE TABLE gallery_image, gallery_dominantcolor")
     cursor.fetchall()
     average = sum(len(data) for data, _, _ in thumbnails) / len(thumbnails)
-    print(f"done: {args.count:,} images, {colours:,} colours, thumbnails {average / 1024:.1f} KiB on average, {time.perf_counter() - started:.0f} s")
+    print(f"done: {args.count:,} images, {loaded:,} colours, thumbnails {average / 1024:.1f} KiB on average, {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -128,8 +128,10 @@ async def receive_batch(websocket) -> tuple[dict, list[int]]:
     return message, sizes
 
 
-async def measure(*, url: str, origin: str, hues: list[int], more: int) -> dict:
+async def measure(*, url: str, origin: str, hues: list[int], more: int, server_pid: int | None) -> dict:
+    """Runs the requests; the server's CPU is counted over everything after the warm-up."""
     subscribe_times, more_times, frame_sizes, meta_bytes, widened = [], [], [], [], 0
+    cpu_after_warmup = None
     async with websockets.connect(url, origin=origin, max_size=None, compression=None) as websocket:
         json.loads(await websocket.recv())
         for hue in hues:
@@ -143,10 +145,16 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int) -> dict:
                 await websocket.send('{"type":"more"}')
                 message, sizes = await receive_batch(websocket)
                 more_times.append(time.perf_counter() - started)
+                if len(more_times) == WARMUP and server_pid:
+                    cpu_after_warmup = cpu_seconds(server_pid)
                 frame_sizes += sizes
                 if message["images"]:
                     meta_bytes.append(len(json.dumps(message, separators=(",", ":"))) / len(message["images"]))
-    return {"subscribe": subscribe_times, "more": more_times[WARMUP:], "frames": frame_sizes, "meta": meta_bytes, "widened": widened}
+    results = {"subscribe": subscribe_times, "more": more_times[WARMUP:], "frames": frame_sizes, "meta": meta_bytes, "widened": widened}
+    if server_pid:
+        requests = len(more_times) - WARMUP + len(hues) - 1
+        results["server_cpu_ms"] = (cpu_seconds(server_pid) - cpu_after_warmup) * 1000 / requests
+    return results
 
 
 def report(*, results: dict, catalogue: str, command: str, hues: list[int]) -> None:
@@ -162,7 +170,7 @@ def report(*, results: dict, catalogue: str, command: str, hues: list[int]) -> N
         f" + 4 bytes websocket header, plus {sum(results['meta']) / len(results['meta']):,.0f} bytes of JSON metadata"
     )
     if "server_cpu_ms" in results:
-        print(f"server process CPU per request (subscribe or more): {results['server_cpu_ms']:.2f} ms")
+        print(f"server process CPU per request after the warm-up (mostly 'more'): {results['server_cpu_ms']:.2f} ms")
     print(f"reproduce: {command}")
 
 
@@ -180,11 +188,7 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port}/ws/scroller/"
         parsed = urlparse(url)
         origin = f"http://{parsed.hostname}:{parsed.port}"
-        cpu_before = cpu_seconds(server.pid) if server else None
-        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more))
-        if server:
-            requests = len(hues) * (args.more + 1)
-            results["server_cpu_ms"] = (cpu_seconds(server.pid) - cpu_before) * 1000 / requests
+        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more, server_pid=server.pid if server else None))
     finally:
         if server is not None:
             stop_server(server)

@@ -77,8 +77,7 @@ def dominant_colours(image: Image.Image, *, max_colours: int = MAX_COLOURS) -> l
     centres, counts = _merge_near_identical(centres, counts)
     shares = counts / len(pixels)
     largest_first = np.argsort(-shares, kind="stable")
-    kept = [index for index in largest_first if shares[index] >= _MIN_SHARE][:max_colours]
-    return [_describe(centres[index], share=float(shares[index])) for index in kept]
+    return [_describe(centres[index], share=float(shares[index])) for index in largest_first if shares[index] >= _MIN_SHARE]
 
 
 def is_monochrome(colours: Iterable[DominantColour]) -> bool:

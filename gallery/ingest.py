@@ -73,6 +73,7 @@ def ingest_pool() -> ProcessPoolExecutor:
                 max_workers=settings.SCROLLER_INGEST_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=start_worker,
+                initargs=(os.getpid(),),
             )
         return _pool
 

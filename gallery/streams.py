@@ -88,9 +88,6 @@ class RecentIds:
     def __contains__(self, image_id: object) -> bool:
         return image_id in self._ids
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
     def clear(self) -> None:
         self._ids.clear()
 

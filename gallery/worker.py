@@ -1,11 +1,25 @@
 """What runs inside the ingest pool's worker processes: pure image work, no Django."""
 
+import os
+import threading
+import time
+
 from gallery.analysis import ImageAnalysis, ImageRejected, analyse_image
 from gallery.colors import pin_native_threads
 
+PARENT_CHECK_SECONDS = 1.0
 
-def start_worker() -> None:
+
+def start_worker(parent_pid: int) -> None:
     pin_native_threads()
+    threading.Thread(target=_exit_with_parent, kwargs={"parent_pid": parent_pid}, daemon=True).start()
+
+
+def _exit_with_parent(*, parent_pid: int) -> None:
+    """A server killed without ceremony (SIGKILL, OOM, a test harness) cannot stop its pool; its workers must not linger."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def analyse_or_reject(data: bytes, *, max_pixels: int) -> ImageAnalysis | ImageRejected:

@@ -178,7 +178,8 @@ class ScrollerClient:
             try:
                 for block in response.iter_content(DOWNLOAD_BLOCK_SIZE):
                     destination.write(block)
-            except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as error:
+            # requests wraps a broken body stream in ChunkedEncodingError, which is no ConnectionError.
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
                 raise ServerUnreachable(f"download of image #{image_id} broke off: {describe_network_error(error)}") from error
 
     def delete_image(self, *, image_id: int) -> None:

@@ -11,12 +11,15 @@ import itertools
 import os
 import re
 import secrets
+import signal
 import sys
+import threading
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -42,10 +45,12 @@ CHUNK_MAX_FILES = 16
 # The multipart body of a chunk is built in memory, so a chunk is also bounded by size.
 CHUNK_MAX_BYTES = 64 * 1024 * 1024
 LOOKUP_BATCH_SIZE = 500
+INTERRUPT_CHECK_SECONDS = 0.2
 DEFAULT_JOBS = 4
 NOT_IMAGES_SHOWN = 5
 PARTIAL_DOWNLOAD_SUFFIX = ".scroller-part"
-MAX_FILE_NAME_LENGTH = 200
+# Leaves room under the usual 255-byte limit for the partial-download prefix and suffix.
+MAX_FILE_NAME_BYTES = 200
 # RFC 8628 §3.5: on slow_down, poll at least this much less often from then on.
 SLOW_DOWN_STEP_SECONDS = 5
 FORMAT_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
@@ -99,11 +104,20 @@ class FileOutcome:
 
 @dataclass
 class Report:
+    verbose: bool = False
     outcomes: list[FileOutcome] = field(default_factory=list)
     not_images: list[Path] = field(default_factory=list)
     files_sent: int = 0
     bytes_sent: int = 0
     stopped_by: ScrollerError | None = None
+
+    def add(self, *items: FileOutcome) -> None:
+        """Record outcomes; in verbose mode each file's line appears as soon as its fate is known."""
+        self.outcomes.extend(items)
+        if self.verbose:
+            for item in items:
+                if item.outcome not in LISTED_OUTCOMES:
+                    write_line(describe_outcome(item))
 
     @property
     def has_problems(self) -> bool:
@@ -123,21 +137,16 @@ class Options:
 
 
 def upload(*, client: ScrollerClient, paths: Sequence[Path], visibility: str | None, options: Options) -> Report:
-    report = Report()
+    report = Report(verbose=options.verbose)
     candidates = collect_candidates(client=client, paths=paths, report=report, options=options)
     to_send = []
     for file, stored in candidates:
         if stored is None:
             to_send.append(file)
         elif stored.deleted:
-            report.outcomes.append(
-                FileOutcome(
-                    path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=stored.image_id,
-                    reason=f"in the server's trash; bring it back with: scroller-cli restore {stored.image_id}",
-                )
-            )
+            report.add(in_server_trash(file=file, stored=stored))
         else:
-            report.outcomes.append(already_stored(file=file, stored=stored))
+            report.add(already_stored(file=file, stored=stored))
     send_files(client=client, files=to_send, visibility=visibility, report=report, options=options)
     return report
 
@@ -148,7 +157,7 @@ def collect_candidates(
     """Each distinct local image with what the server already holds of it; problems go straight into `report`."""
     scan = find_files(paths=paths)
     report.not_images.extend(scan.not_images)
-    report.outcomes.extend(FileOutcome(path=item.path, outcome=Outcome.FAILED, reason=item.reason) for item in scan.unreadable)
+    report.add(*(FileOutcome(path=item.path, outcome=Outcome.FAILED, reason=item.reason) for item in scan.unreadable))
     hashed = hash_files(paths=scan.images, report=report, options=options)
     unique = drop_local_duplicates(files=hashed, report=report)
     stored = lookup_stored(client=client, sha256s=[file.sha256 for file in unique])
@@ -168,7 +177,7 @@ def hash_files(*, paths: list[Path], report: Report, options: Options) -> list[H
                 try:
                     hashed.append(future.result())
                 except OSError as error:
-                    report.outcomes.append(FileOutcome(path=path, outcome=Outcome.FAILED, reason=describe_os_error(error)))
+                    report.add(FileOutcome(path=path, outcome=Outcome.FAILED, reason=describe_os_error(error)))
                 bar.update(1)
         except KeyboardInterrupt:
             pool.shutdown(cancel_futures=True)
@@ -180,7 +189,7 @@ def drop_local_duplicates(*, files: list[HashedFile], report: Report) -> list[Ha
     first_with_hash: dict[str, HashedFile] = {}
     for file in files:
         if original := first_with_hash.get(file.sha256):
-            report.outcomes.append(
+            report.add(
                 FileOutcome(path=file.path, outcome=Outcome.DUPLICATE, sha256=file.sha256, reason=f"same content as {original.path}")
             )
         else:
@@ -199,42 +208,71 @@ def already_stored(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
     return FileOutcome(path=file.path, outcome=Outcome.SKIPPED, sha256=file.sha256, image_id=stored.image_id)
 
 
+def in_server_trash(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
+    # Not sent: uploading the bytes again would silently undo a deletion the owner made on purpose.
+    return FileOutcome(
+        path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=stored.image_id,
+        reason=f"in the server's trash; bring it back with: scroller-cli restore {stored.image_id}",
+    )
+
+
 def send_files(
     *, client: ScrollerClient, files: list[HashedFile], visibility: str | None, report: Report, options: Options
 ) -> None:
     """Upload `files` in chunks, at most `options.jobs` chunks at a time.
 
-    A lost connection or a rejected token stops the run: the chunks not yet
-    started are reported as not sent, and running the command again resumes.
+    A lost connection, a rejected token or Ctrl-C stops the run: chunks already
+    on the wire are finished and counted, the others are reported as not sent,
+    and running the command again resumes.
     """
-    chunks = list(split_into_chunks(files=files))
+    chunks = iter(list(split_into_chunks(files=files)))
+    pending: dict[Future, list[HashedFile]] = {}
     with (
         ThreadPoolExecutor(max_workers=options.jobs) as pool,
         progress_bar(options=options, total=sum(file.size for file in files), unit="B", desc="uploading") as bar,
+        ctrl_c_as_flag() as interrupted,
     ):
-        pending: dict[Future, list[HashedFile]] = {}
-        remaining = iter(chunks)
-        try:
-            # Chunks are submitted only as others finish, so memory holds at most `jobs` chunk bodies.
-            for chunk in itertools.islice(remaining, options.jobs):
-                pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    chunk = pending.pop(future)
-                    collect_chunk(future=future, chunk=chunk, report=report)
-                    bar.update(sum(file.size for file in chunk))
-                if report.stopped_by is None:
-                    for chunk in itertools.islice(remaining, len(done)):
-                        pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
-        except KeyboardInterrupt:
-            report.stopped_by = Interrupted()
-            # Chunks already on the wire may or may not arrive; the next run's lookup will know.
-            for future, chunk in pending.items():
-                future.cancel()
-                mark_not_sent(chunk=chunk, report=report)
-        for chunk in remaining:
-            mark_not_sent(chunk=chunk, report=report)
+        # Chunks are submitted only as others finish, so memory holds at most `jobs` chunk bodies.
+        for chunk in itertools.islice(chunks, options.jobs):
+            pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
+        while pending:
+            # The timeout only bounds how long a Ctrl-C waits to be noticed.
+            done, _ = wait(pending, timeout=INTERRUPT_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = pending.pop(future)
+                collect_chunk(future=future, chunk=chunk, report=report)
+                bar.update(sum(file.size for file in chunk))
+            if interrupted.is_set() and report.stopped_by is None:
+                report.stopped_by = Interrupted()
+                if pending:
+                    print(f"interrupted: waiting for the {len(pending)} chunk(s) already being sent", file=sys.stderr)
+            if report.stopped_by is None:
+                for chunk in itertools.islice(chunks, len(done)):
+                    pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
+    for chunk in chunks:
+        mark_not_sent(chunk=chunk, report=report)
+
+
+@contextmanager
+def ctrl_c_as_flag() -> Iterator[threading.Event]:
+    """Ctrl-C sets a flag instead of raising KeyboardInterrupt at whatever line is running,
+    so the bookkeeping of a finished chunk is never left half done. A second Ctrl-C raises as usual."""
+    interrupted = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    # Handlers can only be set from the main thread, and an ignored Ctrl-C (a background job) stays ignored.
+    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+        yield interrupted
+        return
+
+    def on_ctrl_c(signal_number: int, frame: object) -> None:
+        interrupted.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def split_into_chunks(*, files: list[HashedFile]) -> Iterator[list[HashedFile]]:
@@ -277,7 +315,7 @@ def send_chunk(*, client: ScrollerClient, chunk: list[HashedFile], visibility: s
             FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message) for file, _ in readable
         )
         return ChunkResult(outcomes=outcomes, files_sent=0, bytes_sent=0)
-    outcomes.extend(outcome_of_result(file=file, result=result) for (file, _), result in zip(readable, results))
+    outcomes.extend(outcome_of_result(file=file, result=result) for (file, _), result in zip(readable, results, strict=False))
     # The server answers for every file it received; a short answer must not pass for success.
     outcomes.extend(
         FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason="the server sent no result for this file")
@@ -310,13 +348,13 @@ def collect_chunk(*, future: Future, chunk: list[HashedFile], report: Report) ->
         report.stopped_by = report.stopped_by or error
         mark_not_sent(chunk=chunk, report=report)
         return
-    report.outcomes.extend(result.outcomes)
+    report.add(*result.outcomes)
     report.files_sent += result.files_sent
     report.bytes_sent += result.bytes_sent
 
 
 def mark_not_sent(*, chunk: list[HashedFile], report: Report) -> None:
-    report.outcomes.extend(FileOutcome(path=file.path, outcome=Outcome.NOT_SENT, sha256=file.sha256) for file in chunk)
+    report.add(*(FileOutcome(path=file.path, outcome=Outcome.NOT_SENT, sha256=file.sha256) for file in chunk))
 
 
 # sync
@@ -335,12 +373,12 @@ def sync(
     if not directory.is_dir():
         raise ScrollerError(f"{directory} is not a folder")
     synced = load_synced_hashes(state_path=state_path, server=client.server, directory=directory)
-    report = Report()
+    report = Report(verbose=options.verbose)
     candidates = collect_candidates(client=client, paths=[directory], report=report, options=options)
     to_send = []
     for file, stored in candidates:
         if stored is None and file.sha256 in synced:
-            report.outcomes.append(
+            report.add(
                 FileOutcome(
                     path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=synced[file.sha256],
                     reason="removed from the server for good; send it again with: scroller-cli upload PATH",
@@ -349,16 +387,9 @@ def sync(
         elif stored is None:
             to_send.append(file)
         elif stored.deleted:
-            synced[file.sha256] = stored.image_id
-            report.outcomes.append(
-                FileOutcome(
-                    path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=stored.image_id,
-                    reason=f"in the server's trash; bring it back with: scroller-cli restore {stored.image_id}",
-                )
-            )
+            report.add(in_server_trash(file=file, stored=stored))
         else:
-            synced[file.sha256] = stored.image_id
-            report.outcomes.append(already_stored(file=file, stored=stored))
+            report.add(already_stored(file=file, stored=stored))
     try:
         send_files(client=client, files=to_send, visibility=visibility, report=report, options=options)
         if download and report.stopped_by is None:
@@ -390,7 +421,7 @@ def download_missing(
         futures = [pool.submit(download_image, client=client, image=image, directory=directory) for image in missing]
         try:
             for future in futures:
-                report.outcomes.append(future.result())
+                report.add(future.result())
                 bar.update(1)
         except (ScrollerError, KeyboardInterrupt) as error:
             report.stopped_by = error if isinstance(error, ScrollerError) else Interrupted()
@@ -435,7 +466,8 @@ def local_file_name(*, image: dict) -> str:
     name = unicodedata.normalize("NFC", str(image.get("filename") or ""))
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
-    name = name[:MAX_FILE_NAME_LENGTH] or f"image-{image['id']}"
+    # File systems limit names in bytes, not characters.
+    name = name.encode()[:MAX_FILE_NAME_BYTES].decode(errors="ignore") or f"image-{image['id']}"
     if not is_image_name(Path(name)):
         name += FORMAT_EXTENSIONS.get(str(image.get("format", "")).upper(), ".jpg")
     return name
@@ -443,27 +475,27 @@ def local_file_name(*, image: dict) -> str:
 
 def claim_free_name(*, source: Path, wanted: Path) -> Path:
     """Hard-link `source` to `wanted`, or to "name (1).ext", "name (2).ext"…: link() never replaces an existing file."""
-    for number in itertools.count():
-        candidate = wanted if number == 0 else wanted.with_name(f"{wanted.stem} ({number}){wanted.suffix}")
+    candidate, number = wanted, 0
+    while True:
         try:
             os.link(source, candidate)
         except FileExistsError:
+            number += 1
+            candidate = wanted.with_name(f"{wanted.stem} ({number}){wanted.suffix}")
             continue
         source.unlink()
         return candidate
-    raise AssertionError("unreachable")
 
 
 # ls, rm, restore
 
 
-def list_images(*, client: ScrollerClient, hue: int | None, include_deleted: bool, everyone: bool) -> int:
+def list_images(*, client: ScrollerClient, hue: int | None, include_deleted: bool, everyone: bool) -> None:
     count = 0
     for image in client.iter_images(mine=not everyone, include_deleted=include_deleted, hue=hue):
         print(format_image_line(image=image, show_owner=everyone))
         count += 1
     print(f"{count} image{'s' if count != 1 else ''}", file=sys.stderr)
-    return count
 
 
 def format_image_line(*, image: dict, show_owner: bool) -> str:
@@ -589,12 +621,6 @@ def print_report(*, report: Report, options: Options, always_summarised: frozens
         for item in report.outcomes:
             if item.outcome is outcome:
                 print(f"{outcome}: {item.path}: {item.reason}")
-    if options.verbose:
-        for item in report.outcomes:
-            if item.outcome not in LISTED_OUTCOMES:
-                image = f" (#{item.image_id})" if item.image_id else ""
-                reason = f": {item.reason}" if item.reason else ""
-                print(f"{item.outcome}: {item.path}{image}{reason}")
     print_not_images(paths=report.not_images, verbose=options.verbose)
     counts = Counter(item.outcome for item in report.outcomes)
     print("Summary:")
@@ -603,6 +629,18 @@ def print_report(*, report: Report, options: Options, always_summarised: frozens
             print(f"  {SUMMARY_LABELS[outcome]}: {counts[outcome]}")
     print(f"  not images (ignored): {len(report.not_images)}")
     print(f"  sent: {report.files_sent} files, {human_bytes(report.bytes_sent)}")
+
+
+def describe_outcome(item: FileOutcome) -> str:
+    image = f" (#{item.image_id})" if item.image_id else ""
+    reason = f": {item.reason}" if item.reason else ""
+    return f"{item.outcome}: {item.path}{image}{reason}"
+
+
+def write_line(line: str) -> None:
+    # Through tqdm, so a progress bar on the terminal is redrawn below the line instead of through it.
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def print_not_images(*, paths: list[Path], verbose: bool) -> None:
@@ -614,9 +652,11 @@ def print_not_images(*, paths: list[Path], verbose: bool) -> None:
 
 
 def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    if count < 1024:
+        return f"{count} B"
+    size = count / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
         size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:.1f} GiB"

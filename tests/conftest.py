@@ -4,7 +4,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from channels.testing.live import make_application, set_database_connection
+from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.test import Client
@@ -69,6 +69,19 @@ def staff_client(staff_user) -> Client:
     return token_client(staff_user)
 
 
+def use_the_test_database() -> None:
+    """Runs in the forked server. Its inherited settings already name the test database on MariaDB, where
+    channels' set_database_connection would prefix "test_" a second time (TEST NAME is unset there)."""
+    from django.conf import settings
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
+
+    database = settings.DATABASES["default"]
+    if database["TEST"].get("NAME"):
+        database["NAME"] = database["TEST"]["NAME"]
+    elif not database["NAME"].startswith(TEST_DATABASE_PREFIX):
+        database["NAME"] = TEST_DATABASE_PREFIX + database["NAME"]
+
+
 class DaphneServer:
     """The real ASGI application (HTTP and websockets) served by Daphne in a child process, on the test database."""
 
@@ -86,7 +99,7 @@ class DaphneServer:
 
     def start(self) -> None:
         application = partial(make_application, static_wrapper=ASGIStaticFilesHandler)
-        self._process = DaphneProcess("127.0.0.1", application, setup=set_database_connection, port=self.port)
+        self._process = DaphneProcess("127.0.0.1", application, setup=use_the_test_database, port=self.port)
         self._process.start()
         while not self._process.ready.wait(timeout=1):
             if not self._process.is_alive():
@@ -94,6 +107,7 @@ class DaphneServer:
         self.port = self._process.port.value
 
     def stop(self) -> None:
+        """SIGTERM: the server dies at once; its ingest pool workers notice and exit by themselves (gallery/worker.py)."""
         if self._process is not None:
             self._process.terminate()
             self._process.join()

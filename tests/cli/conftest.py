@@ -47,15 +47,35 @@ class Cli:
         self.config_path = home / "config" / "credentials.json"
 
     def __call__(self, *arguments: str, stdin: str | None = None, env: dict[str, str] | None = None) -> CliRun:
+        completed = subprocess.run(
+            self.command(*arguments), cwd=REPOSITORY, env=self.environment(env), input=stdin,
+            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        )
+        return CliRun(exit_code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr)
+
+    def start(self, *arguments: str) -> subprocess.Popen:
+        """The CLI running in the background, for tests that talk to it while it works."""
+        return subprocess.Popen(
+            self.command(*arguments), cwd=REPOSITORY, env=self.environment(None),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def command(self, *arguments: str) -> list[str]:
+        return [sys.executable, "-m", "scroller_cli", *arguments]
+
+    def environment(self, overrides: dict[str, str] | None) -> dict[str, str]:
         environment = {key: value for key, value in os.environ.items() if key not in {"XDG_CONFIG_HOME", "SCROLLER_URL", "SCROLLER_CONFIG"}}
         # HOME too, so that nothing can fall back to the real user's config.
         environment |= {"HOME": str(self.home), "SCROLLER_CONFIG": str(self.config_path), "SCROLLER_URL": self.server}
-        environment |= env or {}
-        completed = subprocess.run(
-            [sys.executable, "-m", "scroller_cli", *arguments],
-            cwd=REPOSITORY, env=environment, input=stdin, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        )
-        return CliRun(exit_code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr)
+        return environment | (overrides or {})
+
+
+def finish(process: subprocess.Popen, *, already_read: str = "") -> CliRun:
+    """Wait for a started CLI. Reads through the pipes' file objects, not communicate(), which
+    would skip what a readline() has already buffered."""
+    stdout = already_read + process.stdout.read()
+    stderr = process.stderr.read()
+    return CliRun(exit_code=process.wait(timeout=SUBPROCESS_TIMEOUT_SECONDS), stdout=stdout, stderr=stderr)
 
 
 @pytest.fixture

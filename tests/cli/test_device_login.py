@@ -1,10 +1,8 @@
 """`scroller-cli login` through the OAuth 2.0 device flow, approved in a logged-in web session on the live server."""
 
 import json
-import os
 import re
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -12,7 +10,7 @@ import requests
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from tests.cli.conftest import REPOSITORY, SUBPROCESS_TIMEOUT_SECONDS, Cli
+from tests.cli.conftest import Cli, finish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery staple"
@@ -48,21 +46,11 @@ def decide_in_browser(*, session: requests.Session, verification_uri: str, user_
 
 def start_login(cli: Cli) -> tuple[subprocess.Popen, str, str]:
     """Start `scroller-cli login` and read the verification URI and user code it shows."""
-    environment = {key: value for key, value in os.environ.items() if key != "XDG_CONFIG_HOME"}
-    environment |= {"HOME": str(cli.home), "SCROLLER_CONFIG": str(cli.config_path), "SCROLLER_URL": cli.server}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scroller_cli", "login"],
-        cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    process = cli.start("login")
     first_line = process.stdout.readline()
     match = re.search(r"open (\S+) in a browser and enter the code: (\S+)", first_line)
     assert match, first_line + process.stderr.read()
     return process, match.group(1), match.group(2)
-
-
-def finish(process: subprocess.Popen) -> tuple[int, str, str]:
-    stdout, stderr = process.communicate(timeout=SUBPROCESS_TIMEOUT_SECONDS)
-    return process.returncode, stdout, stderr
 
 
 def test_login_through_the_browser_stores_an_access_token_the_api_accepts(cli, user, photos):
@@ -72,9 +60,9 @@ def test_login_through_the_browser_stores_an_access_token_the_api_accepts(cli, u
 
     decide_in_browser(session=session, verification_uri=verification_uri, user_code=user_code, action="approve")
 
-    exit_code, stdout, stderr = finish(process)
-    assert exit_code == 0, stdout + stderr
-    assert f"Logged in to {cli.server}; token saved in {cli.config_path}" in stdout
+    run = finish(process)
+    assert run.exit_code == 0, run.output
+    assert f"Logged in to {cli.server}; token saved in {cli.config_path}" in run.stdout
     saved = json.loads(cli.config_path.read_text())["servers"][cli.server]
     assert saved["scheme"] == "Bearer"
     assert get_access_token_model().objects.get(user=user).token_checksum
@@ -86,7 +74,7 @@ def test_an_expired_access_token_is_refreshed_and_the_new_one_saved(cli, user):
     session = web_session(server=cli.server, username=user.username)
     process, verification_uri, user_code = start_login(cli)
     decide_in_browser(session=session, verification_uri=verification_uri, user_code=user_code, action="approve")
-    assert finish(process)[0] == 0
+    assert finish(process).exit_code == 0
     before = json.loads(cli.config_path.read_text())["servers"][cli.server]
     get_access_token_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
 
@@ -103,7 +91,7 @@ def test_a_revoked_login_asks_to_log_in_again(cli, user):
     session = web_session(server=cli.server, username=user.username)
     process, verification_uri, user_code = start_login(cli)
     decide_in_browser(session=session, verification_uri=verification_uri, user_code=user_code, action="approve")
-    assert finish(process)[0] == 0
+    assert finish(process).exit_code == 0
     get_refresh_token_model().objects.all().delete()
     get_access_token_model().objects.all().delete()
 
@@ -119,7 +107,7 @@ def test_a_login_denied_in_the_browser_stores_nothing(cli, user):
 
     decide_in_browser(session=session, verification_uri=verification_uri, user_code=user_code, action="deny")
 
-    exit_code, stdout, stderr = finish(process)
-    assert exit_code == 1
-    assert "scroller-cli: error: login was denied in the browser" in stderr
+    run = finish(process)
+    assert run.exit_code == 1
+    assert "scroller-cli: error: login was denied in the browser" in run.stderr
     assert not cli.config_path.exists()

@@ -6,7 +6,7 @@ from accounts.models import ApiToken
 from accounts.services import revoke_api_token
 from gallery.models import Image
 from scroller_cli.credentials import Credentials, save_credentials
-from tests.cli.conftest import folder_snapshot, write_image
+from tests.cli.conftest import distinct_colour, folder_snapshot, write_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +31,28 @@ def test_a_server_that_is_down_gives_a_clear_error_and_touches_no_file(cli, phot
     assert run.stderr.count("cannot reach the server") == 1
     assert f"scroller-cli: error: cannot reach the server at {down} (connection refused); is it running?" in run.stderr
     assert folder_snapshot(photos) == before
+
+
+def test_an_upload_cut_off_by_the_server_going_down_resumes_once_it_is_back(logged_in_cli, daphne_server, photos, user):
+    paths = [write_image(photos / f"img-{index}.png", colour=distinct_colour(index)) for index in range(5)]
+    assert logged_in_cli("upload", *map(str, paths[:2])).exit_code == 0
+    before = folder_snapshot(photos)
+    daphne_server.stop()
+
+    down = logged_in_cli("upload", "--retries", "1", str(photos))
+
+    assert down.exit_code == 1
+    assert f"cannot reach the server at {daphne_server.url} (connection refused)" in down.stderr
+    assert folder_snapshot(photos) == before
+    daphne_server.start()
+
+    resumed = logged_in_cli("upload", str(photos))
+
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.summary["skipped (already on server)"] == 2
+    assert resumed.summary["created"] == 3
+    assert resumed.files_sent == 3
+    assert Image.objects.filter(owner=user).count() == 5
 
 
 def test_logging_in_to_a_server_that_is_down_saves_nothing(cli, api_key):

@@ -47,7 +47,7 @@ def test_sync_reports_an_image_deleted_on_the_server_and_does_not_send_it_again(
 def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reported_not_resent(logged_in_cli, photos, user):
     purged = write_image(photos / "purged.png", colour=distinct_colour(6))
     logged_in_cli("sync", str(photos))
-    services.purge_images(images=list(Image.objects.filter(owner=user)))
+    services.purge_images(image_ids=list(Image.objects.filter(owner=user).values_list("pk", flat=True)))
     assert not Image.objects.exists()
 
     run = logged_in_cli("sync", str(photos))
@@ -110,7 +110,7 @@ def test_sync_download_refuses_a_file_whose_bytes_do_not_match_the_servers_hash(
     assert run.exit_code == 3, run.output
     assert run.summary["failed"] == 1
     assert run.summary["downloaded"] == 0
-    assert f"did not match its SHA-256" in run.stdout
+    assert "did not match its SHA-256" in run.stdout
     assert list(photos.iterdir()) == []
 
 

@@ -1,7 +1,9 @@
+import signal
+
 import pytest
 
 from gallery.models import Image
-from tests.cli.conftest import distinct_colour, folder_snapshot, image_bytes, sha256_of, write_image
+from tests.cli.conftest import distinct_colour, finish, folder_snapshot, image_bytes, sha256_of, write_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,6 +74,32 @@ def test_an_interrupted_upload_resumes_with_only_the_files_that_did_not_arrive(l
     assert resumed.summary["skipped (already on server)"] == 12
     assert resumed.summary["created"] == 28
     assert resumed.files_sent == 28
+    assert sorted(Image.objects.filter(owner=user).values_list("sha256", flat=True)) == sorted(map(sha256_of, paths))
+
+
+def test_ctrl_c_during_an_upload_keeps_what_arrived_and_a_rerun_sends_only_the_rest(logged_in_cli, photos, user):
+    paths = [write_image(photos / f"img-{index:03}.png", colour=distinct_colour(index)) for index in range(96)]
+    process = logged_in_cli.start("upload", "--jobs", "1", "--verbose", str(photos))
+    # --verbose prints a chunk's files as soon as the server has answered for them.
+    first_line = process.stdout.readline()
+    assert first_line.startswith("created: "), first_line + process.stderr.read()
+
+    process.send_signal(signal.SIGINT)
+
+    interrupted = finish(process, already_read=first_line)
+    assert interrupted.exit_code == 130, interrupted.output
+    assert "scroller-cli: stopped: interrupted" in interrupted.stderr
+    created = interrupted.summary["created"]
+    not_sent = interrupted.summary["not sent (stopped early; run again to resume)"]
+    assert created >= 16 and not_sent >= 16 and created + not_sent == len(paths)
+    assert sum(line.startswith("created: ") for line in interrupted.stdout.splitlines()) == created
+    assert Image.objects.filter(owner=user).count() == created
+
+    resumed = logged_in_cli("upload", str(photos))
+
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.summary["skipped (already on server)"] == created
+    assert resumed.summary["created"] == resumed.files_sent == not_sent
     assert sorted(Image.objects.filter(owner=user).values_list("sha256", flat=True)) == sorted(map(sha256_of, paths))
 
 

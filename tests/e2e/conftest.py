@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from tests.e2e.pages import WAIT_MS
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -18,8 +20,6 @@ CHROMIUM_ARGS = [
 ]
 ALLOW_ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 VIEWPORT = {"width": 1280, "height": 800}
-# Generous for a 2-core machine shared with other test runs; expectations return as soon as they hold.
-WAIT_MS = 15_000
 
 expect.set_options(timeout=WAIT_MS)
 
@@ -32,14 +32,16 @@ def playwright() -> Iterator[Playwright]:
     is started, and Django then refuses every ORM call from this thread as if it came from async
     code. These tests are plain synchronous code, so the guard is lifted for as long as Playwright runs.
     """
-    guard_lifted = os.environ.get(ALLOW_ASYNC_UNSAFE)
+    before = os.environ.get(ALLOW_ASYNC_UNSAFE)
     os.environ[ALLOW_ASYNC_UNSAFE] = "true"
     try:
         with sync_playwright() as driver:
             yield driver
     finally:
-        if guard_lifted is None:
+        if before is None:
             del os.environ[ALLOW_ASYNC_UNSAFE]
+        else:
+            os.environ[ALLOW_ASYNC_UNSAFE] = before
 
 
 @pytest.fixture(scope="package")

@@ -5,15 +5,17 @@ import io
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
+from django.db import connection
 from PIL import Image as PILImage
 
-from django.db import connection
-
-from gallery import ingest
+from gallery import services
+from gallery.analysis import analyse_image
 from gallery.models import Image
 
-# Each stored image gets a size of its own, so its bytes (and so its content hash) differ from every other one.
-_serial = itertools.count()
+# Each image gets a marker pixel of its own, so its bytes (and so its content hash) differ from
+# every other one; a single pixel is far below the share that counts as a dominant colour.
+_serial = itertools.count(1)
 
 
 def solid_colour(hue: int) -> tuple[int, int, int]:
@@ -21,34 +23,35 @@ def solid_colour(hue: int) -> tuple[int, int, int]:
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
-def image_bytes(*, hue: int, size: tuple[int, int] = (64, 48), image_format: str = "PNG") -> bytes:
-    """A solid image of `hue`; a different size gives different bytes, so a distinct image."""
+def image_bytes(*, hue: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A solid PNG of `hue`, distinct from every other one made here."""
+    image = PILImage.new("RGB", size, solid_colour(hue))
+    serial = next(_serial)
+    image.putpixel((0, 0), (serial % 256, serial // 256 % 256, 128))
     buffer = io.BytesIO()
-    PILImage.new("RGB", size, solid_colour(hue)).save(buffer, format=image_format)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def store_images(*, owner, hue: int, count: int = 1, visibility: str = "public", wide: bool = False) -> list[Image]:
-    """`count` distinct images of `hue` stored through the real ingest pipeline, as an upload would store them.
-
-    `wide` images make short tiles, so many of them pass by in a short scroll.
-    """
+def store_images(*, owner, hue: int, count: int = 1, visibility: str = "public", size: tuple[int, int] = (64, 48)) -> list[Image]:
+    """`count` distinct images of `hue`, analysed and stored as an upload stores them."""
     # In a thread of its own: the commit hooks that announce new images call async_to_sync, which
     # refuses to run in a thread where Playwright's event loop counts as running.
     with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(_store_images, owner=owner, hue=hue, count=count, visibility=visibility, wide=wide).result()
+        return thread.submit(_store_images, owner=owner, hue=hue, count=count, visibility=visibility, size=size).result()
 
 
-def _store_images(*, owner, hue: int, count: int, visibility: str, wide: bool) -> list[Image]:
-    width, height = (96, 24) if wide else (64, 48)
-    uploads = []
-    for index in range(count):
-        serial = next(_serial)
-        data = image_bytes(hue=hue, size=(width + serial % 200, height + serial // 200))
-        uploads.append(ingest.receive(filename=f"hue-{hue}-{index}.png", size=len(data), read=lambda data=data: data))
+def _store_images(*, owner, hue: int, count: int, visibility: str, size: tuple[int, int]) -> list[Image]:
     try:
-        [results] = ingest.ingest_batches(owner=owner, batches=[uploads], visibility=visibility)
-        assert [result.status for result in results] == ["created"] * count, results
-        return list(Image.objects.filter(pk__in=[result.id for result in results]).order_by("pk"))
+        images = []
+        for index in range(count):
+            data = image_bytes(hue=hue, size=size)
+            analysis = analyse_image(data, max_pixels=settings.SCROLLER_MAX_PIXELS)
+            image, created = services.store_image(
+                owner=owner, original_name=f"hue-{hue}-{index}.png", data=data, analysis=analysis, visibility=visibility
+            )
+            assert created
+            images.append(image)
+        return images
     finally:
         connection.close()

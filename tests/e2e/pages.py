@@ -1,15 +1,21 @@
 """What a test reads off the scroller page, and what it checks against the database."""
 
+from django.conf import settings
 from playwright.sync_api import Page
 
 from gallery.models import DominantColor
+
+# Generous for a 2-core machine shared with other test runs; expectations return as soon as they hold.
+WAIT_MS = 30_000
+# A server's first upload also starts its ingest pool, whose workers import numpy and scikit-learn.
+UPLOAD_WAIT_MS = 60_000
 
 
 def tile_ids(page: Page) -> list[int]:
     return [int(value) for value in page.get_by_test_id("tile").evaluate_all("tiles => tiles.map((t) => t.dataset.imageId)")]
 
 
-def wait_for_tile_ids(page: Page, ids) -> None:
+def wait_for_tile_ids(page: Page, ids: list[int]) -> None:
     """Until the stream shows exactly these images (each possibly more than once, as a small pool repeats)."""
     page.wait_for_function(
         """(wanted) => {
@@ -20,8 +26,9 @@ def wait_for_tile_ids(page: Page, ids) -> None:
     )
 
 
-def matches_hue(image_id: int, *, hue: int, margin: int = 15, min_share: float = 0.1) -> bool:
-    """From the stored dominant colours: does the image have a colour within `margin` degrees of `hue`?"""
+def matches_hue(image_id: int, *, hue: int) -> bool:
+    """From the stored dominant colours: does the image have a large enough colour within the configured margin of `hue`?"""
+    margin, min_share = settings.SCROLLER_HUE_MARGIN, settings.SCROLLER_MIN_MATCH_SHARE
     for colour_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list("hue", "share"):
         distance = abs(colour_hue - hue) % 360
         if min(distance, 360 - distance) <= margin and share >= min_share:

@@ -5,8 +5,8 @@ import base64
 from playwright.sync_api import JSHandle, Page, expect
 
 from gallery.models import Image
-from tests.e2e.images import image_bytes
-from tests.e2e.pages import wait_for_tile_ids
+from tests.e2e.images import image_bytes, store_images
+from tests.e2e.pages import UPLOAD_WAIT_MS, wait_for_tile_ids
 
 PASSWORD = "correct horse battery staple"
 
@@ -42,6 +42,8 @@ def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images
     fake.write_text("this is text, not a JPEG\n")
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image either\n")
+    # Something red is there already: at an empty hue the stream would widen to every hue, blue included.
+    [earlier_red] = store_images(owner=user, hue=0)
     page = new_page()
     page.goto("/accounts/login/?next=/%3Fhue%3D0")
     page.get_by_label("Username").fill(user.username)
@@ -54,7 +56,7 @@ def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images
     page.get_by_role("button", name="Upload").click()
     page.get_by_test_id("file-input").set_input_files([red, red_copy, blue, fake, notes])
 
-    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 2 stored, 1 duplicate, 1 refused, 1 skipped.")
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 2 stored, 1 duplicate, 1 refused, 1 skipped.", timeout=UPLOAD_WAIT_MS)
     page.get_by_text("Each file").click()
     expect(page.get_by_test_id("upload-result")).to_have_count(5)
     expect(result_for(page, "red.png")).to_have_attribute("data-status", "created")
@@ -63,10 +65,10 @@ def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images
     expect(result_for(page, "fake.jpg")).to_have_attribute("data-status", "rejected")
     expect(result_for(page, "fake.jpg").locator(".result-reason")).to_have_text("not an image: expected JPEG, PNG, WebP or GIF")
     expect(result_for(page, "notes.txt")).to_have_attribute("data-status", "skipped")
-    stored = Image.objects.filter(owner=user)
-    assert sorted(stored.values_list("original_name", flat=True)) == ["blue.png", "red.png"]
-    # Only the red one matches the page's hue.
-    wait_for_tile_ids(page, [stored.get(original_name="red.png").pk])
+    uploaded = Image.objects.filter(owner=user).exclude(pk=earlier_red.pk)
+    assert sorted(uploaded.values_list("original_name", flat=True)) == ["blue.png", "red.png"]
+    # Only the red ones match the page's hue.
+    wait_for_tile_ids(page, [earlier_red.pk, uploaded.get(original_name="red.png").pk])
 
 
 def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
@@ -81,7 +83,7 @@ def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     drop_zone.dispatch_event("drop", {"dataTransfer": transfer})
 
     expect(drop_zone).to_be_hidden()
-    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored, 1 skipped.")
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored, 1 skipped.", timeout=UPLOAD_WAIT_MS)
     green = Image.objects.get(owner=user, original_name="green.png")
     wait_for_tile_ids(page, [green.pk])
 

@@ -1,7 +1,5 @@
 import hashlib
-import io
 import itertools
-import lzma
 import secrets
 from functools import lru_cache
 
@@ -10,17 +8,16 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery.models import DominantColor, Image
+from gallery.thumbnails import encode_thumbnail
 
 _serial = itertools.count()
 
 
 @lru_cache(maxsize=None)
 def thumbnail_bytes(hue: int | None) -> bytes:
-    """A real xz-wrapped WebP in the image's colour (grey for monochrome)."""
+    """A real stored thumbnail (xz-wrapped WebP) in the image's colour, grey for monochrome."""
     colour = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
-    buffer = io.BytesIO()
-    PILImage.new("RGB", (16, 12), colour).save(buffer, format="WEBP")
-    return lzma.compress(buffer.getvalue(), format=lzma.FORMAT_XZ)
+    return encode_thumbnail(PILImage.new("RGB", (16, 12), colour))
 
 
 @pytest.fixture

@@ -1,21 +1,12 @@
 """Images stored through the real ingest pipeline, for tests that need some in the catalogue."""
 
-import io
-
-from PIL import Image as PILImage
-
 from gallery import ingest
 from gallery.models import Image
-
-
-def png(*, colour: tuple[int, int, int], width: int = 64, height: int = 48) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.new("RGB", (width, height), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.gallery.images import solid
 
 
 def store_image(*, owner, colour: tuple[int, int, int] = (255, 0, 0), data: bytes | None = None, filename: str = "image.png", visibility: str = "public") -> Image:
-    data = data if data is not None else png(colour=colour)
+    data = data if data is not None else solid(colour=colour)
     upload = ingest.receive(filename=filename, size=len(data), read=lambda: data)
     [[result]] = ingest.ingest_batches(owner=owner, batches=[[upload]], visibility=visibility)
     assert result.status == "created", result

@@ -1,6 +1,7 @@
 import lzma
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from gallery.models import Image
 from tests.gallery import images as make
@@ -89,15 +90,17 @@ def test_thumbnail_is_the_stored_xz_bytes(client, user):
     assert lzma.decompress(response.content)[8:12] == b"WEBP"
 
 
-def test_original_is_the_uploaded_bytes_under_its_name(client, user):
+@pytest.mark.asyncio
+async def test_original_is_streamed_as_the_uploaded_bytes_under_its_name(async_client, user):
     data = make.solid(colour=(200, 20, 20), image_format="JPEG")
-    image = store_image(owner=user, data=data, filename="sunset.jpg")
+    image = await sync_to_async(store_image)(owner=user, data=data, filename="sunset.jpg")
 
-    response = client.get(f"/api/images/{image.pk}/original")
+    response = await async_client.get(f"/api/images/{image.pk}/original")
 
     assert response["Content-Type"] == "image/jpeg"
+    assert response["Content-Length"] == str(len(data))
     assert 'filename="sunset.jpg"' in response["Content-Disposition"]
-    assert b"".join(response.streaming_content) == data
+    assert b"".join([chunk async for chunk in response.streaming_content]) == data
 
 
 def test_unknown_image_is_not_found(client, db):

@@ -23,7 +23,7 @@ def stored_files(media_root) -> list:
 
 
 def test_one_jpeg_is_stored_with_colours_thumbnail_and_original(alice_client, user, media_root):
-    data = make.two_colour_split(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, image_format="JPEG")
+    data = make.two_colour_split(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=300, height=200, image_format="JPEG")
 
     result = upload(alice_client, ("holiday.jpg", data))["results"]
 

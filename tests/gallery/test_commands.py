@@ -6,7 +6,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from gallery.models import Image
-from tests.gallery.stored import png, store_image
+from tests.gallery.images import solid
+from tests.gallery.stored import store_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,13 +22,13 @@ def run(*args) -> str:
 def photo_folder(tmp_path):
     folder = tmp_path / "photos"
     (folder / "2024" / "summer").mkdir(parents=True)
-    (folder / "2024" / "summer" / "beach.png").write_bytes(png(colour=(0, 120, 255)))
-    (folder / "2024" / "forest.png").write_bytes(png(colour=(20, 160, 40)))
-    (folder / "sunset.png").write_bytes(png(colour=(255, 90, 0)))
-    (folder / "copy-of-sunset.png").write_bytes(png(colour=(255, 90, 0)))
+    (folder / "2024" / "summer" / "beach.png").write_bytes(solid(colour=(0, 120, 255)))
+    (folder / "2024" / "forest.png").write_bytes(solid(colour=(20, 160, 40)))
+    (folder / "sunset.png").write_bytes(solid(colour=(255, 90, 0)))
+    (folder / "copy-of-sunset.png").write_bytes(solid(colour=(255, 90, 0)))
     (folder / "notes.txt").write_text("not a picture")
     (folder / ".hidden").mkdir()
-    (folder / ".hidden" / "skipped.png").write_bytes(png(colour=(1, 2, 250)))
+    (folder / ".hidden" / "skipped.png").write_bytes(solid(colour=(1, 2, 250)))
     return folder
 
 

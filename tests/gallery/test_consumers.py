@@ -17,7 +17,7 @@ from gallery import events, ingest, services
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from scroller.asgi import application
-from tests.gallery.stored import png
+from tests.gallery.images import solid
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 
@@ -219,12 +219,13 @@ async def test_private_images_never_reach_another_user(connect, make, user, othe
     assert ids_of(other_batch) == ids_of(anonymous_batch) == public
 
 
-async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, user):
+async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, make, user):
+    await make(colors=[(240, 0.5)])
     red_client, _ = await connect()
     blue_client, _ = await connect()
     await subscribe(red_client, hue=0)
     await subscribe(blue_client, hue=240)
-    data = png(colour=(255, 0, 0))
+    data = solid(colour=(255, 0, 0))
 
     [result] = await ingest.ingest_async(owner=user, uploads=[ingest.receive(filename="red.png", size=len(data), read=lambda: data)], visibility="public")
 
@@ -371,7 +372,7 @@ async def test_restoring_brings_the_image_back_to_clients_at_its_hue(connect, ma
     assert not await database_sync_to_async(lambda: Image.objects.get(pk=image_id).is_deleted)()
 
 
-async def test_restoring_someone_elses_image_is_forbidden(connect, make, user, other_user):
+async def test_restoring_someone_elses_deleted_image_is_not_found_and_changes_nothing(connect, make, user, other_user):
     [image_id] = await make(colors=[(90, 0.5)], owner=user)
     await database_sync_to_async(services.soft_delete_image)(actor=user, image_id=image_id)
     client, _ = await connect(other_user)
@@ -379,7 +380,7 @@ async def test_restoring_someone_elses_image_is_forbidden(connect, make, user, o
     await client.send_json_to({"type": "restore", "id": image_id})
 
     error = await client.receive_json_from(timeout=WAIT)
-    assert (error["code"], error["id"]) == ("forbidden", image_id)
+    assert (error["code"], error["id"]) == ("not_found", image_id)
     assert await database_sync_to_async(lambda: Image.objects.get(pk=image_id).is_deleted)()
 
 

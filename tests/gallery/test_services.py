@@ -11,13 +11,14 @@ from django.utils import timezone
 from gallery import services
 from gallery.analysis import analyse_image
 from gallery.models import DominantColor, Image
-from tests.gallery.stored import png, store_image
+from tests.gallery.images import solid
+from tests.gallery.stored import store_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
-    data = png(colour=(0, 90, 200))
+    data = solid(colour=(0, 90, 200))
     ghost = get_user_model()(pk=987654, username="ghost")
 
     with pytest.raises(IntegrityError):
@@ -29,7 +30,7 @@ def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
 
 
 def test_storing_the_same_analysis_twice_keeps_one_record_and_its_file(user, media_root):
-    data = png(colour=(0, 200, 90))
+    data = solid(colour=(0, 200, 90))
     analysis = analyse_image(data, max_pixels=10**8)
 
     first, created_first = services.store_image(owner=user, original_name="a.png", data=data, analysis=analysis, visibility="public")
@@ -41,7 +42,7 @@ def test_storing_the_same_analysis_twice_keeps_one_record_and_its_file(user, med
 
 
 def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):
-    image = store_image(owner=user, data=png(colour=(255, 0, 0)))
+    image = store_image(owner=user, data=solid(colour=(255, 0, 0)))
 
     colors = list(image.colors.all())
 

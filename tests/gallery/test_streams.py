@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from gallery import streams
 from gallery.models import Image
+from gallery.serializers import image_to_dict
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +253,19 @@ def test_a_stretch_far_denser_than_expected_is_read_again_narrower(make_image, m
     stream = streams.start_stream(hue=150)
 
     assert sorted(walk_cycle(stream)) == sorted(pool)
+
+
+def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
+    private = make_image(colors=[(10, 0.5), (None, 0.3), (200, 0.2)], visibility="private")
+    public = make_image(colors=[(20, 0.6)])
+    deleted = make_image(colors=[(30, 0.6)], deleted=True)
+
+    loaded = streams.load_images(image_ids=[public.pk, deleted.pk, private.pk, private.pk + 1000], viewer=user)
+
+    reference = Image.objects.select_related("owner").prefetch_related("colors")
+    assert [streamed.image.pk for streamed in loaded] == [public.pk, private.pk]
+    for streamed in loaded:
+        expected = reference.get(pk=streamed.image.pk)
+        assert image_to_dict(streamed.image, viewer=user, colors=streamed.colors) == image_to_dict(expected, viewer=user)
+        assert bytes(streamed.image.thumbnail) == bytes(expected.thumbnail)
+    assert streams.load_images(image_ids=[private.pk], viewer=ANONYMOUS) == []

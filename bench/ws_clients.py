@@ -1,0 +1,186 @@
+"""Many scroller clients at once against ONE Daphne process, each asking for "more" every 2 s.
+
+    .venv/bin/python bench/ws_clients.py --database-url mysql://root@127.0.0.1:3306/scroller_bench_1m
+
+Starts one Daphne process on 127.0.0.1 serving scroller.asgi on that database (or uses
+--url), opens --clients anonymous websockets from --processes load-generator processes
+(loopback only), spread over --ramp seconds; each subscribes to a random hue, then from a
+common start asks for the next batch every --interval seconds, at its own random phase,
+for --duration seconds. A round trip is timed from sending "more" to receiving the last
+thumbnail frame of the batch; a request whose turn comes while the previous answer is
+still arriving is sent late, and that lateness is reported separately.
+
+Everything (server, MariaDB, load generators) shares this machine's CPUs, so the
+printout includes how much CPU each used during the measured window.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, start_server, stop_server  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses")
+    parser.add_argument("--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)")
+    parser.add_argument("--url", help="use an already running server, e.g. ws://127.0.0.1:8000/ws/scroller/")
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between one client's requests")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of measurement")
+    parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which the connections are opened")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    if not args.url and not args.database_url:
+        parser.error("give --database-url (a server is started on it) or --url")
+    if not 1 <= args.clients <= 5000 or not 1 <= args.processes <= 16 or not 0 < args.duration <= 600:
+        parser.error("keep it bounded: 1-5000 clients, 1-16 processes, at most 600 s")
+    return args
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.round_trips: list[float] = []
+        self.lateness: list[float] = []
+        self.text_frames = 0
+        self.binary_frames = 0
+        self.bytes = 0
+        self.images = 0
+        self.failed_connects = 0
+        self.dropped = 0
+        self.errors: list[str] = []
+
+
+async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at: float, ends_at: float, interval: float, phase: float, tally: Tally) -> None:
+    await asyncio.sleep(max(0.0, opens_at - time.time()))
+    try:
+        websocket = await websockets.connect(url, origin=origin, max_size=None, compression=None, ping_interval=None, open_timeout=60)
+    except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as error:
+        tally.failed_connects += 1
+        tally.errors.append(f"connect: {error!r}")
+        return
+    try:
+        await websocket.recv()
+        await websocket.send(json.dumps({"type": "subscribe", "hue": hue}))
+        await receive_batch(websocket)
+        turn = starts_at + phase
+        while turn < ends_at:
+            await asyncio.sleep(max(0.0, turn - time.time()))
+            sent = time.time()
+            await websocket.send('{"type":"more"}')
+            message, sizes = await receive_batch(websocket)
+            tally.round_trips.append(time.time() - sent)
+            tally.lateness.append(sent - turn)
+            tally.text_frames += 1
+            tally.binary_frames += len(sizes)
+            tally.bytes += sum(sizes) + len(json.dumps(message))
+            tally.images += len(sizes)
+            turn += interval
+        await websocket.close()
+    except websockets.ConnectionClosed as error:
+        tally.dropped += 1
+        tally.errors.append(f"closed: {error!r}")
+    except Exception as error:  # noqa: BLE001 - any failure of one client is counted, the others go on
+        tally.dropped += 1
+        tally.errors.append(f"error: {error!r}")
+
+
+async def generate(*, url: str, clients: list[dict], starts_at: float, ends_at: float, interval: float) -> Tally:
+    tally = Tally()
+    parsed = urlparse(url)
+    origin = f"http://{parsed.hostname}:{parsed.port}"
+    await asyncio.gather(*(client(url=url, origin=origin, starts_at=starts_at, ends_at=ends_at, interval=interval, tally=tally, **spec) for spec in clients))
+    return tally
+
+
+def load_generator(job: dict) -> dict:
+    """One load-generator process: its share of the clients on one event loop; returns what it saw and its own CPU time."""
+    tally = asyncio.run(generate(url=job["url"], clients=job["clients"], starts_at=job["starts_at"], ends_at=job["ends_at"], interval=job["interval"]))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {**vars(tally), "cpu": usage.ru_utime + usage.ru_stime}
+
+
+def mariadb_pid() -> int | None:
+    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+def main() -> None:
+    args = parse_args()
+    rng = random.Random(args.seed)
+    command = shlex.join([".venv/bin/python", "bench/ws_clients.py", *sys.argv[1:]])
+    server = None
+    url = args.url
+    try:
+        if not url:
+            port = free_port()
+            server, _ = start_server(database_url=args.database_url, redis_url=args.redis_url, port=port)
+            url = f"ws://127.0.0.1:{port}/ws/scroller/"
+        now = time.time()
+        starts_at = now + args.ramp + 5
+        ends_at = starts_at + args.duration
+        specs = [
+            {"hue": rng.randrange(360), "opens_at": now + 1 + args.ramp * index / args.clients, "phase": rng.uniform(0, args.interval)}
+            for index in range(args.clients)
+        ]
+        jobs = [
+            {"url": url, "clients": specs[index :: args.processes], "starts_at": starts_at, "ends_at": ends_at, "interval": args.interval}
+            for index in range(args.processes)
+        ]
+        database = mariadb_pid()
+        with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
+            pending = pool.map_async(load_generator, jobs)
+            time.sleep(max(0.0, starts_at - time.time()))
+            server_cpu = cpu_seconds(server.pid) if server else None
+            database_cpu = cpu_seconds(database) if database else None
+            time.sleep(max(0.0, ends_at - time.time()))
+            server_cpu = cpu_seconds(server.pid) - server_cpu if server else None
+            database_cpu = cpu_seconds(database) - database_cpu if database else None
+            results = pending.get(timeout=args.ramp + args.duration + 600)
+    finally:
+        if server is not None:
+            stop_server(server)
+    report(args=args, results=results, server_cpu=server_cpu, database_cpu=database_cpu, command=command)
+
+
+def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float | None, database_cpu: float | None, command: str) -> None:
+    round_trips = [seconds * 1000 for result in results for seconds in result["round_trips"]]
+    lateness = [seconds * 1000 for result in results for seconds in result["lateness"]]
+    total = {key: sum(result[key] for result in results) for key in ("text_frames", "binary_frames", "bytes", "images", "failed_connects", "dropped", "cpu")}
+    errors = [error for result in results for error in result["errors"]]
+    print(f"catalogue: {catalogue_size(args.database_url)}")
+    print(f"{args.clients} clients on {args.processes} load-generator processes, one 'more' each every {args.interval:g} s for {args.duration:g} s, {'Redis' if args.redis_url else 'in-memory'} channel layer")
+    if round_trips:
+        print(
+            f"'more' round trip, {len(round_trips)} requests ({len(round_trips) / args.duration:.0f}/s): "
+            f"p50 {percentile(round_trips, 0.5):.1f} ms, p95 {percentile(round_trips, 0.95):.1f} ms, p99 {percentile(round_trips, 0.99):.1f} ms, max {max(round_trips):.0f} ms"
+        )
+        print(f"requests sent over 100 ms after their turn (previous answer still arriving, or a busy generator): {sum(late > 100 for late in lateness)}, lateness p95 {percentile(lateness, 0.95):.1f} ms")
+    print(f"connections failed to open: {total['failed_connects']}, dropped during the run: {total['dropped']}")
+    print(f"received: {total['text_frames']} batch messages, {total['binary_frames']} thumbnail frames, {total['bytes'] / 1e6:.0f} MB")
+    cpu = [f"server process {server_cpu / args.duration:.0%} of one CPU" if server_cpu is not None else None,
+           f"MariaDB {database_cpu / args.duration:.0%}" if database_cpu is not None else None,
+           f"load generators {total['cpu']:.0f} CPU-seconds in total (whole run)"]
+    print(f"CPU during the measured {args.duration:g} s on this {os.cpu_count()}-CPU machine: {', '.join(part for part in cpu if part)}; load average {os.getloadavg()[0]:.1f}")
+    for error in errors[:5]:
+        print(f"  {error}")
+    print(f"reproduce: {command}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+import hashlib
+import pickle
+import warnings
+
+import pytest
+from PIL import Image
+
+from gallery.analysis import ImageAnalysis, ImageRejected, analyse_image
+from gallery.thumbnails import decode_thumbnail
+from tests.gallery import images as make
+
+MAX_PIXELS = 64_000_000
+
+
+def analyse(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ImageAnalysis:
+    return analyse_image(data, max_pixels=max_pixels)
+
+
+def rejection(data: bytes, *, max_pixels: int = MAX_PIXELS) -> str:
+    with pytest.raises(ImageRejected) as rejected:
+        analyse_image(data, max_pixels=max_pixels)
+    return rejected.value.reason
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_every_supported_format_is_analysed(image_format):
+    data = make.two_colour_split(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=120, height=80, image_format=image_format)
+
+    analysis = analyse(data)
+
+    assert analysis.format == image_format
+    assert (analysis.width, analysis.height) == (120, 80)
+    assert (analysis.thumbnail_width, analysis.thumbnail_height) == (120, 80)
+    assert analysis.sha256 == hashlib.sha256(data).hexdigest()
+    assert [colour.hue for colour in analysis.colours[:2]] == [0, 240]
+    assert analysis.colours[0].share == pytest.approx(0.6, abs=0.05)
+    assert not analysis.monochrome
+
+
+def test_the_thumbnail_is_stored_xz_wrapped_and_at_most_400_pixels_a_side():
+    analysis = analyse(make.photo_like(width=1600, height=1000))
+
+    thumbnail = decode_thumbnail(analysis.thumbnail)
+
+    assert (analysis.width, analysis.height) == (1600, 1000)
+    assert thumbnail.size == (analysis.thumbnail_width, analysis.thumbnail_height) == (400, 250)
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale_but_reported_at_full_size():
+    analysis = analyse(make.two_colour_split(first="red", second="blue", first_share=0.6, width=4000, height=3000, image_format="JPEG"))
+
+    assert (analysis.width, analysis.height) == (4000, 3000)
+    assert (analysis.thumbnail_width, analysis.thumbnail_height) == (400, 300)
+    assert [colour.hue for colour in analysis.colours[:2]] == [0, 240]
+
+
+def test_a_grey_image_is_monochrome():
+    analysis = analyse(make.solid(colour=(128, 128, 128), image_format="JPEG"))
+
+    assert analysis.monochrome
+    assert analysis.colours[0].hue is None
+
+
+def test_exif_orientation_turns_the_image_upright():
+    # Stored landscape, red on the left; orientation 6 means "rotate 90° clockwise to display",
+    # which brings the left edge to the top.
+    data = make.two_colour_split(first="red", second="blue", first_share=0.5, width=60, height=40, image_format="JPEG", exif_orientation=6)
+
+    analysis = analyse(data)
+    thumbnail = decode_thumbnail(analysis.thumbnail).convert("RGB")
+
+    assert (analysis.width, analysis.height) == (40, 60)
+    assert thumbnail.size == (40, 60)
+    top, bottom = thumbnail.getpixel((20, 5)), thumbnail.getpixel((20, 55))
+    assert top[0] > 200 and top[2] < 60
+    assert bottom[2] > 200 and bottom[0] < 60
+
+
+def test_a_gif_is_described_by_its_first_frame():
+    analysis = analyse(make.animated_gif(frame_colours=["red", "blue", "blue"]))
+
+    assert analysis.format == "GIF"
+    assert [colour.hue for colour in analysis.colours] == [0]
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P"])
+def test_transparency_is_shown_over_white(mode):
+    analysis = analyse(make.half_transparent(colour="red", mode=mode))
+
+    [red, white] = sorted(analysis.colours, key=lambda colour: colour.value)
+    assert red.hue == 0 and red.share == pytest.approx(0.5, abs=0.05)
+    assert white.hue is None and white.value > 0.95 and white.share == pytest.approx(0.5, abs=0.05)
+
+
+def test_grey_with_transparency_is_shown_over_white():
+    analysis = analyse(make.half_transparent(colour="red", mode="LA"))
+
+    [grey, white] = sorted(analysis.colours, key=lambda colour: colour.value)
+    assert grey.value == pytest.approx(76 / 255, abs=0.02) and grey.share == pytest.approx(0.5, abs=0.05)
+    assert white.value > 0.95 and white.share == pytest.approx(0.5, abs=0.05)
+    assert analysis.monochrome
+
+
+def test_a_transparent_gif_is_shown_over_white():
+    analysis = analyse(make.half_transparent(colour="blue", mode="P", image_format="GIF"))
+
+    assert {colour.hue for colour in analysis.colours} == {240, None}
+
+
+def test_a_cmyk_jpeg_keeps_its_colour():
+    analysis = analyse(make.solid(colour=(255, 0, 0), mode="CMYK", image_format="JPEG"))
+
+    assert analysis.colours[0].hue == pytest.approx(0, abs=3)
+
+
+@pytest.mark.parametrize(("mode", "image_format"), [("L", "PNG"), ("L", "JPEG"), ("P", "PNG"), ("1", "PNG")])
+def test_greyscale_and_palette_images_are_read_as_rgb(mode, image_format):
+    analysis = analyse(make.solid(colour=(0, 0, 0), mode=mode, image_format=image_format))
+
+    assert analysis.monochrome
+    assert decode_thumbnail(analysis.thumbnail).size == (64, 48)
+
+
+def test_a_16_bit_grey_png_keeps_its_brightness():
+    analysis = analyse(make.grey_16_bit_png(level=32768))
+
+    [grey] = analysis.colours
+    assert grey.value == pytest.approx(0.5, abs=0.02)
+
+
+def test_the_analysis_crosses_process_boundaries():
+    analysis = analyse(make.photo_like(width=300, height=200))
+
+    assert pickle.loads(pickle.dumps(analysis)) == analysis
+
+
+def test_a_rejection_crosses_process_boundaries_with_its_reason():
+    rejected = pickle.loads(pickle.dumps(ImageRejected("corrupt PNG: broken data")))
+
+    assert rejected.reason == "corrupt PNG: broken data"
+
+
+def test_no_pillow_warning_escapes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        analyse(make.half_transparent(mode="P"))
+        analyse(make.animated_gif())
+        with pytest.raises(ImageRejected):
+            analyse(make.webp_declaring(width=10_000, height=10_000), max_pixels=10_000 * 10_000 - 1)
+
+
+# Rejections
+
+
+def test_an_empty_file_is_refused():
+    assert rejection(b"") == "empty file"
+
+
+@pytest.mark.parametrize("data", [b"these are my holiday notes, not a photo\n" * 20, b"%PDF-1.7\n", bytes(100), b"\x89PN"])
+def test_a_file_that_is_not_an_image_is_refused_whatever_its_name(data):
+    assert rejection(data) == "not an image: expected JPEG, PNG, WebP or GIF"
+
+
+@pytest.mark.parametrize("image_format", ["BMP", "TIFF"])
+def test_an_image_in_an_unsupported_format_is_refused_by_name(image_format):
+    reason = rejection(make.solid(image_format=image_format))
+
+    assert reason == f"{image_format} images are not supported: expected JPEG, PNG, WebP or GIF"
+
+
+def test_an_svg_is_refused_by_name():
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+
+    assert rejection(svg).startswith("SVG images are not supported")
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_a_truncated_file_is_refused_as_truncated(image_format):
+    reason = rejection(make.truncated(image_format=image_format))
+
+    assert reason.startswith("truncated ")
+    assert "file ends before" in reason
+
+
+def test_a_file_cut_inside_its_header_is_refused_as_truncated():
+    assert rejection(make.truncated(image_format="PNG", keep=0.01)).startswith("truncated PNG")
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_corrupt_data_is_refused_as_corrupt(image_format):
+    reason = rejection(make.corrupt(image_format=image_format))
+
+    assert reason.startswith("corrupt ")
+
+
+def test_a_png_decompression_bomb_is_refused_before_decoding():
+    data = make.decompression_bomb()
+
+    reason = rejection(data)
+
+    assert reason.startswith("decompression bomb: the PNG file declares 20000×20000 pixels (400 megapixels) in only ")
+
+
+def test_a_bomb_under_pillows_own_limit_but_over_ours_is_still_a_bomb():
+    reason = rejection(make.decompression_bomb(width=8000, height=8000), max_pixels=10_000_000)
+
+    assert reason.startswith("decompression bomb: the PNG file declares 8000×8000 pixels (64 megapixels)")
+
+
+def test_a_webp_declaring_a_huge_canvas_is_refused_before_pillow_allocates_it():
+    reason = rejection(make.webp_declaring(width=12_000, height=12_000))
+
+    assert reason.startswith("decompression bomb: the WebP file declares 12000×12000 pixels (144 megapixels)")
+
+
+def test_pillows_own_decompression_bomb_error_is_a_rejection():
+    assert rejection(make.gif_with_oversized_frame()).startswith("decompression bomb: the GIF file")
+
+
+def test_a_png_text_chunk_that_inflates_past_pillows_limit_is_a_bomb():
+    assert rejection(make.png_text_bomb()).startswith("decompression bomb: the PNG file's metadata")
+
+
+def test_a_real_image_over_the_pixel_limit_is_refused_with_its_size():
+    reason = rejection(make.photo_like(width=400, height=300), max_pixels=100 * 100)
+
+    assert reason == "400×300 is 0.12 megapixels, over the limit of 0.01 megapixels"
+
+
+def test_an_image_exactly_at_the_pixel_limit_is_accepted():
+    assert analyse(make.photo_like(width=400, height=300), max_pixels=400 * 300).width == 400

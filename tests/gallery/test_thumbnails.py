@@ -1,0 +1,53 @@
+import lzma
+
+import pytest
+from PIL import Image
+
+from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE, decode_thumbnail, encode_thumbnail, scale_down, scaled_down_size
+from tests.gallery import images as make
+
+
+@pytest.mark.parametrize(("size", "expected"), [((1600, 1200), (400, 300)), ((1200, 1600), (300, 400)), ((512, 512), (400, 400)), ((10_000, 10), (400, 1))])
+def test_scaling_down_fits_the_longest_side_to_400_and_keeps_the_aspect_ratio(size, expected):
+    assert scale_down(Image.new("RGB", size, "red")).size == expected
+    assert scaled_down_size(size) == expected
+
+
+@pytest.mark.parametrize("size", [(400, 300), (120, 80), (1, 1)])
+def test_a_small_image_is_never_enlarged(size):
+    image = Image.new("RGB", size, "red")
+
+    assert scale_down(image).size == size
+
+
+def test_a_different_maximum_side_can_be_asked_for():
+    assert scale_down(Image.new("RGB", (1000, 500)), max_side=100).size == (100, 50)
+
+
+def test_the_stored_thumbnail_is_an_xz_container_around_the_media_type():
+    stored = encode_thumbnail(make.photo_like_image(width=400, height=300))
+
+    unpacked = lzma.decompress(stored, format=lzma.FORMAT_XZ)
+
+    assert stored.startswith(b"\xfd7zXZ\x00")
+    assert THUMBNAIL_MEDIA_TYPE == "image/webp"
+    assert unpacked[:4] == b"RIFF" and unpacked[8:12] == b"WEBP"
+
+
+def test_the_xz_container_uses_crc32_checks_for_the_browser_decoder():
+    stored = encode_thumbnail(Image.new("RGB", (40, 30), "blue"))
+
+    stream_flags_check_type = stored[7] & 0x0F
+    assert stream_flags_check_type == 0x01  # CRC32
+
+
+def test_a_thumbnail_decodes_back_to_an_image_of_the_same_size_and_colour():
+    thumbnail = scale_down(Image.new("RGB", (800, 600), (200, 40, 40)))
+
+    decoded = decode_thumbnail(encode_thumbnail(thumbnail))
+
+    assert decoded.format == "WEBP"
+    assert decoded.size == (400, 300)
+    red, green, blue = decoded.convert("RGB").getpixel((200, 150))
+    assert abs(red - 200) <= 6 and abs(green - 40) <= 6 and abs(blue - 40) <= 6
+
