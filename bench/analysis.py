@@ -3,10 +3,11 @@
 Make the photos first (../shared/bench-data/make_photos.py: 512 px JPEG crops of real photos):
 
     python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/analysis.py /tmp/photos --limit 1000
+    .venv/bin/python bench/analysis.py --photos /tmp/photos
 
-Prints the median and p90 per image of each stage of `analyse_image` (decode + scale, colours,
-encode + xz) and of their sum, and the mean stored thumbnail size. `--clock cpu` counts only the
+Prints the median and p90 per image of each stage of `analyse_image` (decode + scale, which
+includes hashing the file; colours; encode + xz) and of their sum, and the mean stored thumbnail
+size. `--clock cpu` counts only the
 CPU time of this thread, which keeps other busy processes on the machine out of the figures.
 """
 
@@ -33,15 +34,13 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("photos", nargs="?", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)")
-    parser.add_argument("--limit", type=int, default=1000, help="at most this many photos, in name order (default 1000; 0 for all)")
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)")
+    parser.add_argument("--limit", type=int, help="only the first this many photos, in name order (default: all)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time, or this thread's CPU time")
     arguments = parser.parse_args()
 
     pin_native_threads()
-    paths = sorted(path for path in arguments.photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)
-    if arguments.limit:
-        paths = paths[: arguments.limit]
+    paths = sorted(path for path in arguments.photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[: arguments.limit]
     if not paths:
         sys.exit(f"no photos in {arguments.photos}")
 
@@ -62,7 +61,7 @@ def main() -> None:
     for stage, seconds in stages.items():
         print(f"{stage:<16}{statistics.median(seconds) * 1000:>10.2f}{percentile(seconds, 90) * 1000:>10.2f}")
     print(f"mean stored thumbnail: {statistics.fmean(stored_sizes) / 1024:.2f} KiB")
-    print("reproduce: " + shlex.join([sys.executable, *sys.argv]))
+    print(f"reproduce: cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])}")
 
 
 def measure_one(data: bytes, *, clock: Callable[[], float]) -> tuple[dict[str, float], int]:

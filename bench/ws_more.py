@@ -4,9 +4,13 @@
 
 Starts one Daphne process on 127.0.0.1 serving scroller.asgi on that database (or
 measures a running server given --url), opens one websocket as an anonymous visitor,
-subscribes to --hues random hues in turn and asks for --more batches at each,
-one request at a time. Prints p50/p95/p99 of the round trips, the bytes each
-thumbnail costs on the wire, and the command that reproduces the figures.
+subscribes to --hues random hues in turn and asks for --more batches at each, one
+request at a time. By default each request follows the previous answer at once, which
+measures the server's work per batch; --pause leaves time between answer and request,
+as a scrolling reader does, in which the server reads ahead for the next batch (on an
+idle virtual machine that time also costs a CPU wake-up on both sides). Prints
+p50/p95/p99 of the round trips, the bytes each thumbnail costs on the wire, the
+server's CPU per request and the command that reproduces the figures.
 """
 
 import argparse
@@ -38,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port for the Daphne process (default: a free one)")
     parser.add_argument("--hues", type=int, default=10, help="subscriptions, each at a new random hue")
     parser.add_argument("--more", type=int, default=100, help="'more' requests per subscription")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between a batch's last frame and the next request, as a scrolling reader leaves (0: back to back)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if not args.url and not args.database_url:
@@ -128,7 +133,7 @@ async def receive_batch(websocket) -> tuple[dict, list[int]]:
     return message, sizes
 
 
-async def measure(*, url: str, origin: str, hues: list[int], more: int, server_pid: int | None) -> dict:
+async def measure(*, url: str, origin: str, hues: list[int], more: int, pause: float, server_pid: int | None) -> dict:
     """Runs the requests; the server's CPU is counted over everything after the warm-up."""
     subscribe_times, more_times, frame_sizes, meta_bytes, widened = [], [], [], [], 0
     cpu_after_warmup = None
@@ -141,6 +146,7 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int, server_p
             subscribe_times.append(time.perf_counter() - started)
             widened += message["widened"]
             for _ in range(more):
+                await asyncio.sleep(pause)
                 started = time.perf_counter()
                 await websocket.send('{"type":"more"}')
                 message, sizes = await receive_batch(websocket)
@@ -157,13 +163,13 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int, server_p
     return results
 
 
-def report(*, results: dict, catalogue: str, command: str, hues: list[int]) -> None:
+def report(*, results: dict, catalogue: str, command: str, hues: list[int], pause: float) -> None:
     more = [seconds * 1000 for seconds in results["more"]]
     subscribe = [seconds * 1000 for seconds in results["subscribe"]]
     frames = results["frames"]
     print(f"catalogue: {catalogue}")
     print(f"hues: {hues} ({results['widened']} widened)")
-    print(f"'more' round trip, {len(more)} requests after {WARMUP} warm-up: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms")
+    print(f"'more' round trip, {len(more)} requests after {WARMUP} warm-up, {pause * 1000:.0f} ms apart: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms")
     print(f"'subscribe' round trip (20 images), {len(subscribe)} requests: p50 {percentile(subscribe, 0.5):.1f} ms, max {max(subscribe):.1f} ms")
     print(
         f"on the wire per thumbnail: {sum(frames) / len(frames):,.0f} bytes binary payload (4-byte id + stored xz bytes, no base64)"
@@ -188,11 +194,11 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port}/ws/scroller/"
         parsed = urlparse(url)
         origin = f"http://{parsed.hostname}:{parsed.port}"
-        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more, server_pid=server.pid if server else None))
+        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more, pause=args.pause, server_pid=server.pid if server else None))
     finally:
         if server is not None:
             stop_server(server)
-    report(results=results, catalogue=catalogue_size(args.database_url), command=command, hues=hues)
+    report(results=results, catalogue=catalogue_size(args.database_url), command=command, hues=hues, pause=args.pause)
 
 
 if __name__ == "__main__":

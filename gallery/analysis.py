@@ -17,7 +17,7 @@ from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin
 from gallery.colors import DominantColour, dominant_colours, is_monochrome
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
 
-EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"
+_EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"
 
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 # Opening through the one plugin the signature names, rather than Image.open, means no other
@@ -46,6 +46,13 @@ _TRANSPOSITIONS = {
     8: Image.Transpose.ROTATE_90,
 }
 _QUARTER_TURNS = {5, 6, 7, 8}
+# How a complete file of each format ends; Pillow does not always say "truncated" when it is not.
+_ENDS_WHOLE: dict[str, Callable[[bytes], bool]] = {
+    "JPEG": lambda data: data.rstrip(b"\0").endswith(b"\xff\xd9"),
+    "PNG": lambda data: b"IEND" in data[-12:],
+    "GIF": lambda data: data.rstrip(b"\0").endswith(b";"),
+    "WEBP": lambda data: len(data) >= int.from_bytes(data[4:8], "little") + 8,
+}
 
 
 class ImageRejected(Exception):
@@ -131,8 +138,8 @@ def _identify_format(data: bytes) -> str:
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return "WEBP"
     if unsupported := _unsupported_format(data):
-        raise ImageRejected(f"{unsupported} images are not supported: {EXPECTED_FORMATS}")
-    raise ImageRejected(f"not an image: {EXPECTED_FORMATS}")
+        raise ImageRejected(f"{unsupported} images are not supported: {_EXPECTED_FORMATS}")
+    raise ImageRejected(f"not an image: {_EXPECTED_FORMATS}")
 
 
 def _unsupported_format(data: bytes) -> str | None:
@@ -218,18 +225,7 @@ def _refusing_broken_data(data: bytes, *, image_format: str) -> Iterator[None]:
 
 
 def _is_truncated(data: bytes, *, image_format: str, error: Exception) -> bool:
-    if "truncated" in str(error).lower():
-        return True
-    match image_format:
-        case "JPEG":
-            return not data.rstrip(b"\0").endswith(b"\xff\xd9")
-        case "PNG":
-            return b"IEND" not in data[-12:]
-        case "GIF":
-            return not data.rstrip(b"\0").endswith(b";")
-        case "WEBP":
-            return len(data) < int.from_bytes(data[4:8], "little") + 8
-    return False
+    return "truncated" in str(error).lower() or not _ENDS_WHOLE[image_format](data)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -238,7 +234,11 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _flatten_to_rgb(image: Image.Image) -> Image.Image:
-    """RGB as a viewer would see the image on the gallery's white page: transparency over white."""
+    """RGB, with transparency shown over white as image viewers do.
+
+    Much transparent art is dark line work meant for a light page; on the gallery's dark page it
+    would vanish.
+    """
     if image.mode == "RGB":
         return image
     if image.mode.startswith("I"):

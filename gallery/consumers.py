@@ -34,6 +34,7 @@ id as a 4-byte big-endian unsigned integer followed by the stored thumbnail as i
 Anonymous clients may watch public images; delete and restore need a login.
 """
 
+import asyncio
 import json
 import struct
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,6 @@ from concurrent.futures import ThreadPoolExecutor
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from gallery import services, streams
@@ -49,9 +49,12 @@ from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from gallery.serializers import image_to_dict
 
-# Stream reads are independent per connection, so they need not queue behind one
-# thread (channels' thread-sensitive default); a small pool bounds the connections.
-DB_EXECUTOR = ThreadPoolExecutor(max_workers=getattr(settings, "SCROLLER_WS_DB_THREADS", 4), thread_name_prefix="scroller-ws-db")
+# Stream reads are independent per connection, so they need not queue behind channels'
+# one thread-sensitive thread: a pool lets their database round trips overlap, and its
+# size bounds the database connections (one per thread). Measured with bench/ws_clients.py:
+# one thread saturated first; 4, 8 and 16 were alike until the CPU ran out, 8 a little ahead.
+DB_THREADS = 8
+DB_EXECUTOR = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="scroller-ws-db")
 MAX_IMAGE_ID = 2**32 - 1
 
 
@@ -101,8 +104,8 @@ def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[li
 
 
 @in_db_thread
-def load_batch(stream: streams.HueStream, *, viewer, size: int) -> tuple[dict, list[bytes]]:
-    images = streams.next_batch(stream, viewer=viewer, size=size)
+def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) -> tuple[dict, list[bytes]]:
+    images = streams.next_batch(stream, viewer=viewer, size=size, may_walk=may_walk)
     metas, frames = serialize_images(images, viewer=viewer)
     message = {
         "type": "batch",
@@ -113,6 +116,11 @@ def load_batch(stream: streams.HueStream, *, viewer, size: int) -> tuple[dict, l
         "images": metas,
     }
     return message, frames
+
+
+@in_db_thread
+def read_ahead(stream: streams.HueStream, *, viewer) -> streams.ReadAhead:
+    return streams.read_ahead(stream, viewer=viewer)
 
 
 @in_db_thread
@@ -141,6 +149,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.stream: streams.HueStream | None = None
+        self.reading_ahead: asyncio.Future | None = None
         await self.accept()
         authenticated = self.user.is_authenticated
         await self.send_json(
@@ -151,6 +160,9 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             }
         )
 
+    async def disconnect(self, code: int) -> None:
+        await self.settle()
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             request = parse_request(text_data)
@@ -159,6 +171,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             return
         kind = request["type"]
         if kind == "subscribe":
+            await self.settle()
             sent = self.stream.sent if self.stream else None
             self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(size=streams.FIRST_BATCH_SIZE)
@@ -171,8 +184,26 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.change_image(action=kind, image_id=request["id"])
 
     async def send_batch(self, *, size: int) -> None:
-        message, frames = await load_batch(self.stream, viewer=self.user, size=size)
+        await self.take_read_ahead(wait=not streams.can_serve(self.stream, size=size))
+        message, frames = await load_batch(self.stream, viewer=self.user, size=size, may_walk=self.reading_ahead is None)
         await self.send_with_frames(message, frames)
+        if self.reading_ahead is None and streams.needs_read_ahead(self.stream):
+            # The walk for the next batches runs while the client looks at this one, on a
+            # copy of the stream's walk: batches can still be served from the lookahead.
+            self.reading_ahead = asyncio.ensure_future(read_ahead(self.stream, viewer=self.user))
+
+    async def take_read_ahead(self, *, wait: bool) -> None:
+        """Add a finished read-ahead to the stream; with `wait`, wait for one still in flight."""
+        if self.reading_ahead is None or not (wait or self.reading_ahead.done()):
+            return
+        reading, self.reading_ahead = self.reading_ahead, None
+        streams.apply_read_ahead(self.stream, await reading)
+
+    async def settle(self) -> None:
+        """Let a read-ahead in flight finish and drop it: the stream it was for is going away."""
+        if self.reading_ahead is not None:
+            reading, self.reading_ahead = self.reading_ahead, None
+            await reading
 
     async def change_image(self, *, action: str, image_id: int) -> None:
         if not self.user.is_authenticated:

@@ -121,18 +121,15 @@ def _triage(*, owner, uploads: list[Upload]) -> tuple[dict[int, IngestResult], l
     return settled, to_analyse
 
 
-def _store(*, owner, upload: Upload, outcome: ImageAnalysis | ImageRejected, visibility: str) -> IngestResult:
-    if isinstance(outcome, ImageRejected):
-        return IngestResult(upload.filename, "rejected", sha256=upload.sha256, error=outcome.reason)
-    image, created = services.store_image(
-        owner=owner, original_name=upload.filename, data=upload.data, analysis=outcome, visibility=visibility
-    )
-    return IngestResult(upload.filename, "created" if created else "duplicate", id=image.pk, sha256=upload.sha256)
-
-
 def _finish(*, owner, uploads: list[Upload], settled: dict[int, IngestResult], outcomes: dict[int, ImageAnalysis | ImageRejected], visibility: str) -> list[IngestResult]:
+    analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
-        settled[index] = _store(owner=owner, upload=uploads[index], outcome=outcome, visibility=visibility)
+        if isinstance(outcome, ImageRejected):
+            settled[index] = IngestResult(uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason)
+    new_images = [services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis) for index, analysis in analysed.items()]
+    stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    for index, (image, created) in zip(analysed, stored, strict=True):
+        settled[index] = IngestResult(uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256)
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]
 

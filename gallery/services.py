@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -27,38 +28,53 @@ def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
     return f"{ORIGINALS_DIR}/{owner_id}/{sha256[:2]}/{sha256}.{EXTENSIONS[image_format]}"
 
 
-def store_image(*, owner, original_name: str, data: bytes, analysis: ImageAnalysis, visibility: str) -> tuple[Image, bool]:
-    """Keep the original file and its record; returns (image, created).
+@dataclass(frozen=True, slots=True)
+class NewImage:
+    original_name: str
+    data: bytes
+    analysis: ImageAnalysis
 
-    The file is written before the row is committed, so a visible record always
-    has its file; if the insert fails the file is removed again. A hard crash
-    between the two leaves a file without a row, which `purge_deleted` sweeps.
+
+def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+    """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
+
+    The files are written before the rows are committed, so a visible record always
+    has its file; if the insert fails the files are removed again. A hard crash
+    between the two leaves files without rows, which `purge_deleted` sweeps.
     """
-    path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
-    default_storage.save(path, ContentFile(data))
+    paths = [_write_original(owner=owner, new_image=new_image) for new_image in new_images]
     try:
         with transaction.atomic():
-            image = Image.objects.create(
-                owner=owner,
-                original_name=original_name,
-                sha256=analysis.sha256,
-                width=analysis.width,
-                height=analysis.height,
-                format=analysis.format,
-                byte_size=len(data),
-                original=path,
-                thumbnail=analysis.thumbnail,
-                thumbnail_width=analysis.thumbnail_width,
-                thumbnail_height=analysis.thumbnail_height,
-                is_monochrome=analysis.monochrome,
-                visibility=visibility,
+            images = Image.objects.bulk_create(
+                [_image_row(owner=owner, new_image=new_image, path=path, visibility=visibility) for new_image, path in zip(new_images, paths, strict=True)]
             )
-            _create_colors(image=image, analysis=analysis)
+            DominantColor.objects.bulk_create(
+                [color for image, new_image in zip(images, new_images, strict=True) for color in _color_rows(image=image, analysis=new_image.analysis)]
+            )
+            prefetch_related_objects(images, "colors")
+            events.announce_added(images=images)
+    except IntegrityError:
+        # A concurrent upload of some of the same bytes by the same owner won the race:
+        # one at a time, so that each image learns whether it is new or a duplicate.
+        return [_store_one(owner=owner, new_image=new_image, path=path, visibility=visibility) for new_image, path in zip(new_images, paths, strict=True)]
+    except BaseException:
+        for path in paths:
+            _discard_unreferenced(path=path)
+        raise
+    return [(image, True) for image in images]
+
+
+def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+    try:
+        with transaction.atomic():
+            image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image.save()
+            DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
+            prefetch_related_objects([image], "colors")
             events.announce_added(images=[image])
     except IntegrityError:
-        # A concurrent upload of the same bytes by the same owner may have won the race;
-        # its row points at this very path with identical content, so the file stays.
-        existing = Image.objects.filter(owner=owner, sha256=analysis.sha256).first()
+        # The winner's row points at this very path with identical content, so the file stays.
+        existing = Image.objects.filter(owner=owner, sha256=new_image.analysis.sha256).first()
         if existing is None:
             _discard_unreferenced(path=path)
             raise
@@ -69,6 +85,40 @@ def store_image(*, owner, original_name: str, data: bytes, analysis: ImageAnalys
     return image, True
 
 
+def _write_original(*, owner, new_image: NewImage) -> str:
+    analysis = new_image.analysis
+    path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
+    default_storage.save(path, ContentFile(new_image.data))
+    return path
+
+
+def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Image:
+    analysis = new_image.analysis
+    return Image(
+        owner=owner,
+        original_name=new_image.original_name,
+        sha256=analysis.sha256,
+        width=analysis.width,
+        height=analysis.height,
+        format=analysis.format,
+        byte_size=len(new_image.data),
+        original=path,
+        thumbnail=analysis.thumbnail,
+        thumbnail_width=analysis.thumbnail_width,
+        thumbnail_height=analysis.thumbnail_height,
+        is_monochrome=analysis.monochrome,
+        visibility=visibility,
+    )
+
+
+def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+    shuffle = secrets.randbits(32)
+    return [
+        DominantColor(image=image, rank=rank, hue=colour.hue, saturation=colour.saturation, value=colour.value, share=colour.share, shuffle=shuffle)
+        for rank, colour in enumerate(analysis.colours)
+    ]
+
+
 def _discard_unreferenced(*, path: str) -> None:
     try:
         referenced = Image.objects.filter(original=path).exists()
@@ -77,24 +127,6 @@ def _discard_unreferenced(*, path: str) -> None:
         return
     if not referenced:
         default_storage.delete(path)
-
-
-def _create_colors(*, image: Image, analysis: ImageAnalysis) -> None:
-    shuffle = secrets.randbits(32)
-    colors = [
-        DominantColor(
-            image=image,
-            rank=rank,
-            hue=colour.hue,
-            saturation=colour.saturation,
-            value=colour.value,
-            share=colour.share,
-            shuffle=shuffle,
-        )
-        for rank, colour in enumerate(analysis.colours)
-    ]
-    DominantColor.objects.bulk_create(colors)
-    prefetch_related_objects([image], "colors")
 
 
 def revive_duplicate(*, image: Image) -> Image:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -55,7 +55,10 @@ from gallery.models import DominantColor, Image, Visibility
 KEY_SPACE = 2**32
 FIRST_BATCH_SIZE = 20
 NEXT_BATCH_SIZE = 10
-LOOKAHEAD = 30
+# Candidates held beyond the batch: the walk tops them up to LOOKAHEAD_HIGH once they fall
+# below LOOKAHEAD_LOW, so that one read serves several batches.
+LOOKAHEAD_LOW = 20
+LOOKAHEAD_HIGH = 60
 WIDER_MARGINS = (30, 60, 90, 180)
 # Scores are scaled by a random factor in [1 - SCORE_JITTER, 1].
 SCORE_JITTER = 0.25
@@ -68,7 +71,7 @@ COLOR_FIELDS = [field.attname for field in DominantColor._meta.concrete_fields]
 # Each read covers a stretch of the key space sized to hold the keys it needs, from the density seen so far.
 INITIAL_SPAN = 2**22
 MIN_SPAN = 1
-SPAN_HEADROOM = 1.5
+SPAN_HEADROOM = 2
 READ_CAP = 2000
 
 
@@ -107,16 +110,23 @@ class Candidate:
 
 
 @dataclass
-class HueStream:
-    hue: int
-    margin: int
-    widened: bool = False
-    cycle: int = 0
-    start: int = 0
-    descending: bool = False
+class Walk:
+    """Where a cycle's walk through the key space stands."""
+
+    start: int
+    descending: bool
     phase: int = 0
     cursor: int | None = None
     density: float | None = None
+
+
+@dataclass
+class HueStream:
+    hue: int
+    margin: int
+    walk: Walk | None = None
+    widened: bool = False
+    cycle: int = 0
     shown_in_cycle: int = 0
     lookahead: list[Candidate] = field(default_factory=list)
     pushed: RecentIds = field(default_factory=lambda: RecentIds(limit=PUSHED_MEMORY))
@@ -165,30 +175,75 @@ def start_stream(*, hue: int, sent: RecentIds | None = None, rng: random.Random 
     return stream
 
 
-def next_batch(stream: HueStream, *, viewer, size: int) -> list[StreamedImage]:
+def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
     """Up to `size` images, best match first, loaded for sending.
 
     A batch never spans two cycles, so it may come short at the end of one; it is
-    empty only when nothing matches even at the widest margin.
+    empty only when nothing matches even at the widest margin. With may_walk False
+    (a read-ahead is in flight) the batch comes from the lookahead alone.
     """
     while True:
-        if stream.phase == WALK_DONE and not stream.lookahead and stream.shown_in_cycle:
-            _start_cycle(stream)
-        _refill(stream, viewer=viewer, target=size + LOOKAHEAD)
+        if may_walk:
+            if stream.walk.phase == WALK_DONE and not stream.lookahead and stream.shown_in_cycle:
+                _start_cycle(stream)
+            _refill(stream, viewer=viewer, size=size)
         stream.lookahead.sort(key=lambda candidate: candidate.rank, reverse=True)
         chosen, stream.lookahead = stream.lookahead[:size], stream.lookahead[size:]
         if chosen:
             images = load_images(image_ids=[candidate.image_id for candidate in chosen], viewer=viewer)
-            if images:
+            if images or not may_walk:
                 stream.shown_in_cycle += len(images)
                 for streamed in images:
                     stream.sent.add(streamed.image.pk)
                 return images
             continue
+        if not may_walk:
+            return []
         if not _widen(stream):
             # Nothing matches at all; the next request looks again from scratch.
             _restart_walk(stream)
             return []
+
+
+@dataclass
+class ReadAhead:
+    """Candidates read ahead from a copy of a stream's walk, and where that copy got to."""
+
+    walk: Walk
+    advanced: Walk
+    candidates: list[Candidate]
+
+
+def needs_read_ahead(stream: HueStream) -> bool:
+    """Whether the next batches would have to walk first."""
+    return stream.walk.phase != WALK_DONE and len(stream.lookahead) < NEXT_BATCH_SIZE + LOOKAHEAD_LOW
+
+
+def can_serve(stream: HueStream, *, size: int) -> bool:
+    """Whether a batch of `size` can come from the lookahead alone."""
+    return len(stream.lookahead) >= size
+
+
+def read_ahead(stream: HueStream, *, viewer) -> ReadAhead:
+    """Walk a copy of the stream's walk on for the next batches, leaving the stream itself alone.
+
+    Batches may meanwhile be served from the lookahead (next_batch with may_walk
+    False); apply_read_ahead then adds what was read.
+    """
+    advanced = replace(stream.walk)
+    target = NEXT_BATCH_SIZE + LOOKAHEAD_HIGH - len(stream.lookahead)
+    candidates: list[Candidate] = []
+    while len(candidates) < target and advanced.phase != WALK_DONE:
+        candidates += _walk(stream, advanced, viewer=viewer, count=target - len(candidates))
+    return ReadAhead(walk=stream.walk, advanced=advanced, candidates=candidates)
+
+
+def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
+    """Take a read-ahead into the stream, unless the stream walked on, restarted or widened since it began."""
+    if stream.walk is not result.walk:
+        return
+    stream.walk = result.advanced
+    stream.lookahead += [candidate for candidate in result.candidates if candidate.image_id not in stream.pushed]
 
 
 def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
@@ -258,10 +313,8 @@ def sent_among(stream: HueStream, *, image_ids: Iterable[int]) -> list[int]:
 
 
 def _restart_walk(stream: HueStream) -> None:
-    stream.start = stream.rng.randrange(KEY_SPACE)
-    stream.descending = stream.rng.random() < 0.5
-    stream.phase = 0
-    stream.cursor = None
+    density = stream.walk.density if stream.walk else None
+    stream.walk = Walk(start=stream.rng.randrange(KEY_SPACE), descending=stream.rng.random() < 0.5, density=density)
     stream.lookahead = []
 
 
@@ -282,54 +335,57 @@ def _widen(stream: HueStream) -> bool:
     return True
 
 
-def _phase_range(stream: HueStream) -> tuple[int, int]:
+def _phase_range(walk: Walk) -> tuple[int, int]:
     """The half-open key range of the current phase, narrowed past the cursor."""
-    before_start = (0, stream.start)
-    from_start = (stream.start, KEY_SPACE)
-    low, high = (before_start if stream.phase == 0 else from_start) if stream.descending else (from_start if stream.phase == 0 else before_start)
-    if stream.cursor is not None:
-        if stream.descending:
-            high = min(high, stream.cursor)
+    before_start = (0, walk.start)
+    from_start = (walk.start, KEY_SPACE)
+    low, high = (before_start if walk.phase == 0 else from_start) if walk.descending else (from_start if walk.phase == 0 else before_start)
+    if walk.cursor is not None:
+        if walk.descending:
+            high = min(high, walk.cursor)
         else:
-            low = max(low, stream.cursor + 1)
+            low = max(low, walk.cursor + 1)
     return low, high
 
 
-def _refill(stream: HueStream, *, viewer, target: int) -> None:
-    while len(stream.lookahead) < target and stream.phase != WALK_DONE:
-        stream.lookahead.extend(_walk(stream, viewer=viewer, count=target - len(stream.lookahead)))
+def _refill(stream: HueStream, *, viewer, size: int) -> None:
+    if len(stream.lookahead) >= size + LOOKAHEAD_LOW:
+        return
+    target = size + LOOKAHEAD_HIGH
+    while len(stream.lookahead) < target and stream.walk.phase != WALK_DONE:
+        stream.lookahead.extend(_walk(stream, stream.walk, viewer=viewer, count=target - len(stream.lookahead)))
 
 
-def _walk(stream: HueStream, *, viewer, count: int) -> list[Candidate]:
-    """Read the next stretch of the key space; returns up to `count` scored candidates and moves the cursor past them."""
-    low, high = _phase_range(stream)
+def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidate]:
+    """Read the next stretch of the key space for `stream`; returns up to `count` scored candidates and moves `walk` past them."""
+    low, high = _phase_range(walk)
     if low >= high:
-        _next_phase(stream)
+        _next_phase(walk)
         return []
-    span = _span(stream, count=count)
-    start, end = (max(low, high - span), high) if stream.descending else (low, min(high, low + span))
+    span = _span(walk, count=count)
+    start, end = (max(low, high - span), high) if walk.descending else (low, min(high, low + span))
     # A single key is read whole, however many colours share it.
     capped = end - start > 1
     rows = _read_stretch(hues=window_hues(hue=stream.hue, margin=stream.margin), start=start, end=end, viewer=viewer, capped=capped)
     if capped and len(rows) > READ_CAP:
         # Far denser than estimated: read a stretch an eighth as wide instead.
-        stream.density = count * SPAN_HEADROOM * 8 / (end - start)
+        walk.density = count * SPAN_HEADROOM * 8 / (end - start)
         return []
     by_key: dict[int, dict[int, list[tuple[int, float]]]] = {}
     for image_id, hue, shuffle, share in rows:
         by_key.setdefault(shuffle, {}).setdefault(image_id, []).append((hue, share))
-    keys = sorted(by_key, reverse=stream.descending)
+    keys = sorted(by_key, reverse=walk.descending)
     taken = keys[:count]
     if len(keys) > count:
-        stream.cursor = taken[-1]
-        covered = (end - taken[-1]) if stream.descending else (taken[-1] - start + 1)
+        walk.cursor = taken[-1]
+        covered = (end - taken[-1]) if walk.descending else (taken[-1] - start + 1)
     else:
         covered = end - start
-        if (start == low) if stream.descending else (end == high):
-            _next_phase(stream)
+        if (start == low) if walk.descending else (end == high):
+            _next_phase(walk)
         else:
-            stream.cursor = start if stream.descending else end - 1
-    _learn_density(stream, found=len(taken), covered=covered)
+            walk.cursor = start if walk.descending else end - 1
+    _learn_density(walk, found=len(taken), covered=covered)
     return [
         Candidate(image_id=image_id, rank=_rank(stream, colours=colours))
         for key in taken
@@ -338,16 +394,16 @@ def _walk(stream: HueStream, *, viewer, count: int) -> list[Candidate]:
     ]
 
 
-def _span(stream: HueStream, *, count: int) -> int:
-    if stream.density is None:
+def _span(walk: Walk, *, count: int) -> int:
+    if walk.density is None:
         return INITIAL_SPAN
-    return max(MIN_SPAN, min(KEY_SPACE, int(count * SPAN_HEADROOM / stream.density)))
+    return max(MIN_SPAN, min(KEY_SPACE, int(count * SPAN_HEADROOM / walk.density)))
 
 
-def _learn_density(stream: HueStream, *, found: int, covered: int) -> None:
+def _learn_density(walk: Walk, *, found: int, covered: int) -> None:
     """Matching keys per unit of key space, smoothed; an empty stretch counts as a quarter key so the next one grows fast."""
     observed = max(found, 0.25) / max(covered, 1)
-    stream.density = observed if stream.density is None else (stream.density + observed) / 2
+    walk.density = observed if walk.density is None else (walk.density + observed) / 2
 
 
 def _rank(stream: HueStream, *, colours: list[tuple[int, float]]) -> float:
@@ -355,9 +411,9 @@ def _rank(stream: HueStream, *, colours: list[tuple[int, float]]) -> float:
     return score * stream.rng.uniform(1 - SCORE_JITTER, 1)
 
 
-def _next_phase(stream: HueStream) -> None:
-    stream.phase += 1
-    stream.cursor = None
+def _next_phase(walk: Walk) -> None:
+    walk.phase += 1
+    walk.cursor = None
 
 
 def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool) -> list[tuple]:

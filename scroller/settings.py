@@ -188,6 +188,7 @@ AXES_FAILURE_LIMIT = env_int("SCROLLER_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SCROLLER_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 # Anyone who reaches the site may create an account unless this is off.
 SCROLLER_SIGNUP_OPEN = env_bool("SCROLLER_SIGNUP_OPEN", default=True)

@@ -83,6 +83,12 @@ def animated_gif(*, frame_colours: Sequence[Colour] = ("red", "blue"), width: in
     return buffer.getvalue()
 
 
+def multi_picture_jpeg(*, picture_colours: Sequence[Colour] = ("red", "blue"), width: int = 90, height: int = 60) -> bytes:
+    """An MPO: JPEG pictures one after the other, as some cameras write stereo pairs; readable as a plain JPEG."""
+    pictures = [Image.new("RGB", (width, height), colour) for colour in picture_colours]
+    return encode(pictures[0], image_format="MPO", save_all=True, append_images=pictures[1:])
+
+
 def half_transparent(*, colour: Colour = "red", width: int = 40, height: int = 30, image_format: str = "PNG", mode: str = "RGBA") -> bytes:
     """`colour` on the left half, fully transparent on the right; `mode` "RGBA", "LA" or "P" (palette with a transparent index)."""
     if mode == "P":

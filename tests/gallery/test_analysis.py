@@ -3,7 +3,6 @@ import pickle
 import warnings
 
 import pytest
-from PIL import Image
 
 from gallery.analysis import ImageAnalysis, ImageRejected, analyse_image
 from gallery.thumbnails import decode_thumbnail
@@ -80,6 +79,13 @@ def test_a_gif_is_described_by_its_first_frame():
     analysis = analyse(make.animated_gif(frame_colours=["red", "blue", "blue"]))
 
     assert analysis.format == "GIF"
+    assert [colour.hue for colour in analysis.colours] == [0]
+
+
+def test_a_multi_picture_jpeg_is_a_jpeg_described_by_its_first_picture():
+    analysis = analyse(make.multi_picture_jpeg(picture_colours=["red", "blue"]))
+
+    assert analysis.format == "JPEG"
     assert [colour.hue for colour in analysis.colours] == [0]
 
 

@@ -17,28 +17,41 @@ from tests.gallery.stored import store_image
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def new_image(data: bytes, *, name: str) -> services.NewImage:
+    return services.NewImage(original_name=name, data=data, analysis=analyse_image(data, max_pixels=10**8))
+
+
 def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
     data = solid(colour=(0, 90, 200))
     ghost = get_user_model()(pk=987654, username="ghost")
 
     with pytest.raises(IntegrityError):
-        services.store_image(owner=ghost, original_name="a.png", data=data, analysis=analyse_image(data, max_pixels=10**8), visibility="public")
+        services.store_images(owner=ghost, new_images=[new_image(data, name="a.png")], visibility="public")
 
     assert Image.objects.count() == 0
     assert DominantColor.objects.count() == 0
     assert not [path for path in media_root.rglob("*") if path.is_file()]
 
 
-def test_storing_the_same_analysis_twice_keeps_one_record_and_its_file(user, media_root):
+def test_storing_the_same_image_twice_keeps_one_record_and_its_file(user, media_root):
     data = solid(colour=(0, 200, 90))
-    analysis = analyse_image(data, max_pixels=10**8)
 
-    first, created_first = services.store_image(owner=user, original_name="a.png", data=data, analysis=analysis, visibility="public")
-    second, created_second = services.store_image(owner=user, original_name="b.png", data=data, analysis=analysis, visibility="public")
+    [(first, created_first)] = services.store_images(owner=user, new_images=[new_image(data, name="a.png")], visibility="public")
+    [(second, created_second)] = services.store_images(owner=user, new_images=[new_image(data, name="b.png")], visibility="public")
 
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
     assert default_storage.open(first.original.name).read() == data
+
+
+def test_a_chunk_with_an_already_stored_image_stores_the_others(user):
+    kept = solid(colour=(200, 0, 90))
+    services.store_images(owner=user, new_images=[new_image(kept, name="kept.png")], visibility="public")
+
+    stored = services.store_images(owner=user, new_images=[new_image(solid(colour=(0, 10, 250)), name="new.png"), new_image(kept, name="again.png")], visibility="public")
+
+    assert [created for _, created in stored] == [True, False]
+    assert Image.objects.count() == 2
 
 
 def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):

@@ -117,7 +117,7 @@ def test_images_sharing_one_shuffle_key_each_come_once(make_image, descending):
     tied = {make_image(colors=[(60, 0.5), (61, 0.3)], shuffle=7777).pk for _ in range(40)}
     others = {make_image(colors=[(60, 0.5)]).pk for _ in range(10)}
     stream = streams.start_stream(hue=60)
-    stream.descending = descending
+    stream.walk.descending = descending
 
     assert sorted(walk_cycle(stream)) == sorted(tied | others)
 
