@@ -14,8 +14,6 @@ blues and greens, few purples); 4 % of the images are monochrome, 10 % private a
 """
 
 import argparse
-import io
-import lzma
 import os
 import sys
 import tempfile

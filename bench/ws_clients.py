@@ -25,13 +25,18 @@ import shlex
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import websockets
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, start_server, stop_server  # noqa: E402
+from ws_more import (
+    catalogue_size,
+    cpu_seconds,
+    free_port,
+    percentile,
+    receive_batch,
+    start_server,
+    stop_server,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,13 +69,14 @@ class Tally:
         self.failed_connects = 0
         self.dropped = 0
         self.errors: list[str] = []
+        self.finished = 0.0
 
 
 async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at: float, ends_at: float, interval: float, phase: float, tally: Tally) -> None:
     await asyncio.sleep(max(0.0, opens_at - time.time()))
     try:
         websocket = await websockets.connect(url, origin=origin, max_size=None, compression=None, ping_interval=None, open_timeout=60)
-    except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as error:
+    except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
         tally.failed_connects += 1
         tally.errors.append(f"connect: {error!r}")
         return
@@ -91,6 +97,7 @@ async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at:
             tally.bytes += sum(sizes) + len(json.dumps(message))
             tally.images += len(sizes)
             turn += interval
+        tally.finished = max(tally.finished, time.time())
         await websocket.close()
     except websockets.ConnectionClosed as error:
         tally.dropped += 1
@@ -116,7 +123,7 @@ def load_generator(job: dict) -> dict:
 
 
 def mariadb_pid() -> int | None:
-    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True, check=False).stdout.split()
     return int(found[0]) if found else None
 
 
@@ -155,10 +162,10 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
-    report(args=args, results=results, server_cpu=server_cpu, database_cpu=database_cpu, command=command)
+    report(args=args, results=results, server_cpu=server_cpu, database_cpu=database_cpu, command=command, starts_at=starts_at)
 
 
-def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float | None, database_cpu: float | None, command: str) -> None:
+def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float | None, database_cpu: float | None, command: str, starts_at: float) -> None:
     round_trips = [seconds * 1000 for result in results for seconds in result["round_trips"]]
     lateness = [seconds * 1000 for result in results for seconds in result["lateness"]]
     total = {key: sum(result[key] for result in results) for key in ("text_frames", "binary_frames", "bytes", "images", "failed_connects", "dropped", "cpu")}
@@ -166,8 +173,9 @@ def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float |
     print(f"catalogue: {catalogue_size(args.database_url)}")
     print(f"{args.clients} clients on {args.processes} load-generator processes, one 'more' each every {args.interval:g} s for {args.duration:g} s, {'Redis' if args.redis_url else 'in-memory'} channel layer")
     if round_trips:
+        took = max(result["finished"] for result in results) - starts_at
         print(
-            f"'more' round trip, {len(round_trips)} requests ({len(round_trips) / args.duration:.0f}/s): "
+            f"'more' round trip, {len(round_trips)} requests in {took:.0f} s ({len(round_trips) / took:.0f}/s served, {args.clients / args.interval:.0f}/s asked): "
             f"p50 {percentile(round_trips, 0.5):.1f} ms, p95 {percentile(round_trips, 0.95):.1f} ms, p99 {percentile(round_trips, 0.99):.1f} ms, max {max(round_trips):.0f} ms"
         )
         print(f"requests sent over 100 ms after their turn (previous answer still arriving, or a busy generator): {sum(late > 100 for late in lateness)}, lateness p95 {percentile(lateness, 0.95):.1f} ms")

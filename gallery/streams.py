@@ -30,6 +30,11 @@ How the stream walks the catalogue without ever loading the matching pool:
   it. Close, large matches therefore surface early in the stream, not only
   first within their batch; images deleted meanwhile drop out when the batch
   is loaded.
+* A batch walks only when its lookahead runs short. After a batch, the
+  consumer reads ahead: read_ahead walks a copy of the stream's walk on while
+  batches keep coming from the lookahead, and apply_read_ahead takes the result
+  in unless the stream walked on, restarted or widened meanwhile. So most
+  requests cost two queries by primary key (images, colours) and no walk.
 * Images pushed live to the client (uploads, restores) are remembered for the
   rest of the cycle and skipped when the walk reaches them.
 * When a whole fresh cycle finds nothing, the margin widens step by step
@@ -55,8 +60,9 @@ from gallery.models import DominantColor, Image, Visibility
 KEY_SPACE = 2**32
 FIRST_BATCH_SIZE = 20
 NEXT_BATCH_SIZE = 10
-# Candidates held beyond the batch: the walk tops them up to LOOKAHEAD_HIGH once they fall
-# below LOOKAHEAD_LOW, so that one read serves several batches.
+# Candidates held beyond the batch: a batch that finds fewer than LOOKAHEAD_LOW walks for
+# them itself; after it, reading ahead tops them up to LOOKAHEAD_HIGH, so that one read
+# serves several batches.
 LOOKAHEAD_LOW = 20
 LOOKAHEAD_HIGH = 60
 WIDER_MARGINS = (30, 60, 90, 180)
@@ -180,7 +186,8 @@ def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -
 
     A batch never spans two cycles, so it may come short at the end of one; it is
     empty only when nothing matches even at the widest margin. With may_walk False
-    (a read-ahead is in flight) the batch comes from the lookahead alone.
+    (a read-ahead is in flight) the batch comes from the lookahead alone, and is
+    empty if every candidate there was deleted meanwhile: walk, then ask again.
     """
     while True:
         if may_walk:
@@ -191,7 +198,7 @@ def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -
         chosen, stream.lookahead = stream.lookahead[:size], stream.lookahead[size:]
         if chosen:
             images = load_images(image_ids=[candidate.image_id for candidate in chosen], viewer=viewer)
-            if images or not may_walk:
+            if images:
                 stream.shown_in_cycle += len(images)
                 for streamed in images:
                     stream.sent.add(streamed.image.pk)
@@ -351,9 +358,13 @@ def _phase_range(walk: Walk) -> tuple[int, int]:
 def _refill(stream: HueStream, *, viewer, size: int) -> None:
     if len(stream.lookahead) >= size + LOOKAHEAD_LOW:
         return
-    target = size + LOOKAHEAD_HIGH
-    while len(stream.lookahead) < target and stream.walk.phase != WALK_DONE:
-        stream.lookahead.extend(_walk(stream, stream.walk, viewer=viewer, count=target - len(stream.lookahead)))
+    # A new Walk, not the old one moved on, so that apply_read_ahead sees that the stream walked.
+    walk = replace(stream.walk)
+    # Only what this batch needs to be chosen well; reading ahead fills up to LOOKAHEAD_HIGH.
+    target = size + LOOKAHEAD_LOW
+    while len(stream.lookahead) < target and walk.phase != WALK_DONE:
+        stream.lookahead.extend(_walk(stream, walk, viewer=viewer, count=target - len(stream.lookahead)))
+    stream.walk = walk
 
 
 def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidate]:

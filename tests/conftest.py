@@ -1,5 +1,6 @@
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -69,9 +70,17 @@ def staff_client(staff_user) -> Client:
     return token_client(staff_user)
 
 
-def use_the_test_database() -> None:
-    """Runs in the forked server. Its inherited settings already name the test database on MariaDB, where
-    channels' set_database_connection would prefix "test_" a second time (TEST NAME is unset there)."""
+def prepare_forked_server() -> None:
+    """Runs in the forked server process, before it serves.
+
+    Its inherited settings already name the test database on MariaDB, where channels'
+    set_database_connection would prefix "test_" a second time (TEST NAME is unset there).
+    Objects the test process used before the fork are only half copied: the channel layer
+    (queues bound to the test's event loops) and asgiref's shared thread executor (its
+    thread did not survive the fork), so the server gets fresh ones.
+    """
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
     from django.conf import settings
     from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
@@ -80,6 +89,8 @@ def use_the_test_database() -> None:
         database["NAME"] = database["TEST"]["NAME"]
     elif not database["NAME"].startswith(TEST_DATABASE_PREFIX):
         database["NAME"] = TEST_DATABASE_PREFIX + database["NAME"]
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 class DaphneServer:
@@ -99,7 +110,7 @@ class DaphneServer:
 
     def start(self) -> None:
         application = partial(make_application, static_wrapper=ASGIStaticFilesHandler)
-        self._process = DaphneProcess("127.0.0.1", application, setup=use_the_test_database, port=self.port)
+        self._process = DaphneProcess("127.0.0.1", application, setup=prepare_forked_server, port=self.port)
         self._process.start()
         while not self._process.ready.wait(timeout=1):
             if not self._process.is_alive():

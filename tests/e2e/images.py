@@ -43,15 +43,13 @@ def store_images(*, owner, hue: int, count: int = 1, visibility: str = "public",
 
 def _store_images(*, owner, hue: int, count: int, visibility: str, size: tuple[int, int]) -> list[Image]:
     try:
-        images = []
+        new_images = []
         for index in range(count):
             data = image_bytes(hue=hue, size=size)
             analysis = analyse_image(data, max_pixels=settings.SCROLLER_MAX_PIXELS)
-            image, created = services.store_image(
-                owner=owner, original_name=f"hue-{hue}-{index}.png", data=data, analysis=analysis, visibility=visibility
-            )
-            assert created
-            images.append(image)
-        return images
+            new_images.append(services.NewImage(original_name=f"hue-{hue}-{index}.png", data=data, analysis=analysis))
+        stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility)
+        assert all(created for _, created in stored)
+        return [image for image, _ in stored]
     finally:
         connection.close()

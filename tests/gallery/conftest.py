@@ -1,7 +1,7 @@
 import hashlib
 import itertools
 import secrets
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from django.utils import timezone
@@ -13,7 +13,7 @@ from gallery.thumbnails import encode_thumbnail
 _serial = itertools.count()
 
 
-@lru_cache(maxsize=None)
+@cache
 def thumbnail_bytes(hue: int | None) -> bytes:
     """A real stored thumbnail (xz-wrapped WebP) in the image's colour, grey for monochrome."""
     colour = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"

@@ -269,3 +269,57 @@ def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
         assert image_to_dict(streamed.image, viewer=user, colors=streamed.colors) == image_to_dict(expected, viewer=user)
         assert bytes(streamed.image.thumbnail) == bytes(expected.thumbnail)
     assert streams.load_images(image_ids=[private.pk], viewer=ANONYMOUS) == []
+
+
+def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make_image):
+    pool = {make_image(colors=[(220, 0.4)]).pk for _ in range(150)}
+    stream = streams.start_stream(hue=220)
+    seen = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    pending = None
+    while True:
+        if pending is not None and not streams.can_serve(stream, size=streams.NEXT_BATCH_SIZE):
+            streams.apply_read_ahead(stream, pending)
+            pending = None
+        images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=pending is None)
+        if stream.cycle or not images:
+            break
+        seen += [streamed.image.pk for streamed in images]
+        if pending is None and streams.needs_read_ahead(stream):
+            # Read now, taken in only once the lookahead runs short, as the consumer does.
+            pending = streams.read_ahead(stream, viewer=ANONYMOUS)
+
+    assert len(seen) == len(set(seen))
+    assert set(seen) == pool
+
+
+def test_a_read_ahead_is_dropped_when_the_stream_walked_on_meanwhile(make_image):
+    pool = {make_image(colors=[(20, 0.4)]).pk for _ in range(120)}
+    stream = streams.start_stream(hue=20)
+    seen = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    stale = streams.read_ahead(stream, viewer=ANONYMOUS)
+    walk_before = stream.walk
+    while stream.walk is walk_before:
+        seen += [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
+
+    streams.apply_read_ahead(stream, stale)
+    seen += walk_cycle(stream)
+
+    assert stale.candidates
+    assert len(seen) == len(set(seen))
+    assert set(seen) == pool
+
+
+def test_a_batch_from_the_lookahead_alone_is_empty_only_when_every_candidate_there_was_deleted(make_image):
+    for _ in range(60):
+        make_image(colors=[(300, 0.4)])
+    stream = streams.start_stream(hue=300)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    held = [candidate.image_id for candidate in stream.lookahead]
+    Image.objects.filter(pk__in=held[: streams.NEXT_BATCH_SIZE]).update(deleted_at=timezone.now())
+
+    survivors = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False)
+    Image.objects.filter(pk__in=held).update(deleted_at=timezone.now())
+
+    assert survivors and not {streamed.image.pk for streamed in survivors} & set(held[: streams.NEXT_BATCH_SIZE])
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False) == []
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
