@@ -329,6 +329,9 @@ def _start_cycle(stream: HueStream) -> None:
     stream.cycle += 1
     stream.shown_in_cycle = 0
     stream.pushed.clear()
+    # A margin widened for an empty pool must not stay wide once closer images may exist.
+    stream.margin = settings.SCROLLER_HUE_MARGIN
+    stream.widened = False
     _restart_walk(stream)
 
 

@@ -141,6 +141,19 @@ def test_the_margin_widens_step_by_step_when_nothing_matches(make_image):
     assert (stream.margin, stream.widened) == (60, True)
 
 
+def test_a_widened_margin_narrows_again_when_the_next_cycle_starts(make_image):
+    far = make_image(colors=[(50, 0.5)])
+    stream = streams.start_stream(hue=0)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    near = make_image(colors=[(5, 0.5)])
+
+    images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+
+    assert [streamed.image.pk for streamed in images] == [near.pk]
+    assert far.pk not in [streamed.image.pk for streamed in images]
+    assert (stream.margin, stream.widened) == (15, False)
+
+
 def test_an_empty_catalogue_gives_an_empty_batch_at_the_widest_margin(make_image):
     stream = streams.start_stream(hue=0)
 
