@@ -132,7 +132,10 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
         image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
     elif request.method == "PATCH":
         require_login(request)
-        await sync_to_async(services.set_visibility)(actor=viewer, image_id=image_id, visibility=json_body(request).get("visibility"))
+        visibility = json_body(request).get("visibility")
+        if visibility not in Visibility.values:
+            raise BadRequest("visibility must be 'public' or 'private'")
+        await sync_to_async(services.set_visibility)(actor=viewer, image_id=image_id, visibility=visibility)
         image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
     else:
         image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)

@@ -183,3 +183,15 @@ def test_unsupported_methods_are_refused(alice_client):
 
     assert response.status_code == 405
     assert response["Allow"] == "GET, POST"
+
+
+def test_owner_changes_visibility_and_others_may_not(alice_client, bob_client, client, user):
+    image = store_image(owner=user, colour=(30, 60, 250))
+
+    refused = bob_client.patch(f"/api/images/{image.pk}/", {"visibility": "private"}, content_type="application/json")
+    bad = alice_client.patch(f"/api/images/{image.pk}/", {"visibility": "friends"}, content_type="application/json")
+    changed = alice_client.patch(f"/api/images/{image.pk}/", {"visibility": "private"}, content_type="application/json")
+
+    assert (refused.status_code, bad.status_code, changed.status_code) == (403, 400, 200)
+    assert changed.json()["visibility"] == "private"
+    assert client.get(f"/api/images/{image.pk}/").status_code == 404
