@@ -69,7 +69,7 @@ class ImageAnalysis:
     format: str  # "JPEG", "PNG", "WEBP" or "GIF"
     width: int  # as displayed, after EXIF orientation
     height: int
-    thumbnail: bytes  # WebP in an xz container, see gallery.thumbnails
+    thumbnail: bytes  # JPEG in an xz container, see gallery.thumbnails
     thumbnail_width: int
     thumbnail_height: int
     colours: tuple[DominantColour, ...]

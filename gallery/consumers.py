@@ -34,7 +34,7 @@ Server -> client
 
 META is gallery.serializers.image_to_dict(image, viewer=user). A binary frame is the image
 id as a 4-byte big-endian unsigned integer followed by the stored thumbnail as it is kept
-(an xz container around a WebP, META["thumb_type"] once unpacked); never re-encoded.
+(an xz container around a JPEG, META["thumb_type"] once unpacked); never re-encoded.
 Anonymous clients may watch public images; delete and restore need a login.
 """
 

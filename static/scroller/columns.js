@@ -455,7 +455,7 @@ function thumbSize(meta) {
 }
 
 function thumbType(meta) {
-  return /^image\/[\w.+-]+$/.test(meta.thumb_type ?? '') ? meta.thumb_type : 'image/webp';
+  return /^image\/[\w.+-]+$/.test(meta.thumb_type ?? '') ? meta.thumb_type : 'image/jpeg';
 }
 
 // Only the hue is trusted here: it is all a placeholder needs while the

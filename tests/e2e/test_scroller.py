@@ -35,7 +35,7 @@ def test_an_anonymous_visitor_sees_the_public_images_of_the_current_hue_stream_i
     expect(page.get_by_test_id("hue-slider")).to_have_value("200")
     wait_for_tile_ids(page, ids(cyan))
     assert all(matches_hue(image_id, hue=200) for image_id in tile_ids(page))
-    # Decoded in the page from the xz-wrapped WebP the socket sent, at the stored thumbnail's size.
+    # Decoded in the page from the xz-wrapped JPEG the socket sent, at the stored thumbnail's size.
     thumbnail = page.locator(f'.tile.is-loaded[data-image-id="{cyan[0].pk}"] img').first
     assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [cyan[0].thumbnail_width, cyan[0].thumbnail_height]
     expect(page.locator(".tile.is-broken")).to_have_count(0)
