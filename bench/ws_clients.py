@@ -7,7 +7,7 @@ Starts one Daphne process on 127.0.0.1 serving scroller.asgi on that database (o
 (loopback only), spread over --ramp seconds; each subscribes to a random hue, then from a
 common start asks for the next batch every --interval seconds, at its own random phase,
 for --duration seconds. A round trip is timed from sending "more" to receiving the last
-thumbnail frame of the batch; a request whose turn comes while the previous answer is
+binary frame of the batch; a request whose turn comes while the previous answer is
 still arriving is sent late, and that lateness is reported separately.
 
 Everything (server, MariaDB, load generators) shares this machine's CPUs, so the
@@ -63,7 +63,7 @@ class Tally:
         self.round_trips: list[float] = []
         self.lateness: list[float] = []
         self.text_frames = 0
-        self.binary_frames = 0
+        self.thumbnails = 0
         self.bytes = 0
         self.images = 0
         self.failed_connects = 0
@@ -93,7 +93,7 @@ async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at:
             tally.round_trips.append(time.time() - sent)
             tally.lateness.append(sent - turn)
             tally.text_frames += 1
-            tally.binary_frames += len(sizes)
+            tally.thumbnails += len(sizes)
             tally.bytes += sum(sizes) + len(json.dumps(message))
             tally.images += len(sizes)
             turn += interval
@@ -168,7 +168,7 @@ def main() -> None:
 def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float | None, database_cpu: float | None, command: str, starts_at: float) -> None:
     round_trips = [seconds * 1000 for result in results for seconds in result["round_trips"]]
     lateness = [seconds * 1000 for result in results for seconds in result["lateness"]]
-    total = {key: sum(result[key] for result in results) for key in ("text_frames", "binary_frames", "bytes", "images", "failed_connects", "dropped", "cpu")}
+    total = {key: sum(result[key] for result in results) for key in ("text_frames", "thumbnails", "bytes", "images", "failed_connects", "dropped", "cpu")}
     errors = [error for result in results for error in result["errors"]]
     print(f"catalogue: {catalogue_size(args.database_url)}")
     print(f"{args.clients} clients on {args.processes} load-generator processes, one 'more' each every {args.interval:g} s for {args.duration:g} s, {'Redis' if args.redis_url else 'in-memory'} channel layer")
@@ -180,7 +180,7 @@ def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float |
         )
         print(f"requests sent over 100 ms after their turn (previous answer still arriving, or a busy generator): {sum(late > 100 for late in lateness)}, lateness p95 {percentile(lateness, 0.95):.1f} ms")
     print(f"connections failed to open: {total['failed_connects']}, dropped during the run: {total['dropped']}")
-    print(f"received: {total['text_frames']} batch messages, {total['binary_frames']} thumbnail frames, {total['bytes'] / 1e6:.0f} MB")
+    print(f"received: {total['text_frames']} batch messages with {total['thumbnails']} thumbnails, {total['bytes'] / 1e6:.0f} MB")
     cpu = [f"server process {server_cpu / args.duration:.0%} of one CPU" if server_cpu is not None else None,
            f"MariaDB {database_cpu / args.duration:.0%}" if database_cpu is not None else None,
            f"load generators {total['cpu']:.0f} CPU-seconds in total (whole run)"]

@@ -1,4 +1,4 @@
-"""Round trip of "more" on the scroller websocket: request sent -> last thumbnail frame of the batch received.
+"""Round trip of "more" on the scroller websocket: request sent -> the binary frame of the batch's thumbnails received.
 
     .venv/bin/python bench/ws_more.py --database-url mysql://root@127.0.0.1:3306/scroller_bench_1m
 
@@ -120,16 +120,24 @@ def catalogue_size(database_url: str | None) -> str:
 
 
 async def receive_batch(websocket) -> tuple[dict, list[int]]:
-    """The JSON message and the sizes of its binary frames; checks each frame carries the announced id."""
+    """The JSON message and the size of each thumbnail record in its binary frame; checks the records carry the announced ids."""
     message = json.loads(await websocket.recv())
     if message["type"] not in ("batch", "added"):
         raise RuntimeError(f"unexpected message {message}")
-    sizes = []
+    if not message["images"]:
+        return message, []
+    frame = await websocket.recv()
+    if not isinstance(frame, bytes):
+        raise RuntimeError("expected the binary frame of the batch's thumbnails")
+    sizes, offset = [], 0
     for meta in message["images"]:
-        frame = await websocket.recv()
-        if not isinstance(frame, bytes) or struct.unpack(">I", frame[:4])[0] != meta["id"]:
-            raise RuntimeError("a binary frame does not match its image")
-        sizes.append(len(frame))
+        image_id, length = struct.unpack_from(">II", frame, offset)
+        if image_id != meta["id"]:
+            raise RuntimeError("a thumbnail record does not match its image")
+        sizes.append(8 + length)
+        offset += 8 + length
+    if offset != len(frame):
+        raise RuntimeError("the binary frame holds more than the batch's thumbnails")
     return message, sizes
 
 
@@ -172,8 +180,8 @@ def report(*, results: dict, catalogue: str, command: str, hues: list[int], paus
     print(f"'more' round trip, {len(more)} requests after {WARMUP} warm-up, {pause * 1000:.0f} ms apart: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms")
     print(f"'subscribe' round trip (20 images), {len(subscribe)} requests: p50 {percentile(subscribe, 0.5):.1f} ms, max {max(subscribe):.1f} ms")
     print(
-        f"on the wire per thumbnail: {sum(frames) / len(frames):,.0f} bytes binary payload (4-byte id + stored xz bytes, no base64)"
-        f" + 4 bytes websocket header, plus {sum(results['meta']) / len(results['meta']):,.0f} bytes of JSON metadata"
+        f"on the wire per thumbnail: {sum(frames) / len(frames):,.0f} bytes of binary record (4-byte id, 4-byte length, stored xz bytes; no base64)"
+        f" in one frame per batch, plus {sum(results['meta']) / len(results['meta']):,.0f} bytes of JSON metadata"
     )
     if "server_cpu_ms" in results:
         print(f"server process CPU per request after the warm-up (mostly 'more'): {results['server_cpu_ms']:.2f} ms")

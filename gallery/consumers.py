@@ -1,6 +1,6 @@
 """The scroller websocket, /ws/scroller/: an endless, colour-matched stream of thumbnails.
 
-Protocol (text frames are JSON objects; every binary frame carries one thumbnail):
+Protocol (text frames are JSON objects; a binary frame carries the thumbnails of the message before it):
 
 Client -> server
   {"type": "subscribe", "hue": H}   H an integer 0-359. Starts a fresh stream at H; answered by a batch of ~20.
@@ -14,13 +14,13 @@ Server -> client
   {"type": "hello", "user": "name" | null, "can_upload": bool}
       Once, right after the connection opens.
   {"type": "batch", "hue": H, "margin": M, "widened": bool, "cycle": C, "images": [META, ...]}
-      followed by one binary frame per image, in the same order. M is the hue margin the
+      followed, unless empty, by one binary frame of its thumbnails. M is the hue margin the
       stream matches with; widened is true when nothing matched at the configured margin
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
       at all matches.
-  {"type": "added", "images": [META, ...]} + one binary frame per image
+  {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
       the same cycle.
@@ -32,9 +32,12 @@ Server -> client
       range, id not an integer, more before subscribe) gets bad_request; the connection
       stays open and nothing changes.
 
-META is gallery.serializers.image_to_dict(image, viewer=user). A binary frame is the image
-id as a 4-byte big-endian unsigned integer followed by the stored thumbnail as it is kept
-(an xz container around a JPEG, META["thumb_type"] once unpacked); never re-encoded.
+META is gallery.serializers.card_to_dict(card, viewer=user), the API's image JSON without its
+detail fields. A binary frame holds one record per image of the message, in META order: the
+image id and the thumbnail's byte length, each a 4-byte big-endian unsigned integer, then the
+stored thumbnail as it is kept (an xz container around a JPEG, META["thumb_type"] once
+unpacked); never re-encoded. One frame per message rather than per image: each websocket
+message costs the server as much as encoding the batch's JSON.
 Anonymous clients may watch public images; delete and restore need a login.
 """
 
@@ -53,40 +56,47 @@ from django.core.exceptions import PermissionDenied
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
-from gallery.serializers import image_to_dict
+from gallery.serializers import card_to_dict
 
 # Stream reads are independent per connection, so they need not queue behind channels'
-# one thread-sensitive thread: a pool lets their database round trips overlap, and its
-# size bounds the database connections (one per thread). Measured with bench/ws_clients.py:
+# one thread-sensitive thread: pools let their database round trips overlap, and their
+# sizes bound the database connections (one per thread). Measured with bench/ws_clients.py:
 # one thread saturated first; 4, 8 and 16 were alike until the CPU ran out, 8 a little ahead.
 DB_THREADS = 8
+# Reading ahead starts while three batches are still in hand, so it can wait. In a pool of
+# its own, a burst of read-aheads (clients that subscribed together reach the end of their
+# lookahead together) queues there instead of in front of the batches clients are waiting for.
+READ_AHEAD_THREADS = 2
 MAX_IMAGE_ID = 2**32 - 1
 
-_db_executor: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def db_executor() -> ThreadPoolExecutor:
-    global _db_executor
-    if _db_executor is None:
-        _db_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="scroller-ws-db")
-    return _db_executor
+def db_executor(name: str) -> ThreadPoolExecutor:
+    """The process's pool of database threads named `name` ("batches" or "read-ahead"), made on first use."""
+    if name not in _executors:
+        threads = READ_AHEAD_THREADS if name == "read-ahead" else DB_THREADS
+        _executors[name] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"scroller-ws-{name}")
+    return _executors[name]
 
 
-def _forget_executor_in_child() -> None:
-    """A forked process (a test server) inherits the pool's bookkeeping but not its threads, and work sent to it would never run."""
-    global _db_executor
-    _db_executor = None
+def _forget_executors_in_child() -> None:
+    """A forked process (a test server) inherits the pools' bookkeeping but not their threads, and work sent to them would never run."""
+    _executors.clear()
 
 
-os.register_at_fork(after_in_child=_forget_executor_in_child)
+os.register_at_fork(after_in_child=_forget_executors_in_child)
 
 
-def in_db_thread(function):
-    @functools.wraps(function)
-    async def run(*args, **kwargs):
-        return await database_sync_to_async(function, thread_sensitive=False, executor=db_executor())(*args, **kwargs)
+def in_db_thread(pool: str = "batches"):
+    def decorate(function):
+        @functools.wraps(function)
+        async def run(*args, **kwargs):
+            return await database_sync_to_async(function, thread_sensitive=False, executor=db_executor(pool))(*args, **kwargs)
 
-    return run
+        return run
+
+    return decorate
 
 
 class BadRequest(ValueError):
@@ -121,19 +131,21 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def thumbnail_frame(image: Image) -> bytes:
-    return struct.pack(">I", image.pk) + bytes(image.thumbnail)
+THUMBNAIL_RECORD_HEADER = struct.Struct(">II")
 
 
-def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[list[dict], list[bytes]]:
-    metas = [image_to_dict(streamed.image, viewer=viewer, colors=streamed.colors) for streamed in images]
-    return metas, [thumbnail_frame(streamed.image) for streamed in images]
+def thumbnails_frame(images: list[streams.StreamedImage]) -> bytes:
+    return b"".join(part for streamed in images for part in (THUMBNAIL_RECORD_HEADER.pack(streamed.card.id, len(streamed.thumbnail)), streamed.thumbnail))
 
 
-@in_db_thread
-def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) -> tuple[dict, list[bytes]]:
+def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[list[dict], bytes]:
+    return [card_to_dict(streamed.card, viewer=viewer) for streamed in images], thumbnails_frame(images)
+
+
+@in_db_thread()
+def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
     images = streams.next_batch(stream, viewer=viewer, size=size, may_walk=may_walk)
-    metas, frames = serialize_images(images, viewer=viewer)
+    metas, thumbnails = serialize_images(images, viewer=viewer)
     message = {
         "type": "batch",
         "hue": stream.hue,
@@ -142,20 +154,20 @@ def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) 
         "cycle": stream.cycle,
         "images": metas,
     }
-    return message, frames
+    return message, thumbnails
 
 
-@in_db_thread
+@in_db_thread("read-ahead")
 def read_ahead(stream: streams.HueStream, *, viewer) -> streams.ReadAhead:
     return streams.read_ahead(stream, viewer=viewer)
 
 
-@in_db_thread
-def load_added(stream: streams.HueStream, *, viewer, image_ids: list[int]) -> tuple[list[dict], list[bytes]]:
+@in_db_thread()
+def load_added(stream: streams.HueStream, *, viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
     return serialize_images(streams.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
 
 
-@in_db_thread
+@in_db_thread()
 def change_image(*, action: str, actor, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
     change(actor=actor, image_id=image_id)
@@ -166,7 +178,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict) -> None:
         # Channels first hops to its single sync thread to close stale database connections
-        # before every handler. All database work here runs through db_executor(), whose calls
+        # before every handler. All database work here runs through db_executor() pools, whose calls
         # close them themselves, and the hop cost about 0.5 ms of CPU and 1.7 ms of latency
         # per message (measured on a bare consumer sending the same frames).
         handler = getattr(self, get_handler_name(message), None)
@@ -214,12 +226,12 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
     async def send_batch(self, *, size: int) -> None:
         await self.take_read_ahead(wait=not streams.can_serve(self.stream, size=size))
         may_walk = self.reading_ahead is None
-        message, frames = await load_batch(self.stream, viewer=self.user, size=size, may_walk=may_walk)
-        if not frames and not may_walk:
+        message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=may_walk)
+        if not message["images"] and not may_walk:
             # Every candidate the lookahead held was deleted meanwhile: walk on after all.
             await self.take_read_ahead(wait=True)
-            message, frames = await load_batch(self.stream, viewer=self.user, size=size, may_walk=True)
-        await self.send_with_frames(message, frames)
+            message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=True)
+        await self.send_with_thumbnails(message, thumbnails)
         if self.reading_ahead is None and streams.needs_read_ahead(self.stream):
             # The walk for the next batches runs while the client looks at this one, on a
             # copy of the stream's walk: batches can still be served from the lookahead.
@@ -255,9 +267,9 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         image_ids = streams.announced_matches(self.stream, viewer=self.user, announced=event["images"])
         if not image_ids:
             return
-        metas, frames = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
+        metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
         if metas:
-            await self.send_with_frames({"type": "added", "images": metas}, frames)
+            await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
 
     async def images_removed(self, event: dict) -> None:
         if self.stream is None:
@@ -266,10 +278,10 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
 
-    async def send_with_frames(self, message: dict, frames: list[bytes]) -> None:
+    async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)
-        for frame in frames:
-            await self.send(bytes_data=frame)
+        if message["images"]:
+            await self.send(bytes_data=thumbnails)
 
     async def send_error(self, *, code: str, message: str, image_id: int | None = None) -> None:
         error = {"type": "error", "code": code, "message": message}

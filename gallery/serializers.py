@@ -1,36 +1,79 @@
 """The JSON shape of an image, shared by the HTTP API and the websocket."""
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from gallery.models import DominantColor, Image
 from gallery.permissions import can_modify_image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
 
+# Stands in for the image id while an URL pattern is reversed once; no route contains it.
+_ID_PLACEHOLDER = 987654321
 
-def image_to_dict(image: Image, *, viewer, detail: bool = False, colors: Iterable[DominantColor] | None = None) -> dict:
+
+@dataclass(frozen=True, slots=True)
+class ImageCard:
+    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models."""
+
+    id: int
+    original_name: str
+    owner_id: int
+    owner_name: str
+    visibility: str
+    width: int
+    height: int
+    thumbnail_width: int
+    thumbnail_height: int
+    is_monochrome: bool
+    colors: tuple[tuple[int | None, float, float, float], ...]  # (hue, saturation, value, share), largest share first
+
+
+def image_card(image: Image, *, colors: Iterable[DominantColor] | None = None) -> ImageCard:
     """`image` needs `owner` selected and `colors` prefetched (or passed in) to avoid a query per image."""
     colors = image.colors.all() if colors is None else colors
-    data = {
-        "id": image.pk,
-        "filename": image.original_name,
-        "owner": image.owner.get_username(),
-        "visibility": image.visibility,
-        "width": image.width,
-        "height": image.height,
-        "thumb_width": image.thumbnail_width,
-        "thumb_height": image.thumbnail_height,
+    return ImageCard(
+        id=image.pk,
+        original_name=image.original_name,
+        owner_id=image.owner_id,
+        owner_name=image.owner.get_username(),
+        visibility=image.visibility,
+        width=image.width,
+        height=image.height,
+        thumbnail_width=image.thumbnail_width,
+        thumbnail_height=image.thumbnail_height,
+        is_monochrome=image.is_monochrome,
+        colors=tuple((color.hue, color.saturation, color.value, color.share) for color in colors),
+    )
+
+
+def card_to_dict(card: ImageCard, *, viewer) -> dict:
+    return {
+        "id": card.id,
+        "filename": card.original_name,
+        "owner": card.owner_name,
+        "visibility": card.visibility,
+        "width": card.width,
+        "height": card.height,
+        "thumb_width": card.thumbnail_width,
+        "thumb_height": card.thumbnail_height,
         "thumb_type": THUMBNAIL_MEDIA_TYPE,
-        "monochrome": image.is_monochrome,
+        "monochrome": card.is_monochrome,
         "colors": [
-            {"hue": color.hue, "saturation": round(color.saturation, 3), "value": round(color.value, 3), "share": round(color.share, 3)}
-            for color in colors
+            {"hue": hue, "saturation": round(saturation, 3), "value": round(value, 3), "share": round(share, 3)}
+            for hue, saturation, value, share in card.colors
         ],
-        "thumbnail_url": reverse("api-image-thumbnail", args=[image.pk]),
-        "original_url": reverse("api-image-original", args=[image.pk]),
-        "can_delete": can_modify_image(user=viewer, image=image),
+        "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
+        "original_url": image_url("api-image-original", image_id=card.id),
+        "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
     }
+
+
+def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
+    """`image` needs `owner` selected and `colors` prefetched to avoid a query per image."""
+    data = card_to_dict(image_card(image), viewer=viewer)
     if detail:
         data |= {
             "sha256": image.sha256,
@@ -40,3 +83,17 @@ def image_to_dict(image: Image, *, viewer, detail: bool = False, colors: Iterabl
             "deleted_at": image.deleted_at.isoformat() if image.deleted_at else None,
         }
     return data
+
+
+def image_url(name: str, *, image_id: int) -> str:
+    """reverse(name, args=[image_id]) for the routes that take only an image id, at a fraction of the cost.
+
+    A batch of ten images reversed two URLs each, which took a third of the CPU the websocket spent serving it.
+    """
+    return _url_pattern(name, script_prefix=get_script_prefix()).format(image_id)
+
+
+@functools.cache
+def _url_pattern(name: str, *, script_prefix: str) -> str:
+    # script_prefix only keys the cache: reverse() reads the same value itself.
+    return reverse(name, args=[_ID_PLACEHOLDER]).replace("{", "{{").replace("}", "}}").replace(str(_ID_PLACEHOLDER), "{}")

@@ -163,7 +163,7 @@ def restore_image(*, actor, image_id: int) -> Image:
 def _lock_for_change(*, actor, image_id: int) -> Image:
     """Raises Image.DoesNotExist when the actor cannot see the image, PermissionDenied when it is not theirs."""
     image = Image.objects.visible_to(actor).select_for_update().get(pk=image_id)
-    if not can_modify_image(user=actor, image=image):
+    if not can_modify_image(user=actor, owner_id=image.owner_id):
         if image.deleted_at is not None:
             # Deleted images are seen only by those who may restore them.
             raise Image.DoesNotExist(f"no image {image_id}")

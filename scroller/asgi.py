@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -33,3 +34,12 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# A thousand open websockets hold a few hundred thousand objects that the garbage collector
+# walks on every full collection, stopping the server for 100-300 ms each time. Everything
+# loaded so far (modules, classes, URL patterns) lives as long as the process: frozen, it is
+# not walked at all. A young generation of 10,000 instead of 700 objects lets the short-lived
+# objects of each request die before they are promoted, so full collections come far less
+# often (measured with bench/ws_clients.py: 13 full collections in 30 s became 4).
+gc.freeze()
+gc.set_threshold(10_000, 10, 10)

@@ -1,7 +1,7 @@
 // Wires the page together: hue control, the live stream, delete/undo, status.
 
 import { Columns } from './columns.js';
-import { FRAME_HEADER_BYTES, StreamSocket } from './socket.js';
+import { StreamSocket } from './socket.js';
 import { ThumbDecoder } from './thumbs.js';
 import { Toasts } from './toast.js';
 
@@ -74,12 +74,12 @@ function onBatch(msg) {
   ui.empty.hidden = !(exhausted && columns.size === 0);
 }
 
-function onItem(meta, frame, source) {
+function onItem(meta, thumbnail, source) {
   // After a reconnect, carry on from what is on screen rather than repeat it.
   if (source === 'resume' && columns.has(meta.id)) return;
   if (source === 'added') exhausted = false;
   ui.empty.hidden = true;
-  columns.add(meta, () => decoder.decode(frame, FRAME_HEADER_BYTES), { live: source === 'added' });
+  columns.add(meta, () => decoder.decode(thumbnail), { live: source === 'added' });
 }
 
 const CONNECTION_LABELS = { open: 'Live', connecting: 'Connecting…', closed: 'Offline · retrying' };

@@ -1,14 +1,16 @@
 // The /ws/scroller/ connection: reconnects by itself, re-subscribes to the
-// current hue, and pairs each announced image with its binary frame.
+// current hue, and pairs each announced image with its thumbnail.
 //
-// Wire format of a binary frame: 4-byte big-endian image id, then the
-// xz-wrapped thumbnail. Frames follow their "batch"/"added" message in META
-// order, but pairing is done by id so a stray or late frame can never land on
-// the wrong image.
+// Every "batch" or "added" message with images is followed by exactly one
+// binary frame: one record per image, in META order, each a 4-byte big-endian
+// image id, a 4-byte big-endian length and that many bytes of xz-wrapped
+// thumbnail. Messages and frames keep their order on the socket, so each frame
+// belongs to the oldest message still waiting for one; a record whose id does
+// not match its META is dropped rather than shown on the wrong image.
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_CAP_MS = 10_000;
-export const FRAME_HEADER_BYTES = 4;
+const RECORD_HEADER_BYTES = 8;
 
 export class StreamSocket {
   #url;
@@ -17,17 +19,17 @@ export class StreamSocket {
   #attempt = 0;
   #retryTimer = 0;
   #hue = null;
-  // image id -> FIFO of { meta, source } still waiting for their frame; a FIFO
-  // because a cycling stream may announce the same id twice.
-  #awaiting = new Map();
-  #batchFramesLeft = 0;
+  // Messages whose binary frame has not arrived yet, oldest first:
+  // { images, source, wanted }; `wanted` is false for a superseded stream's.
+  #awaiting = [];
   #moreInFlight = false;
   #resuming = false;
 
   /**
    * @param {string} url ws(s):// URL
    * @param {object} on callbacks: state('connecting'|'open'|'closed'), hello(msg), batch(msg),
-   *   item(meta, frame, source), removed(ids), error(msg). An item's source is
+   *   item(meta, thumbnail, source), removed(ids), error(msg). A thumbnail is an
+   *   ArrayBuffer of its own holding the xz bytes. An item's source is
    *   'batch', 'added', or 'resume' for the first batch after a reconnect, which
    *   restarts the stream and so repeats images the page may still show.
    */
@@ -83,6 +85,7 @@ export class StreamSocket {
   #closed(ws) {
     if (ws !== this.#ws) return;
     this.#ws = null;
+    this.#awaiting = [];
     this.#forgetStream();
     this.#on.state('closed');
     this.#retryTimer = setTimeout(() => this.connect(), this.#nextDelay());
@@ -99,11 +102,10 @@ export class StreamSocket {
     if (!this.#ws) this.connect();
   }
 
-  // Frames of a superseded stream may still be in flight; with nothing
-  // waiting for them they are dropped on arrival.
+  // Frames of a superseded stream may still be in flight; they are still
+  // paired with their messages, then dropped.
   #forgetStream() {
-    this.#awaiting.clear();
-    this.#batchFramesLeft = 0;
+    for (const message of this.#awaiting) message.wanted = false;
     this.#moreInFlight = false;
   }
 
@@ -138,32 +140,37 @@ export class StreamSocket {
   }
 
   #onBatch(msg) {
-    // A batch for a hue we have since left answers an old request: ignore it.
-    if (Number(msg.hue) !== this.#hue) return;
+    // A batch for a hue we have since left answers an old request: its frame is dropped.
+    const wanted = Number(msg.hue) === this.#hue;
     const images = msg.images ?? [];
-    this.#expect(images, this.#resuming ? 'resume' : 'batch');
+    this.#expect(images, this.#resuming ? 'resume' : 'batch', wanted);
+    if (!wanted) return;
     this.#resuming = false;
-    this.#batchFramesLeft = images.length;
     this.#moreInFlight = images.length > 0;
     this.#on.batch(msg);
   }
 
-  #expect(images = [], source) {
-    for (const meta of images) {
-      const queue = this.#awaiting.get(meta.id);
-      if (queue) queue.push({ meta, source });
-      else this.#awaiting.set(meta.id, [{ meta, source }]);
-    }
+  #expect(images = [], source, wanted = true) {
+    if (images.length) this.#awaiting.push({ images, source, wanted });
   }
 
   #onFrame(frame) {
-    if (frame.byteLength < FRAME_HEADER_BYTES) return;
-    const id = new DataView(frame).getUint32(0, false);
-    const queue = this.#awaiting.get(id);
-    if (!queue) return;
-    const { meta, source } = queue.shift();
-    if (!queue.length) this.#awaiting.delete(id);
-    if (source !== 'added' && --this.#batchFramesLeft === 0) this.#moreInFlight = false;
-    this.#on.item(meta, frame, source);
+    const message = this.#awaiting.shift();
+    if (!message?.wanted) return;
+    if (message.source !== 'added') this.#moreInFlight = false;
+    const view = new DataView(frame);
+    let offset = 0;
+    for (const meta of message.images) {
+      if (offset + RECORD_HEADER_BYTES > frame.byteLength) break;
+      const id = view.getUint32(offset, false);
+      const length = view.getUint32(offset + 4, false);
+      const start = offset + RECORD_HEADER_BYTES;
+      offset = start + length;
+      if (id !== meta.id || offset > frame.byteLength) {
+        console.warn('scroller: a thumbnail record does not match its image', meta.id);
+        continue;
+      }
+      this.#on.item(meta, frame.slice(start, offset), message.source);
+    }
   }
 }

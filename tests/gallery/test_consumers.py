@@ -80,13 +80,21 @@ def make(make_image):
 
 
 async def receive_images(communicator, *, kind: str = "batch") -> tuple[dict, dict[int, bytes]]:
-    """A batch or added message and its binary frames; checks each frame names the image in the same place."""
+    """A batch or added message and the thumbnails of its binary frame; checks the frame holds exactly its images, in order."""
     message = await communicator.receive_json_from(timeout=WAIT)
     assert message["type"] == kind, message
-    frames = [await communicator.receive_from(timeout=WAIT) for _ in message["images"]]
-    ids = [struct.unpack(">I", frame[:4])[0] for frame in frames]
-    assert ids == [meta["id"] for meta in message["images"]]
-    return message, {image_id: frame[4:] for image_id, frame in zip(ids, frames)}
+    if not message["images"]:
+        return message, {}
+    frame = await communicator.receive_from(timeout=WAIT)
+    thumbnails = {}
+    offset = 0
+    while offset < len(frame):
+        image_id, length = struct.unpack_from(">II", frame, offset)
+        thumbnails[image_id] = frame[offset + 8 : offset + 8 + length]
+        assert len(thumbnails[image_id]) == length
+        offset += 8 + length
+    assert list(thumbnails) == [meta["id"] for meta in message["images"]]
+    return message, thumbnails
 
 
 async def subscribe(communicator, *, hue: int) -> tuple[dict, dict[int, bytes]]:

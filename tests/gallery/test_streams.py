@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from gallery import streams
 from gallery.models import Image
-from gallery.serializers import image_to_dict
+from gallery.serializers import card_to_dict, image_card, image_to_dict
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ ANONYMOUS = AnonymousUser()
 
 
 def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = streams.NEXT_BATCH_SIZE) -> list[list[int]]:
-    return [[streamed.image.pk for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)]
+    return [[streamed.card.id for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)]
 
 
 def cycles(stream, *, viewer=ANONYMOUS, count: int = 1) -> list[list[int]]:
@@ -24,7 +24,7 @@ def cycles(stream, *, viewer=ANONYMOUS, count: int = 1) -> list[list[int]]:
     while images := streams.next_batch(stream, viewer=viewer, size=streams.NEXT_BATCH_SIZE):
         if stream.cycle >= first + count:
             break
-        walked[stream.cycle - first] += [streamed.image.pk for streamed in images]
+        walked[stream.cycle - first] += [streamed.card.id for streamed in images]
     return walked
 
 
@@ -137,7 +137,7 @@ def test_the_margin_widens_step_by_step_when_nothing_matches(make_image):
 
     images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
 
-    assert [streamed.image.pk for streamed in images] == [far.pk]
+    assert [streamed.card.id for streamed in images] == [far.pk]
     assert (stream.margin, stream.widened) == (60, True)
 
 
@@ -149,8 +149,8 @@ def test_a_widened_margin_narrows_again_when_the_next_cycle_starts(make_image):
 
     images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
 
-    assert [streamed.image.pk for streamed in images] == [near.pk]
-    assert far.pk not in [streamed.image.pk for streamed in images]
+    assert [streamed.card.id for streamed in images] == [near.pk]
+    assert far.pk not in [streamed.card.id for streamed in images]
     assert (stream.margin, stream.widened) == (15, False)
 
 
@@ -166,7 +166,7 @@ def test_an_image_stored_after_an_empty_answer_is_found_by_the_next_request(make
     streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
     image = make_image(colors=[(10, 0.5)])
 
-    assert [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)] == [image.pk]
+    assert [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)] == [image.pk]
 
 
 def test_monochrome_images_never_match_even_at_the_widest_margin(make_image):
@@ -193,7 +193,7 @@ def test_deleted_images_are_not_streamed_even_after_they_were_read_ahead(make_im
     make_image(colors=[(120, 0.5)], deleted=True)
     pool = [make_image(colors=[(120, 0.5)]) for _ in range(40)]
     stream = streams.start_stream(hue=120)
-    first = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
     read_ahead = [candidate.image_id for candidate in stream.lookahead]
     Image.objects.filter(pk__in=read_ahead[:5]).update(deleted_at=timezone.now())
 
@@ -208,7 +208,7 @@ def test_closer_and_larger_colours_come_first(make_image):
         make_image(colors=[(194, 0.12)])
     stream = streams.start_stream(hue=180)
 
-    first = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
 
     assert set(first[:8]) == strong
 
@@ -218,7 +218,7 @@ def test_two_streams_at_one_hue_start_with_different_images(make_image):
         make_image(colors=[(270, 0.5)])
 
     def first_batch():
-        return {streamed.image.pk for streamed in streams.next_batch(streams.start_stream(hue=270), viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)}
+        return {streamed.card.id for streamed in streams.next_batch(streams.start_stream(hue=270), viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)}
 
     assert first_batch() != first_batch()
 
@@ -226,13 +226,13 @@ def test_two_streams_at_one_hue_start_with_different_images(make_image):
 def test_images_pushed_live_are_not_repeated_later_in_the_cycle(make_image):
     pool = [make_image(colors=[(10, 0.5)]) for _ in range(30)]
     stream = streams.start_stream(hue=10)
-    first = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
+    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
     added = make_image(colors=[(12, 0.5)])
     pushed = streams.take_added(stream, viewer=ANONYMOUS, image_ids=[added.pk])
 
     rest = walk_cycle(stream)
 
-    assert [streamed.image.pk for streamed in pushed] == [added.pk]
+    assert [streamed.card.id for streamed in pushed] == [added.pk]
     assert sorted(first + rest) == sorted(image.pk for image in pool)
     assert streams.sent_among(stream, image_ids=[added.pk, *first, -1]) == [added.pk, *first]
 
@@ -276,18 +276,19 @@ def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
     loaded = streams.load_images(image_ids=[public.pk, deleted.pk, private.pk, private.pk + 1000], viewer=user)
 
     reference = Image.objects.select_related("owner").prefetch_related("colors")
-    assert [streamed.image.pk for streamed in loaded] == [public.pk, private.pk]
+    assert [streamed.card.id for streamed in loaded] == [public.pk, private.pk]
     for streamed in loaded:
-        expected = reference.get(pk=streamed.image.pk)
-        assert image_to_dict(streamed.image, viewer=user, colors=streamed.colors) == image_to_dict(expected, viewer=user)
-        assert bytes(streamed.image.thumbnail) == bytes(expected.thumbnail)
+        expected = reference.get(pk=streamed.card.id)
+        assert streamed.card == image_card(expected)
+        assert card_to_dict(streamed.card, viewer=user) == image_to_dict(expected, viewer=user)
+        assert streamed.thumbnail == bytes(expected.thumbnail)
     assert streams.load_images(image_ids=[private.pk], viewer=ANONYMOUS) == []
 
 
 def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make_image):
     pool = {make_image(colors=[(220, 0.4)]).pk for _ in range(150)}
     stream = streams.start_stream(hue=220)
-    seen = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    seen = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
     pending = None
     while True:
         if pending is not None and not streams.can_serve(stream, size=streams.NEXT_BATCH_SIZE):
@@ -296,7 +297,7 @@ def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make
         images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=pending is None)
         if stream.cycle or not images:
             break
-        seen += [streamed.image.pk for streamed in images]
+        seen += [streamed.card.id for streamed in images]
         if pending is None and streams.needs_read_ahead(stream):
             # Read now, taken in only once the lookahead runs short, as the consumer does.
             pending = streams.read_ahead(stream, viewer=ANONYMOUS)
@@ -308,11 +309,11 @@ def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make
 def test_a_read_ahead_is_dropped_when_the_stream_walked_on_meanwhile(make_image):
     pool = {make_image(colors=[(20, 0.4)]).pk for _ in range(120)}
     stream = streams.start_stream(hue=20)
-    seen = [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    seen = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
     stale = streams.read_ahead(stream, viewer=ANONYMOUS)
     walk_before = stream.walk
     while stream.walk is walk_before:
-        seen += [streamed.image.pk for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
+        seen += [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
 
     streams.apply_read_ahead(stream, stale)
     seen += walk_cycle(stream)
@@ -333,6 +334,6 @@ def test_a_batch_from_the_lookahead_alone_is_empty_only_when_every_candidate_the
     survivors = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False)
     Image.objects.filter(pk__in=held).update(deleted_at=timezone.now())
 
-    assert survivors and not {streamed.image.pk for streamed in survivors} & set(held[: streams.NEXT_BATCH_SIZE])
+    assert survivors and not {streamed.card.id for streamed in survivors} & set(held[: streams.NEXT_BATCH_SIZE])
     assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False) == []
     assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
