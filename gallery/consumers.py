@@ -25,7 +25,8 @@ Server -> client
       share) and that this client may see; the stream does not send them again in
       the same cycle.
   {"type": "removed", "ids": [N, ...]}
-      Live: images deleted since, among those this client was sent (the last 5,000).
+      Live: images deleted, or made private by someone else, since, among those this client
+      was sent (the last 5,000). An image made public reaches those who could not see it as "added".
   {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found", "message": "...", "id": N}
       "id" only for delete and restore; not_found also covers images this user may not
       see, such as someone else's deleted or private ones. Malformed input (not JSON, unknown type, hue out of
@@ -264,12 +265,19 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
     async def images_added(self, event: dict) -> None:
         if self.stream is None:
             return
-        image_ids = streams.announced_matches(self.stream, viewer=self.user, announced=event["images"])
+        image_ids = streams.announced_matches(self.stream, viewer=self.user, announced=event["images"], published=event.get("published", False))
         if not image_ids:
             return
         metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
         if metas:
             await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
+
+    async def images_hidden(self, event: dict) -> None:
+        if self.stream is None:
+            return
+        image_ids = streams.hidden_from(self.stream, viewer=self.user, hidden=event["images"])
+        if image_ids:
+            await self.send_json({"type": "removed", "ids": image_ids})
 
     async def images_removed(self, event: dict) -> None:
         if self.stream is None:

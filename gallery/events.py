@@ -9,12 +9,13 @@ from gallery.models import Image
 GALLERY_GROUP = "gallery"
 
 
-def announce_added(*, images: list[Image]) -> None:
-    """Tell every scroller that these images appeared (uploaded or restored); each consumer filters by hue and visibility."""
+def announce_added(*, images: list[Image], published: bool = False) -> None:
+    """Tell every scroller that these images appeared (uploaded, restored, or with `published` made public); each consumer filters by hue and visibility."""
     if not images:
         return
     message = {
         "type": "images.added",
+        "published": published,
         "images": [
             {
                 "id": image.pk,
@@ -25,6 +26,14 @@ def announce_added(*, images: list[Image]) -> None:
             for image in images
         ],
     }
+    transaction.on_commit(lambda: _send(message))
+
+
+def announce_hidden(*, images: list[Image]) -> None:
+    """Tell every scroller that these images were made private; each consumer removes them where its viewer may no longer see them."""
+    if not images:
+        return
+    message = {"type": "images.hidden", "images": [{"id": image.pk, "owner_id": image.owner_id} for image in images]}
     transaction.on_commit(lambda: _send(message))
 
 

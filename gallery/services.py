@@ -176,8 +176,15 @@ def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
         raise ValueError(f"visibility must be one of {', '.join(Visibility.values)}")
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.visibility == visibility:
+            return image
         image.visibility = visibility
         image.save(update_fields=["visibility"])
+        if image.deleted_at is None:
+            if visibility == Visibility.PRIVATE:
+                events.announce_hidden(images=[image])
+            else:
+                events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)], published=True)
     return image
 
 

@@ -57,6 +57,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from gallery.image_cache import StoredParts, stored_parts_cache
 from gallery.models import DominantColor, Image, Visibility
 from gallery.serializers import ImageCard
 
@@ -268,80 +269,143 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
 def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
 
-    Two plain queries (images with their owner's name, then colours) read straight into
-    ImageCards, without model instances: measured four times cheaper in CPU than
-    select_related + prefetch_related, which is what bounds how many batches a server
-    process can send per second.
+    Plain queries read straight into ImageCards, without model instances (four times cheaper
+    in CPU than select_related + prefetch_related, and CPU is what bounds how many batches a
+    server process sends per second). What never changes about an image comes from the
+    process's StoredPartsCache when it holds it; whether an image is alive and visible, and
+    whose it is, always comes from the database.
     """
     if not image_ids:
         return []
-    images_sql, colors_sql = _load_sql(connection.vendor)
-    visible_sql, visible_params = _visibility_sql(viewer)
+    cache = stored_parts_cache()
+    stored = cache.get_many(image_ids)
+    missing = [image_id for image_id in image_ids if image_id not in stored]
     with connection.cursor() as cursor:
-        cursor.execute(images_sql.format(ids=_placeholders(len(image_ids)), visible=visible_sql), [*image_ids, *visible_params])
-        rows = {row[0]: row for row in cursor.fetchall()}
-        if not rows:
-            return []
-        cursor.execute(colors_sql.format(ids=_placeholders(len(rows))), list(rows))
-        colors: dict[int, list[tuple]] = {}
-        for image_id, *color in cursor.fetchall():
-            colors.setdefault(image_id, []).append(tuple(color))
+        live = _live_rows(cursor, image_ids=[image_id for image_id in image_ids if image_id in stored], viewer=viewer)
+        if missing:
+            fetched, fetched_live = _read_stored_parts(cursor, image_ids=missing, viewer=viewer)
+            cache.put_many(fetched)
+            stored |= fetched
+            live |= fetched_live
     return [
-        StreamedImage(card=_card(row, colors=colors.get(image_id, [])), thumbnail=bytes(row[-1]))
+        StreamedImage(card=_card(image_id, live=live[image_id], stored=stored[image_id]), thumbnail=stored[image_id].thumbnail)
         for image_id in image_ids
-        if (row := rows.get(image_id)) is not None
+        if image_id in live
     ]
 
 
-def _card(row: tuple, *, colors: list[tuple]) -> ImageCard:
-    image_id, original_name, owner_id, owner_name, visibility, width, height, thumbnail_width, thumbnail_height, is_monochrome, _ = row
+def _live_rows(cursor, *, image_ids: list[int], viewer) -> dict[int, tuple]:
+    """(owner_id, owner_name, visibility) of the alive ones among `image_ids` that the viewer may see."""
+    if not image_ids:
+        return {}
+    visible_sql, visible_params = _visibility_sql(viewer)
+    cursor.execute(_load_sql(connection.vendor).live.format(ids=_placeholders(len(image_ids)), visible=visible_sql), [*image_ids, *visible_params])
+    return {image_id: tuple(rest) for image_id, *rest in cursor.fetchall()}
+
+
+def _read_stored_parts(cursor, *, image_ids: list[int], viewer) -> tuple[dict[int, StoredParts], dict[int, tuple]]:
+    """The stored parts and the live row (as _live_rows) of the alive ones among `image_ids` that the viewer may see."""
+    queries = _load_sql(connection.vendor)
+    visible_sql, visible_params = _visibility_sql(viewer)
+    cursor.execute(queries.full.format(ids=_placeholders(len(image_ids)), visible=visible_sql), [*image_ids, *visible_params])
+    rows = cursor.fetchall()
+    if not rows:
+        return {}, {}
+    cursor.execute(queries.colors.format(ids=_placeholders(len(rows))), [row[0] for row in rows])
+    colors: dict[int, list[tuple]] = {}
+    for image_id, *color in cursor.fetchall():
+        colors.setdefault(image_id, []).append(tuple(color))
+    stored, live = {}, {}
+    for image_id, owner_id, owner_name, visibility, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, thumbnail in rows:
+        live[image_id] = (owner_id, owner_name, visibility)
+        stored[image_id] = StoredParts(
+            original_name=original_name,
+            width=width,
+            height=height,
+            thumbnail_width=thumbnail_width,
+            thumbnail_height=thumbnail_height,
+            is_monochrome=bool(is_monochrome),
+            colors=tuple(colors.get(image_id, ())),
+            thumbnail=bytes(thumbnail),
+        )
+    return stored, live
+
+
+def _card(image_id: int, *, live: tuple, stored: StoredParts) -> ImageCard:
+    owner_id, owner_name, visibility = live
     return ImageCard(
         id=image_id,
-        original_name=original_name,
+        original_name=stored.original_name,
         owner_id=owner_id,
         owner_name=owner_name,
         visibility=visibility,
-        width=width,
-        height=height,
-        thumbnail_width=thumbnail_width,
-        thumbnail_height=thumbnail_height,
-        is_monochrome=bool(is_monochrome),
-        colors=tuple(colors),
+        width=stored.width,
+        height=stored.height,
+        thumbnail_width=stored.thumbnail_width,
+        thumbnail_height=stored.thumbnail_height,
+        is_monochrome=stored.is_monochrome,
+        colors=stored.colors,
     )
+
+
+@dataclass(frozen=True)
+class _LoadQueries:
+    """The queries of load_images, with {ids} and {visible} to fill in."""
+
+    live: str
+    full: str
+    colors: str
 
 
 @functools.cache
-def _load_sql(vendor: str) -> tuple[str, str]:
-    """The two queries of load_images, with {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
+def _load_sql(vendor: str) -> _LoadQueries:
+    """`vendor` keys the cache, as quoting differs."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
     username = user_model._meta.get_field(user_model.USERNAME_FIELD).column
-    image_columns = ("id", "original_name", "owner_id")
-    more_columns = ("visibility", "width", "height", "thumbnail_width", "thumbnail_height", "is_monochrome", "thumbnail")
-    selected = ", ".join([*(f"i.{quote(column)}" for column in image_columns), f"u.{quote(username)}", *(f"i.{quote(column)}" for column in more_columns)])
-    images_sql = (
-        f"SELECT {selected} FROM {quote(Image._meta.db_table)} i "
+    live_columns = f"i.{quote('id')}, i.{quote('owner_id')}, u.{quote(username)}, i.{quote('visibility')}"
+    stored_columns = ", ".join(
+        f"i.{quote(column)}" for column in ("original_name", "width", "height", "thumbnail_width", "thumbnail_height", "is_monochrome", "thumbnail")
+    )
+    from_alive = (
+        f"FROM {quote(Image._meta.db_table)} i "
         f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
         "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
     )
-    colors_sql = (
-        f"SELECT {quote('image_id')}, {quote('hue')}, {quote('saturation')}, {quote('value')}, {quote('share')} "
-        f"FROM {quote(DominantColor._meta.db_table)} WHERE {quote('image_id')} IN ({{ids}}) ORDER BY {quote('image_id')}, {quote('rank')}"
+    return _LoadQueries(
+        live=f"SELECT {live_columns} {from_alive}",
+        full=f"SELECT {live_columns}, {stored_columns} {from_alive}",
+        colors=(
+            f"SELECT {quote('image_id')}, {quote('hue')}, {quote('saturation')}, {quote('value')}, {quote('share')} "
+            f"FROM {quote(DominantColor._meta.db_table)} WHERE {quote('image_id')} IN ({{ids}}) ORDER BY {quote('image_id')}, {quote('rank')}"
+        ),
     )
-    return images_sql, colors_sql
 
 
 def _placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def announced_matches(stream: HueStream, *, viewer, announced: list[dict]) -> list[int]:
-    """Ids of announced images (gallery.events format) this stream's client should receive live."""
+def announced_matches(stream: HueStream, *, viewer, announced: list[dict], published: bool = False) -> list[int]:
+    """Ids of announced images (gallery.events format) this stream's client should receive live.
+
+    Images just made public (`published`) go only to viewers who could not see them before.
+    """
     return [
         item["id"]
         for item in announced
         if may_see(viewer=viewer, owner_id=item["owner_id"], visibility=item["visibility"])
+        and not (published and may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE))
         and match_score(hue=stream.hue, margin=stream.margin, colors=item["colors"]) is not None
+    ]
+
+
+def hidden_from(stream: HueStream, *, viewer, hidden: list[dict]) -> list[int]:
+    """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
+    return [
+        item["id"]
+        for item in hidden
+        if item["id"] in stream.sent and not may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE)
     ]
 
 

@@ -231,3 +231,5 @@ LOGGING = {
 # The scroller: a dominant colour matches a hue within this many degrees, if it covers at least this share of the image.
 SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
+# Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
+SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)

@@ -10,6 +10,8 @@ from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.test import Client
 
+from gallery.image_cache import stored_parts_cache
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
@@ -31,6 +33,12 @@ def quick_password_hashing(settings):
 def media_root(settings, tmp_path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def empty_image_cache():
+    """Every test starts from an empty database, whose image ids an earlier test's cached images may have had."""
+    stored_parts_cache().clear()
 
 
 @pytest.fixture

@@ -380,6 +380,34 @@ async def test_restoring_brings_the_image_back_to_clients_at_its_hue(connect, ma
     assert not await database_sync_to_async(lambda: Image.objects.get(pk=image_id).is_deleted)()
 
 
+async def test_making_an_image_private_removes_it_from_other_viewers_but_not_its_owner(connect, make, user):
+    [image_id] = await make(colors=[(60, 0.5)], owner=user)
+    owner_client, _ = await connect(user)
+    watcher, _ = await connect()
+    await subscribe(owner_client, hue=60)
+    await subscribe(watcher, hue=60)
+
+    await database_sync_to_async(services.set_visibility)(actor=user, image_id=image_id, visibility="private")
+
+    assert await watcher.receive_json_from(timeout=WAIT) == {"type": "removed", "ids": [image_id]}
+    assert await owner_client.receive_nothing(timeout=0.5)
+
+
+async def test_making_an_image_public_brings_it_to_viewers_who_could_not_see_it(connect, make, user):
+    [image_id] = await make(colors=[(60, 0.5)], owner=user, visibility="private")
+    owner_client, _ = await connect(user)
+    watcher, _ = await connect()
+    await subscribe(owner_client, hue=60)
+    _, shown = await subscribe(watcher, hue=60)
+    assert image_id not in shown
+
+    await database_sync_to_async(services.set_visibility)(actor=user, image_id=image_id, visibility="public")
+
+    added, _ = await receive_images(watcher, kind="added")
+    assert ids_of(added) == [image_id]
+    assert await owner_client.receive_nothing(timeout=0.5)
+
+
 async def test_restoring_someone_elses_deleted_image_is_not_found_and_changes_nothing(connect, make, user, other_user):
     [image_id] = await make(colors=[(90, 0.5)], owner=user)
     await database_sync_to_async(services.soft_delete_image)(actor=user, image_id=image_id)

@@ -337,3 +337,51 @@ def test_a_batch_from_the_lookahead_alone_is_empty_only_when_every_candidate_the
     assert survivors and not {streamed.card.id for streamed in survivors} & set(held[: streams.NEXT_BATCH_SIZE])
     assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False) == []
     assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+
+
+def test_loading_cached_images_reads_only_what_can_change(make_image, django_assert_num_queries):
+    images = [make_image(colors=[(40, 0.6)]) for _ in range(3)]
+    ids = [image.pk for image in images]
+    first = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
+
+    with django_assert_num_queries(1):
+        again = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
+
+    assert again == first
+
+
+def test_a_cached_image_deleted_or_made_private_is_no_longer_loaded(make_image, user):
+    deleted, hidden, kept = (make_image(colors=[(40, 0.6)]) for _ in range(3))
+    ids = [deleted.pk, hidden.pk, kept.pk]
+    streams.load_images(image_ids=ids, viewer=ANONYMOUS)
+    Image.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+    Image.objects.filter(pk=hidden.pk).update(visibility="private")
+
+    assert [streamed.card.id for streamed in streams.load_images(image_ids=ids, viewer=ANONYMOUS)] == [kept.pk]
+    assert [(streamed.card.id, streamed.card.visibility) for streamed in streams.load_images(image_ids=ids, viewer=user)] == [
+        (hidden.pk, "private"),
+        (kept.pk, "public"),
+    ]
+
+
+def test_a_cached_image_shows_its_owner_under_a_new_username(make_image, user):
+    image = make_image(colors=[(40, 0.6)])
+    streams.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
+    user.username = "renamed"
+    user.save()
+
+    [streamed] = streams.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
+
+    assert streamed.card.owner_name == "renamed"
+
+
+def test_a_batch_mixing_cached_and_new_images_keeps_the_order_asked_for(make_image):
+    images = [make_image(colors=[(40, 0.6)]) for _ in range(4)]
+    streams.load_images(image_ids=[images[1].pk, images[3].pk], viewer=ANONYMOUS)
+    ids = [image.pk for image in reversed(images)]
+
+    loaded = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
+
+    assert [streamed.card.id for streamed in loaded] == ids
+    for streamed in loaded:
+        assert streamed.card == image_card(Image.objects.select_related("owner").get(pk=streamed.card.id))
