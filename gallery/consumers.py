@@ -61,9 +61,11 @@ from gallery.serializers import card_to_dict
 
 # Stream reads are independent per connection, so they need not queue behind channels'
 # one thread-sensitive thread: pools let their database round trips overlap, and their
-# sizes bound the database connections (one per thread). Measured with bench/ws_clients.py:
-# one thread saturated first; 4, 8 and 16 were alike until the CPU ran out, 8 a little ahead.
-DB_THREADS = 8
+# sizes bound the database connections (one per thread). More threads are not faster: with
+# batches mostly served from the image cache, a query takes a fraction of a millisecond, and
+# threads mostly fight over the GIL. Measured with bench/ws_clients.py (1,000 clients): p95
+# 241 ms with 8 threads, 79 ms with 4, 21-48 ms with 2 and 44 ms with 1.
+DB_THREADS = 2
 # Reading ahead starts while three batches are still in hand, so it can wait. In a pool of
 # its own, a burst of read-aheads (clients that subscribed together reach the end of their
 # lookahead together) queues there instead of in front of the batches clients are waiting for.
