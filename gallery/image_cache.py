@@ -18,19 +18,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from gallery.serializers import ImageFacts
+
 # Bookkeeping per entry beyond its thumbnail bytes, roughly: the object, its tuples and floats.
 _ENTRY_OVERHEAD_BYTES = 600
 
 
 @dataclass(frozen=True, slots=True)
 class StoredParts:
-    original_name: str
-    width: int
-    height: int
-    thumbnail_width: int
-    thumbnail_height: int
-    is_monochrome: bool
-    colors: tuple[tuple[int | None, float, float, float], ...]  # (hue, saturation, value, share), largest share first
+    facts: ImageFacts
     thumbnail: bytes
 
     @property

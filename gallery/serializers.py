@@ -15,14 +15,10 @@ _ID_PLACEHOLDER = 987654321
 
 
 @dataclass(frozen=True, slots=True)
-class ImageCard:
-    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models."""
+class ImageFacts:
+    """What never changes about a stored image (but its thumbnail)."""
 
-    id: int
     original_name: str
-    owner_id: int
-    owner_name: str
-    visibility: str
     width: int
     height: int
     thumbnail_width: int
@@ -31,39 +27,53 @@ class ImageCard:
     colors: tuple[tuple[int | None, float, float, float], ...]  # (hue, saturation, value, share), largest share first
 
 
+@dataclass(frozen=True, slots=True)
+class ImageCard:
+    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models."""
+
+    id: int
+    owner_id: int
+    owner_name: str
+    visibility: str
+    facts: ImageFacts
+
+
 def image_card(image: Image, *, colors: Iterable[DominantColor] | None = None) -> ImageCard:
     """`image` needs `owner` selected and `colors` prefetched (or passed in) to avoid a query per image."""
     colors = image.colors.all() if colors is None else colors
     return ImageCard(
         id=image.pk,
-        original_name=image.original_name,
         owner_id=image.owner_id,
         owner_name=image.owner.get_username(),
         visibility=image.visibility,
-        width=image.width,
-        height=image.height,
-        thumbnail_width=image.thumbnail_width,
-        thumbnail_height=image.thumbnail_height,
-        is_monochrome=image.is_monochrome,
-        colors=tuple((color.hue, color.saturation, color.value, color.share) for color in colors),
+        facts=ImageFacts(
+            original_name=image.original_name,
+            width=image.width,
+            height=image.height,
+            thumbnail_width=image.thumbnail_width,
+            thumbnail_height=image.thumbnail_height,
+            is_monochrome=image.is_monochrome,
+            colors=tuple((color.hue, color.saturation, color.value, color.share) for color in colors),
+        ),
     )
 
 
 def card_to_dict(card: ImageCard, *, viewer) -> dict:
+    facts = card.facts
     return {
         "id": card.id,
-        "filename": card.original_name,
+        "filename": facts.original_name,
         "owner": card.owner_name,
         "visibility": card.visibility,
-        "width": card.width,
-        "height": card.height,
-        "thumb_width": card.thumbnail_width,
-        "thumb_height": card.thumbnail_height,
+        "width": facts.width,
+        "height": facts.height,
+        "thumb_width": facts.thumbnail_width,
+        "thumb_height": facts.thumbnail_height,
         "thumb_type": THUMBNAIL_MEDIA_TYPE,
-        "monochrome": card.is_monochrome,
+        "monochrome": facts.is_monochrome,
         "colors": [
             {"hue": hue, "saturation": round(saturation, 3), "value": round(value, 3), "share": round(share, 3)}
-            for hue, saturation, value, share in card.colors
+            for hue, saturation, value, share in facts.colors
         ],
         "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
         "original_url": image_url("api-image-original", image_id=card.id),

@@ -59,7 +59,7 @@ from django.db import connection
 
 from gallery.image_cache import StoredParts, stored_parts_cache
 from gallery.models import DominantColor, Image, Visibility
-from gallery.serializers import ImageCard
+from gallery.serializers import ImageCard, ImageFacts
 
 KEY_SPACE = 2**32
 FIRST_BATCH_SIZE = 20
@@ -308,7 +308,7 @@ def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
 
 def _stored_parts(row: tuple, *, colors: list[tuple]) -> StoredParts:
     _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, thumbnail = row
-    return StoredParts(
+    facts = ImageFacts(
         original_name=original_name,
         width=width,
         height=height,
@@ -316,25 +316,13 @@ def _stored_parts(row: tuple, *, colors: list[tuple]) -> StoredParts:
         thumbnail_height=thumbnail_height,
         is_monochrome=bool(is_monochrome),
         colors=tuple(colors),
-        thumbnail=bytes(thumbnail),
     )
+    return StoredParts(facts=facts, thumbnail=bytes(thumbnail))
 
 
 def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
     image_id, owner_id, owner_name, visibility, *_ = row
-    return ImageCard(
-        id=image_id,
-        original_name=stored.original_name,
-        owner_id=owner_id,
-        owner_name=owner_name,
-        visibility=visibility,
-        width=stored.width,
-        height=stored.height,
-        thumbnail_width=stored.thumbnail_width,
-        thumbnail_height=stored.thumbnail_height,
-        is_monochrome=stored.is_monochrome,
-        colors=stored.colors,
-    )
+    return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
 
 
 @dataclass(frozen=True)
