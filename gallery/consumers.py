@@ -37,8 +37,8 @@ META is gallery.serializers.card_to_dict(card, viewer=user), the API's image JSO
 detail fields. A binary frame holds one record per image of the message, in META order: the
 image id and the thumbnail's byte length, each a 4-byte big-endian unsigned integer, then the
 stored thumbnail as it is kept (an xz container around a JPEG, META["thumb_type"] once
-unpacked); never re-encoded. One frame per message rather than per image: each websocket
-message costs the server as much as encoding the batch's JSON.
+unpacked); never re-encoded. One frame per message rather than per image: every websocket
+message has a fixed cost in Channels, Daphne and autobahn.
 Anonymous clients may watch public images; delete and restore need a login.
 """
 
@@ -61,26 +61,28 @@ from gallery.serializers import card_to_dict
 
 # Stream reads are independent per connection, so they need not queue behind channels'
 # one thread-sensitive thread: pools let their database round trips overlap, and their
-# sizes bound the database connections (one per thread). More threads are not faster: with
-# batches mostly served from the image cache, a query takes a fraction of a millisecond, and
-# threads mostly fight over the GIL. Measured with bench/ws_clients.py (1,000 clients): p95
-# 241 ms with 8 threads, 79 ms with 4, 21-48 ms with 2 and 44 ms with 1.
-DB_THREADS = 2
-# Reading ahead starts while three batches are still in hand, so it can wait. In a pool of
-# its own, a burst of read-aheads (clients that subscribed together reach the end of their
-# lookahead together) queues there instead of in front of the batches clients are waiting for.
-READ_AHEAD_THREADS = 2
+# sizes bound the database connections (one per thread). Threads per pool:
+DB_POOLS = {
+    # More threads are not faster: with batches mostly served from the image cache, a query
+    # takes a fraction of a millisecond, and threads mostly fight over the GIL. Measured with
+    # bench/ws_clients.py (1,000 clients): p95 241 ms with 8 threads, 79 ms with 4, 21-48 ms
+    # with 2 and 44 ms with 1.
+    "batches": 2,
+    # Reading ahead starts while three batches are still in hand, so it can wait. In a pool of
+    # its own, a burst of read-aheads (clients that subscribed together reach the end of their
+    # lookahead together) queues there instead of in front of the batches clients wait for.
+    "read-ahead": 2,
+}
 MAX_IMAGE_ID = 2**32 - 1
 
 _executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def db_executor(name: str) -> ThreadPoolExecutor:
-    """The process's pool of database threads named `name` ("batches" or "read-ahead"), made on first use."""
-    if name not in _executors:
-        threads = READ_AHEAD_THREADS if name == "read-ahead" else DB_THREADS
-        _executors[name] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"scroller-ws-{name}")
-    return _executors[name]
+def db_executor(pool: str) -> ThreadPoolExecutor:
+    """The process's pool of database threads named `pool` (a key of DB_POOLS), made on first use."""
+    if pool not in _executors:
+        _executors[pool] = ThreadPoolExecutor(max_workers=DB_POOLS[pool], thread_name_prefix=f"scroller-ws-{pool}")
+    return _executors[pool]
 
 
 def _forget_executors_in_child() -> None:
@@ -138,7 +140,10 @@ THUMBNAIL_RECORD_HEADER = struct.Struct(">II")
 
 
 def thumbnails_frame(images: list[streams.StreamedImage]) -> bytes:
-    return b"".join(part for streamed in images for part in (THUMBNAIL_RECORD_HEADER.pack(streamed.card.id, len(streamed.thumbnail)), streamed.thumbnail))
+    parts = []
+    for streamed in images:
+        parts += [THUMBNAIL_RECORD_HEADER.pack(streamed.card.id, len(streamed.thumbnail)), streamed.thumbnail]
+    return b"".join(parts)
 
 
 def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[list[dict], bytes]:

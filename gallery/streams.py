@@ -8,7 +8,7 @@ and never match. Only alive images the viewer may see are streamed.
 How the stream walks the catalogue without ever loading the matching pool:
 
 * Every image has one random `shuffle` key (0 .. 2**32-1) shared by all its
-  colours, and the index (hue, shuffle, share) sorts each integer hue by it.
+  colours, and the index (hue, shuffle, share, image) sorts each integer hue by it.
 * A cycle picks a random start key and direction, then walks the key space
   from the start to its end (phase 0) and wraps round to the start (phase 1).
   The cursor is the last shuffle key taken; every read continues strictly
@@ -17,9 +17,10 @@ How the stream walks the catalogue without ever loading the matching pool:
   cycle starts at a new random key and direction: a new order.
 * One read takes the next stretch of keys past the cursor in a single query:
   `hue IN (window) AND shuffle in [start, end) AND share >= min`, i.e. one
-  range scan of the (hue, shuffle, share) index per integer hue in the window,
-  each row joined to its image by primary key to keep only alive images the
-  viewer may see. The stretch is sized from the density of matches seen so
+  range scan of the (hue, shuffle, share, image) index per integer hue in the
+  window, each row joined to its image's entry in the (id, deleted_at,
+  visibility, owner) index to keep only alive images the viewer may see: both
+  indexes cover the query, so a walk touches no table rows. The stretch is sized from the density of matches seen so
   far to hold about what is needed, so a read touches O(window + batch) index
   entries whatever the catalogue's size; a stretch that turns out far denser
   than estimated (READ_CAP rows) is read again narrower. Keys are taken in
@@ -34,7 +35,7 @@ How the stream walks the catalogue without ever loading the matching pool:
   consumer reads ahead: read_ahead walks a copy of the stream's walk on while
   batches keep coming from the lookahead, and apply_read_ahead takes the result
   in unless the stream walked on, restarted or widened meanwhile. So most
-  requests cost two queries by primary key (images, colours) and no walk.
+  requests cost one or two queries by primary key (see load_images) and no walk.
 * Images pushed live to the client (uploads, restores) are remembered for the
   rest of the cycle and skipped when the walk reaches them.
 * When a whole fresh cycle finds nothing, the margin widens step by step
@@ -515,8 +516,8 @@ def _next_phase(walk: Walk) -> None:
 def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool) -> list[tuple]:
     """(image_id, hue, shuffle, share) of the matching colours with keys in [start, end) of alive images the viewer may see.
 
-    One range scan of the (hue, shuffle, share) index per hue in the window, each row
-    joined to its image by primary key; at most READ_CAP + 1 rows if `capped`.
+    One range scan of the color_hue_stream index per hue in the window, each row joined
+    to its image's entry in image_stream_filter; at most READ_CAP + 1 rows if `capped`.
     """
     visible_sql, visible_params = _visibility_sql(viewer)
     sql = _stretch_sql(connection.vendor).format(hues=_placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else "")
