@@ -29,7 +29,9 @@ from urllib.parse import urlparse
 
 import websockets
 from ws_more import (
+    add_server_arguments,
     catalogue_size,
+    check_server_arguments,
     cpu_seconds,
     free_port,
     percentile,
@@ -41,9 +43,7 @@ from ws_more import (
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses")
-    parser.add_argument("--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)")
-    parser.add_argument("--url", help="use an already running server, e.g. ws://127.0.0.1:8000/ws/scroller/")
+    add_server_arguments(parser)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between one client's requests")
@@ -51,8 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which the connections are opened")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    if not args.url and not args.database_url:
-        parser.error("give --database-url (a server is started on it) or --url")
+    check_server_arguments(parser, args)
     if not 1 <= args.clients <= 5000 or not 1 <= args.processes <= 16 or not 0 < args.duration <= 600:
         parser.error("keep it bounded: 1-5000 clients, 1-16 processes, at most 600 s")
     return args

@@ -34,19 +34,28 @@ ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 20
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options both websocket benchmarks take for the server they measure; check them with check_server_arguments."""
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses")
     parser.add_argument("--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)")
     parser.add_argument("--url", help="measure an already running server, e.g. ws://127.0.0.1:8000/ws/scroller/")
+
+
+def check_server_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not args.url and not args.database_url:
+        parser.error("give --database-url (a server is started on it) or --url")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_server_arguments(parser)
     parser.add_argument("--port", type=int, default=0, help="port for the Daphne process (default: a free one)")
     parser.add_argument("--hues", type=int, default=10, help="subscriptions, each at a new random hue")
     parser.add_argument("--more", type=int, default=100, help="'more' requests per subscription")
-    parser.add_argument("--pause", type=float, default=0.0, help="seconds between a batch's last frame and the next request, as a scrolling reader leaves (0: back to back)")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between a batch's arrival and the next request, as a scrolling reader leaves (0: back to back)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if not args.url and not args.database_url:
-        parser.error("give --database-url (a server is started on it) or --url")
+    check_server_arguments(parser, args)
     return args
 
 

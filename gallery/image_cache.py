@@ -7,8 +7,9 @@ process already holds: on a catalogue that fits, that halves the server's CPU pe
 takes most of the load off the database.
 
 Image ids are never reused, and nothing rewrites these fields of a stored image while servers
-run (migrations that re-encode thumbnails run before they start), so an entry never goes stale; entries are dropped least recently used first once the cache holds more
-than its budget of bytes. Threads (the websocket's database pools) share it under a lock.
+run (migrations that re-encode thumbnails run before they start), so an entry never goes
+stale; entries are dropped least recently used first once the cache holds more than its
+budget of bytes. Threads (the websocket's database pools) share it under a lock.
 """
 
 import os
