@@ -6,9 +6,9 @@ Creates the database if needed, migrates it, and refuses to touch one that alrea
 holds images unless --replace is given. Rows are made on the server, not sent one
 by one: image rows come from an INSERT ... SELECT over MariaDB's sequence engine
 (seq_1_to_N) joined to a small table of 48 real thumbnails made by the app's own
-encoder (gallery.thumbnails: 400 px WebP in xz), from --photos or synthetic
+encoder (gallery.thumbnails: 400 px JPEG in xz), from --photos or synthetic
 photo-like pictures, and the ~2.5 dominant colours per image are generated with numpy and
-loaded with LOAD DATA LOCAL INFILE. Hues follow a photo-like mixture (many oranges,
+loaded with LOAD DATA LOCAL INFILE, then copied into each image's palette. Hues follow a photo-like mixture (many oranges,
 blues and greens, few purples); 4 % of the images are monochrome, 10 % private and
 2 % soft-deleted, spread evenly over 50 owners.
 """
@@ -155,11 +155,11 @@ def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple
         cursor.execute(
             f"""
             INSERT INTO gallery_image (id, owner_id, original_name, sha256, width, height, format, byte_size, original,
-                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, visibility, created_at, deleted_at)
+                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, visibility, created_at, deleted_at)
             SELECT s.seq, o.user_id, CONCAT('photo-', s.seq, '.jpg'), SHA2(s.seq, 256),
                 t.width * 16, t.height * 16, 'JPEG', 1500000 + s.seq % 900000,
                 CONCAT('originals/', o.user_id, '/', SHA2(s.seq, 256), '.jpg'),
-                t.data, t.width, t.height, s.seq % {MONOCHROME_EVERY} = 0,
+                t.data, t.width, t.height, s.seq % {MONOCHROME_EVERY} = 0, '[]',
                 IF(s.seq % {PRIVATE_EVERY} = 1, 'private', 'public'),
                 NOW() - INTERVAL ({count} - s.seq) SECOND,
                 IF(s.seq % {DELETED_EVERY} = 3, NOW(), NULL)
@@ -228,6 +228,19 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
     return loaded
 
 
+def fill_palettes(cursor, *, count: int) -> None:
+    """Image.palette from the colour rows, as the app stores both."""
+    for first in range(1, count + 1, CHUNK):
+        last = min(first + CHUNK - 1, count)
+        cursor.execute(
+            "UPDATE gallery_image i JOIN ("
+            "  SELECT image_id, JSON_ARRAYAGG(JSON_ARRAY(hue, saturation, value, share) ORDER BY `rank`) AS palette"
+            "  FROM gallery_dominantcolor WHERE image_id BETWEEN %s AND %s GROUP BY image_id"
+            ") c ON c.image_id = i.id SET i.palette = c.palette",
+            [first, last],
+        )
+
+
 def timed(label: str, work, **kwargs):
     started = time.perf_counter()
     result = work(**kwargs)
@@ -255,6 +268,7 @@ def main() -> None:
         images.result()
         loaded = colours.result()
     cursor = raw_connection(args.database_url).cursor()
+    timed("palettes", fill_palettes, cursor=cursor, count=args.count)
     cursor.execute("ANALYZE TABLE gallery_image, gallery_dominantcolor")
     cursor.fetchall()
     average = sum(len(data) for data, _, _ in thumbnails) / len(thumbnails)

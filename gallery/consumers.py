@@ -63,11 +63,12 @@ from gallery.serializers import card_to_dict
 # one thread-sensitive thread: pools let their database round trips overlap, and their
 # sizes bound the database connections (one per thread). Threads per pool:
 DB_POOLS = {
-    # More threads are not faster: with batches mostly served from the image cache, a query
-    # takes a fraction of a millisecond, and threads mostly fight over the GIL. Measured with
-    # bench/ws_clients.py (1,000 clients): p95 241 ms with 8 threads, 79 ms with 4, 21-48 ms
-    # with 2 and 44 ms with 1.
-    "batches": 2,
+    # Batches served from the image cache are CPU work, where threads mostly fight over the GIL;
+    # on a catalogue larger than the database's memory they wait on its disk reads, which more
+    # threads overlap. Measured with bench/ws_clients.py (1,000 clients, 500 requests/s): on the
+    # 1M catalogue p95 580 ms with 2 threads and 43 ms with 4; on the 10k one 6.7 ms with 2 and
+    # 9.7 ms with 4 (and 241 ms with 8, when a batch took two queries more).
+    "batches": 4,
     # Reading ahead starts while three batches are still in hand, so it can wait. In a pool of
     # its own, a burst of read-aheads (clients that subscribed together reach the end of their
     # lookahead together) queues there instead of in front of the batches clients wait for.

@@ -21,7 +21,7 @@ def announce_added(*, images: list[Image], published: bool = False) -> None:
                 "id": image.pk,
                 "owner_id": image.owner_id,
                 "visibility": image.visibility,
-                "colors": [[color.hue, color.share] for color in image.colors.all() if color.hue is not None],
+                "colors": [[hue, share] for hue, _, _, share in image.palette if hue is not None],
             }
             for image in images
         ],

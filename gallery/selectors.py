@@ -49,13 +49,13 @@ def list_images(
         images = images.filter(Exists(matching_colors(hue=hue).filter(image=OuterRef("pk"))))
     if before is not None:
         images = images.filter(pk__lt=before)
-    page = images.select_related("owner").prefetch_related("colors").defer("thumbnail").order_by("-pk")
+    page = images.select_related("owner").defer("thumbnail").order_by("-pk")
     return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
 
 
 def get_visible_image(*, viewer, image_id: int, with_thumbnail: bool = False) -> Image:
     """Raises Image.DoesNotExist for deleted images and for images the viewer may not see, alike."""
-    images = Image.objects.visible_to(viewer).alive().select_related("owner").prefetch_related("colors")
+    images = Image.objects.visible_to(viewer).alive().select_related("owner")
     if not with_thumbnail:
         images = images.defer("thumbnail")
     return images.get(pk=image_id)
@@ -63,14 +63,14 @@ def get_visible_image(*, viewer, image_id: int, with_thumbnail: bool = False) ->
 
 def get_owned_image(*, viewer, image_id: int) -> Image:
     """An image the viewer may change, deleted or not (for restore)."""
-    images = Image.objects.select_related("owner").prefetch_related("colors").defer("thumbnail")
+    images = Image.objects.select_related("owner").defer("thumbnail")
     if not viewer.is_staff:
         images = images.filter(owner=viewer)
     return images.get(pk=image_id)
 
 
-def image_with_colors(*, image_id: int) -> Image:
-    return Image.objects.prefetch_related("colors").defer("thumbnail").get(pk=image_id)
+def image_to_announce(*, image_id: int) -> Image:
+    return Image.objects.defer("thumbnail").get(pk=image_id)
 
 
 def find_by_hashes(*, owner, hashes: list[str]) -> dict[str, Image]:

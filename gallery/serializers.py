@@ -1,12 +1,11 @@
 """The JSON shape of an image, shared by the HTTP API and the websocket."""
 
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
 
-from gallery.models import DominantColor, Image
+from gallery.models import Image
 from gallery.permissions import can_modify_image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
 
@@ -38,9 +37,8 @@ class ImageCard:
     facts: ImageFacts
 
 
-def image_card(image: Image, *, colors: Iterable[DominantColor] | None = None) -> ImageCard:
-    """`image` needs `owner` selected and `colors` prefetched (or passed in) to avoid a query per image."""
-    colors = image.colors.all() if colors is None else colors
+def image_card(image: Image) -> ImageCard:
+    """`image` needs `owner` selected to avoid a query per image."""
     return ImageCard(
         id=image.pk,
         owner_id=image.owner_id,
@@ -53,9 +51,14 @@ def image_card(image: Image, *, colors: Iterable[DominantColor] | None = None) -
             thumbnail_width=image.thumbnail_width,
             thumbnail_height=image.thumbnail_height,
             is_monochrome=image.is_monochrome,
-            colors=tuple((color.hue, color.saturation, color.value, color.share) for color in colors),
+            colors=palette_colors(image.palette),
         ),
     )
+
+
+def palette_colors(palette: list[list]) -> tuple[tuple[int | None, float, float, float], ...]:
+    """ImageFacts.colors from an image's stored palette."""
+    return tuple((hue, saturation, value, share) for hue, saturation, value, share in palette)
 
 
 def card_to_dict(card: ImageCard, *, viewer) -> dict:
@@ -82,7 +85,7 @@ def card_to_dict(card: ImageCard, *, viewer) -> dict:
 
 
 def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
-    """`image` needs `owner` selected and `colors` prefetched to avoid a query per image."""
+    """`image` needs `owner` selected to avoid a query per image."""
     data = card_to_dict(image_card(image), viewer=viewer)
     if detail:
         data |= {

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from gallery import events, selectors
@@ -51,7 +50,6 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
             DominantColor.objects.bulk_create(
                 [color for image, new_image in zip(images, new_images, strict=True) for color in _color_rows(image=image, analysis=new_image.analysis)]
             )
-            prefetch_related_objects(images, "colors")
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
@@ -70,7 +68,6 @@ def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tup
             image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
             image.save()
             DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
-            prefetch_related_objects([image], "colors")
             events.announce_added(images=[image])
     except IntegrityError:
         # The winner's row points at this very path with identical content, so the file stays.
@@ -107,6 +104,7 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         thumbnail_width=analysis.thumbnail_width,
         thumbnail_height=analysis.thumbnail_height,
         is_monochrome=analysis.monochrome,
+        palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
         visibility=visibility,
     )
 
@@ -136,7 +134,7 @@ def revive_duplicate(*, image: Image) -> Image:
     with transaction.atomic():
         Image.objects.filter(pk=image.pk).update(deleted_at=None)
         image.deleted_at = None
-        events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)])
+        events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
 
 
@@ -156,7 +154,7 @@ def restore_image(*, actor, image_id: int) -> Image:
         if image.deleted_at is not None:
             image.deleted_at = None
             image.save(update_fields=["deleted_at"])
-            events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)])
+            events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
 
 
@@ -184,7 +182,7 @@ def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
             if visibility == Visibility.PRIVATE:
                 events.announce_hidden(images=[image])
             else:
-                events.announce_added(images=[selectors.image_with_colors(image_id=image.pk)], published=True)
+                events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)], published=True)
     return image
 
 

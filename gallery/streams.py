@@ -35,7 +35,7 @@ How the stream walks the catalogue without ever loading the matching pool:
   consumer reads ahead: read_ahead walks a copy of the stream's walk on while
   batches keep coming from the lookahead, and apply_read_ahead takes the result
   in unless the stream walked on, restarted or widened meanwhile. So most
-  requests cost one or two queries by primary key (see load_images) and no walk.
+  requests cost one query by primary key (see load_images) and no walk.
 * Images pushed live to the client (uploads, restores) are remembered for the
   rest of the cycle and skipped when the walk reaches them.
 * When a whole fresh cycle finds nothing, the margin widens step by step
@@ -49,6 +49,7 @@ at the same hue start at independent random keys.
 from __future__ import annotations
 
 import functools
+import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -60,7 +61,7 @@ from django.db import connection
 
 from gallery.image_cache import StoredParts, stored_parts_cache
 from gallery.models import DominantColor, Image, Visibility
-from gallery.serializers import ImageCard, ImageFacts
+from gallery.serializers import ImageCard, ImageFacts, palette_colors
 
 KEY_SPACE = 2**32
 FIRST_BATCH_SIZE = 20
@@ -273,8 +274,8 @@ def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     Plain queries read straight into ImageCards, without model instances (four times cheaper
     in CPU than select_related + prefetch_related, and CPU is what bounds how many batches a
     server process sends per second). Whether an image is alive and visible, and whose it is,
-    always comes from the database; its thumbnail and colours only when the process's
-    StoredPartsCache does not hold them yet. One query when it holds them all, two otherwise.
+    always comes from the database; its thumbnail only when the process's StoredPartsCache
+    does not hold it yet. One query.
     """
     if not image_ids:
         return []
@@ -282,24 +283,17 @@ def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     stored = cache.get_many(image_ids)
     missing = [image_id for image_id in image_ids if image_id not in stored]
     visible_sql, visible_params = _visibility_sql(viewer)
-    queries = _load_sql(connection.vendor)
     # Thumbnails travel only for the images the cache lacks.
     thumbnail_sql = f"CASE WHEN i.id IN ({_placeholders(len(missing))}) THEN i.thumbnail END" if missing else "NULL"
     with connection.cursor() as cursor:
         cursor.execute(
-            queries.images.format(thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql),
+            _load_sql(connection.vendor).format(thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql),
             [*missing, *image_ids, *visible_params],
         )
         rows = {row[0]: row for row in cursor.fetchall()}
-        missing = [image_id for image_id in missing if image_id in rows]
-        if missing:
-            cursor.execute(queries.colors.format(ids=_placeholders(len(missing))), missing)
-            colors: dict[int, list[tuple]] = {}
-            for image_id, *color in cursor.fetchall():
-                colors.setdefault(image_id, []).append(tuple(color))
-            fetched = {image_id: _stored_parts(rows[image_id], colors=colors.get(image_id, [])) for image_id in missing}
-            cache.put_many(fetched)
-            stored |= fetched
+    fetched = {image_id: _stored_parts(rows[image_id]) for image_id in missing if image_id in rows}
+    cache.put_many(fetched)
+    stored |= fetched
     return [
         StreamedImage(card=_card(rows[image_id], stored=stored[image_id]), thumbnail=stored[image_id].thumbnail)
         for image_id in image_ids
@@ -307,8 +301,8 @@ def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     ]
 
 
-def _stored_parts(row: tuple, *, colors: list[tuple]) -> StoredParts:
-    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, thumbnail = row
+def _stored_parts(row: tuple) -> StoredParts:
+    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
     facts = ImageFacts(
         original_name=original_name,
         width=width,
@@ -316,7 +310,7 @@ def _stored_parts(row: tuple, *, colors: list[tuple]) -> StoredParts:
         thumbnail_width=thumbnail_width,
         thumbnail_height=thumbnail_height,
         is_monochrome=bool(is_monochrome),
-        colors=tuple(colors),
+        colors=palette_colors(json.loads(palette)),
     )
     return StoredParts(facts=facts, thumbnail=bytes(thumbnail))
 
@@ -326,17 +320,9 @@ def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
     return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
 
 
-@dataclass(frozen=True)
-class _LoadQueries:
-    """The queries of load_images: images with {thumbnail}, {ids} and {visible} to fill in, colours with {ids}."""
-
-    images: str
-    colors: str
-
-
 @functools.cache
-def _load_sql(vendor: str) -> _LoadQueries:
-    """`vendor` keys the cache, as quoting differs."""
+def _load_sql(vendor: str) -> str:
+    """The query of load_images, with {thumbnail}, {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
     username = user_model._meta.get_field(user_model.USERNAME_FIELD).column
@@ -344,19 +330,13 @@ def _load_sql(vendor: str) -> _LoadQueries:
         [
             *(f"i.{quote(column)}" for column in ("id", "owner_id")),
             f"u.{quote(username)}",
-            *(f"i.{quote(column)}" for column in ("visibility", "original_name", "width", "height", "thumbnail_width", "thumbnail_height", "is_monochrome")),
+            *(f"i.{quote(column)}" for column in ("visibility", "original_name", "width", "height", "thumbnail_width", "thumbnail_height", "is_monochrome", "palette")),
         ]
     )
-    return _LoadQueries(
-        images=(
-            f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
-            f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
-            "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
-        ),
-        colors=(
-            f"SELECT {quote('image_id')}, {quote('hue')}, {quote('saturation')}, {quote('value')}, {quote('share')} "
-            f"FROM {quote(DominantColor._meta.db_table)} WHERE {quote('image_id')} IN ({{ids}}) ORDER BY {quote('image_id')}, {quote('rank')}"
-        ),
+    return (
+        f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
+        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
+        "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
     )
 
 

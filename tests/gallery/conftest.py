@@ -15,9 +15,13 @@ _serial = itertools.count()
 
 @cache
 def thumbnail_bytes(hue: int | None) -> bytes:
-    """A real stored thumbnail (xz-wrapped WebP) in the image's colour, grey for monochrome."""
+    """A real stored thumbnail (xz-wrapped JPEG) in the image's colour, grey for monochrome."""
     colour = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
     return encode_thumbnail(PILImage.new("RGB", (16, 12), colour))
+
+
+def saturation_of(hue: int | None) -> float:
+    return 0.0 if hue is None else 0.8
 
 
 @pytest.fixture
@@ -41,12 +45,13 @@ def make_image(user):
             thumbnail_width=16,
             thumbnail_height=12,
             is_monochrome=not hues,
+            palette=[[hue, saturation_of(hue), 0.8, share] for hue, share in colors],
             visibility=visibility,
             deleted_at=timezone.now() if deleted else None,
         )
         key = secrets.randbits(32) if shuffle is None else shuffle
         DominantColor.objects.bulk_create(
-            DominantColor(image=image, rank=rank, hue=hue, saturation=0.0 if hue is None else 0.8, value=0.8, share=share, shuffle=key)
+            DominantColor(image=image, rank=rank, hue=hue, saturation=saturation_of(hue), value=0.8, share=share, shuffle=key)
             for rank, (hue, share) in enumerate(colors)
         )
         return image

@@ -11,7 +11,7 @@ from django.utils import timezone
 from gallery import services
 from gallery.analysis import analyse_image
 from gallery.models import DominantColor, Image
-from tests.gallery.images import solid
+from tests.gallery.images import photo_like, solid
 from tests.gallery.stored import store_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +61,15 @@ def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):
 
     assert [color.rank for color in colors] == list(range(len(colors)))
     assert len({color.shuffle for color in colors}) == 1
+
+
+def test_the_palette_holds_the_colour_rows_in_rank_order(user):
+    image = store_image(owner=user, data=photo_like())
+
+    rows = [[color.hue, color.saturation, color.value, color.share] for color in image.colors.all()]
+
+    assert len(rows) > 1
+    assert image.palette == rows
 
 
 def test_purge_deleted_removes_old_soft_deleted_images_and_their_files(user, media_root):

@@ -350,6 +350,15 @@ def test_loading_cached_images_reads_only_what_can_change(make_image, django_ass
     assert again == first
 
 
+def test_loading_images_the_cache_lacks_costs_one_query_too(make_image, django_assert_num_queries):
+    images = [make_image(colors=[(40, 0.6), (None, 0.3), (200, 0.1)]) for _ in range(3)]
+
+    with django_assert_num_queries(1):
+        loaded = streams.load_images(image_ids=[image.pk for image in images], viewer=ANONYMOUS)
+
+    assert [streamed.card.facts.colors for streamed in loaded] == [((40, 0.8, 0.8, 0.6), (None, 0.0, 0.8, 0.3), (200, 0.8, 0.8, 0.1))] * 3
+
+
 def test_a_cached_image_deleted_or_made_private_is_no_longer_loaded(make_image, user):
     deleted, hidden, kept = (make_image(colors=[(40, 0.6)]) for _ in range(3))
     ids = [deleted.pk, hidden.pk, kept.pk]
