@@ -271,7 +271,7 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
 def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
 
-    Plain queries read straight into ImageCards, without model instances (four times cheaper
+    A plain SQL query reads straight into ImageCards, without model instances (four times cheaper
     in CPU than select_related + prefetch_related, and CPU is what bounds how many batches a
     server process sends per second). Whether an image is alive and visible, and whose it is,
     always comes from the database; its thumbnail only when the process's StoredPartsCache
