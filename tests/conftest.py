@@ -1,6 +1,9 @@
+import gc
 import os
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -8,6 +11,7 @@ import pytest
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
 from gallery.image_cache import stored_parts_cache
@@ -101,6 +105,29 @@ def prepare_forked_server() -> None:
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
+_connections_held_across_fork: list = []
+
+
+@contextmanager
+def database_connections_held_across_fork() -> Iterator[None]:
+    """Keep the test process's database connections alive in a child it forks meanwhile.
+
+    A forked child deletes the state of every thread but the forking one, and with it their
+    Django connections; deallocating a MySQLdb connection sends the server a QUIT over the very
+    socket the parent still uses, and the parent's next query on it fails with "Lost connection
+    to server during query". Referenced from here, the child's copies are never deallocated: the
+    child ends without finalising (SIGTERM, or os._exit after its run).
+    """
+    # type(), not isinstance(): isinstance asks for __class__, which makes lazy objects evaluate themselves.
+    _connections_held_across_fork.extend(
+        wrapper.connection for wrapper in gc.get_objects() if issubclass(type(wrapper), BaseDatabaseWrapper) and wrapper.connection is not None
+    )
+    try:
+        yield
+    finally:
+        _connections_held_across_fork.clear()
+
+
 class DaphneServer:
     """The real ASGI application (HTTP and websockets) served by Daphne in a child process, on the test database."""
 
@@ -119,7 +146,8 @@ class DaphneServer:
     def start(self) -> None:
         application = partial(make_application, static_wrapper=ASGIStaticFilesHandler)
         self._process = DaphneProcess("127.0.0.1", application, setup=prepare_forked_server, port=self.port)
-        self._process.start()
+        with database_connections_held_across_fork():
+            self._process.start()
         while not self._process.ready.wait(timeout=1):
             if not self._process.is_alive():
                 raise RuntimeError("the Daphne test server stopped before it was ready")
