@@ -78,6 +78,12 @@ def int_param(request: HttpRequest, name: str, *, low: int, high: int) -> int | 
     return value
 
 
+def checked_visibility(value: object) -> str:
+    if value not in Visibility.values:
+        raise BadRequest("visibility must be 'public' or 'private'")
+    return value
+
+
 @api(methods=("GET", "POST"))
 async def images_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -90,9 +96,7 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
-    visibility = request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY
-    if visibility not in Visibility.values:
-        raise BadRequest("visibility must be 'public' or 'private'")
+    visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
     uploads = [ingest.receive(filename=file.name, size=file.size, read=file.read) for file in files]
     results = await ingest.ingest_async(owner=request.user, uploads=uploads, visibility=visibility)
     return JsonResponse({"results": [result.as_dict() for result in results]})
@@ -132,9 +136,7 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
         image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
     elif request.method == "PATCH":
         require_login(request)
-        visibility = json_body(request).get("visibility")
-        if visibility not in Visibility.values:
-            raise BadRequest("visibility must be 'public' or 'private'")
+        visibility = checked_visibility(json_body(request).get("visibility"))
         await sync_to_async(services.set_visibility)(actor=viewer, image_id=image_id, visibility=visibility)
         image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
     else:
