@@ -1,6 +1,5 @@
-from django.http import HttpRequest
-
 from axes.backends import AxesStandaloneBackend
+from django.http import HttpRequest
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):

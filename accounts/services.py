@@ -86,9 +86,9 @@ def ensure_cli_application() -> AbstractApplication:
 
 
 def delete_stale_device_grants() -> int:
-    deleted, _ = get_device_grant_model().objects.filter(
-        expires__lt=timezone.now() - EXPIRED_DEVICE_GRANT_RETENTION
-    ).delete()
+    deleted, _ = (
+        get_device_grant_model().objects.filter(expires__lt=timezone.now() - EXPIRED_DEVICE_GRANT_RETENTION).delete()
+    )
     return deleted
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gallery.analysis import decode_image  # noqa: E402
-from gallery.colors import dominant_colours, pin_native_threads  # noqa: E402
-from gallery.thumbnails import encode_thumbnail  # noqa: E402
+from gallery.analysis import decode_image
+from gallery.colors import dominant_colours, pin_native_threads
+from gallery.thumbnails import encode_thumbnail
 
 MAX_PIXELS = 64_000_000
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
@@ -34,13 +34,17 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)")
+    parser.add_argument(
+        "--photos", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)"
+    )
     parser.add_argument("--limit", type=int, help="only the first this many photos, in name order (default: all)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time, or this thread's CPU time")
     arguments = parser.parse_args()
 
     pin_native_threads()
-    paths = sorted(path for path in arguments.photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[: arguments.limit]
+    paths = sorted(path for path in arguments.photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[
+        : arguments.limit
+    ]
     if not paths:
         sys.exit(f"no photos in {arguments.photos}")
 
@@ -56,7 +60,9 @@ def main() -> None:
             stages[stage].append(seconds)
         stored_sizes.append(stored_size)
 
-    print(f"{len(paths)} photos from {arguments.photos}, {arguments.clock} clock, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"{len(paths)} photos from {arguments.photos}, {arguments.clock} clock, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"{'stage':<16}{'median ms':>10}{'p90 ms':>10}")
     for stage, seconds in stages.items():
         print(f"{stage:<16}{statistics.median(seconds) * 1000:>10.2f}{percentile(seconds, 90) * 1000:>10.2f}")

@@ -43,7 +43,9 @@ def mariadb(statement: str) -> None:
 
 
 def manage(*args: str, env: dict) -> str:
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def wait_for_port(port: int, *, timeout: float = 120) -> None:
@@ -70,7 +72,12 @@ def upload_all(*, url: str, token: str, photos: list[Path], clients: int, chunk:
         session.headers["Authorization"] = f"Token {token}"
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        batches = list(pool.map(lambda pair: upload_chunk(session=sessions[pair[0] % clients], url=url, paths=pair[1]), enumerate(chunks)))
+        batches = list(
+            pool.map(
+                lambda pair: upload_chunk(session=sessions[pair[0] % clients], url=url, paths=pair[1]),
+                enumerate(chunks),
+            )
+        )
     return time.perf_counter() - started, [result for batch in batches for result in batch]
 
 
@@ -91,7 +98,12 @@ def processing_median_ms(photos: list[Path]) -> float:
 
 def mean_thumbnail_kib(*, env: dict) -> float:
     query = "SELECT AVG(LENGTH(thumbnail)) FROM gallery_image"
-    output = subprocess.run(["mariadb", "-uroot", "-h127.0.0.1", "-N", "-e", query, env["BENCH_DATABASE"]], check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        ["mariadb", "-uroot", "-h127.0.0.1", "-N", "-e", query, env["BENCH_DATABASE"]],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(output.strip()) / 1024
 
 
@@ -99,7 +111,9 @@ def main() -> None:
     args = parse_args()
     photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
     if not photos:
-        raise SystemExit(f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000")
+        raise SystemExit(
+            f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
+        )
     mariadb(f"DROP DATABASE IF EXISTS {args.database}; CREATE DATABASE {args.database} CHARACTER SET utf8mb4")
     media = tempfile.mkdtemp(prefix="scroller-bench-media-")
     env = os.environ | {
@@ -110,19 +124,36 @@ def main() -> None:
     env.pop("REDIS_URL", None)
     manage("migrate", "-v", "0", env=env)
     token = manage("create_token", "bench", "--create-user", env=env).strip().splitlines()[-1]
-    server = subprocess.Popen([str(Path(PYTHON).parent / "daphne"), "-b", "127.0.0.1", "-p", str(args.port), "scroller.asgi:application"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "daphne"), "-b", "127.0.0.1", "-p", str(args.port), "scroller.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(args.port)
-        elapsed, results = upload_all(url=f"http://127.0.0.1:{args.port}/api/images/", token=token, photos=photos, clients=args.clients, chunk=args.chunk)
+        elapsed, results = upload_all(
+            url=f"http://127.0.0.1:{args.port}/api/images/",
+            token=token,
+            photos=photos,
+            clients=args.clients,
+            chunk=args.chunk,
+        )
     finally:
         server.terminate()
         server.wait()
-    statuses = {status: sum(result["status"] == status for result in results) for status in ("created", "duplicate", "rejected")}
+    statuses = {
+        status: sum(result["status"] == status for result in results) for status in ("created", "duplicate", "rejected")
+    }
     megabytes = sum(path.stat().st_size for path in photos) / 1_000_000
     print(f"photos              {len(photos)} ({megabytes:.1f} MB) from {args.photos}")
     print(f"results             {statuses}")
-    print(f"end to end          {len(photos) / elapsed:.1f} images/s, {megabytes / elapsed:.1f} MB/s ({elapsed:.1f} s, {args.clients} clients, chunks of {args.chunk})")
-    print(f"processing median   {processing_median_ms(photos[:500]):.2f} ms per image (decode + colours + thumbnail, one core, first 500 photos)")
+    print(
+        f"end to end          {len(photos) / elapsed:.1f} images/s, {megabytes / elapsed:.1f} MB/s ({elapsed:.1f} s, {args.clients} clients, chunks of {args.chunk})"
+    )
+    print(
+        f"processing median   {processing_median_ms(photos[:500]):.2f} ms per image (decode + colours + thumbnail, one core, first 500 photos)"
+    )
     print(f"thumbnail mean      {mean_thumbnail_kib(env=env):.2f} KiB stored (xz)")
     print(f"reproduce           {shlex.join([os.path.relpath(PYTHON, ROOT), 'bench/ingest.py', *sys.argv[1:]])}")
 

@@ -38,9 +38,17 @@ HUE_MIXTURE = [(0.33, 28, 14), (0.24, 212, 16), (0.20, 105, 25), (0.10, 2, 8), (
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, required=True, help="number of images")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="mysql://user@host:port/name (a dedicated database)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="mysql://user@host:port/name (a dedicated database)",
+    )
     parser.add_argument("--replace", action="store_true", help="empty the image tables first if they hold anything")
-    parser.add_argument("--photos", type=Path, help="make the thumbnails from the first photos in this folder (e.g. /tmp/photos from make_photos.py) instead of synthetic ones")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        help="make the thumbnails from the first photos in this folder (e.g. /tmp/photos from make_photos.py) instead of synthetic ones",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("mysql://"):
@@ -52,7 +60,9 @@ def create_database(url: str) -> None:
     import MySQLdb
 
     parsed = urlparse(url)
-    server = MySQLdb.connect(host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", passwd=parsed.password or "")
+    server = MySQLdb.connect(
+        host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", passwd=parsed.password or ""
+    )
     name = parsed.path.lstrip("/")
     server.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     server.close()
@@ -90,7 +100,9 @@ def thumbnails_from_photos(folder: Path) -> list[tuple[bytes, int, int]]:
 
     from gallery.thumbnails import encode_thumbnail, scale_down
 
-    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})[:THUMBNAIL_KINDS]
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})[
+        :THUMBNAIL_KINDS
+    ]
     if not paths:
         sys.exit(f"no photos in {folder}")
     thumbnails = []
@@ -115,7 +127,9 @@ def photo_like_thumbnails(*, rng: np.random.Generator) -> list[tuple[bytes, int,
         draw = ImageDraw.Draw(canvas)
         for _ in range(16):
             x, y, radius = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(8, 90))
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+            draw.ellipse(
+                [x - radius, y - radius, x + radius, y + radius], fill=tuple(int(v) for v in rng.integers(0, 255, 3))
+            )
         pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(3)), dtype=np.int16)
         pixels = pixels + rng.normal(0, 6, pixels.shape).astype(np.int16)
         thumbnail = PILImage.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
@@ -147,7 +161,10 @@ def create_owners() -> list[int]:
 
 def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple[bytes, int, int]]) -> None:
     cursor.execute("CREATE TEMPORARY TABLE bench_thumbnail (k INT PRIMARY KEY, data LONGBLOB, width INT, height INT)")
-    cursor.executemany("INSERT INTO bench_thumbnail VALUES (%s, %s, %s, %s)", [(k, data, w, h) for k, (data, w, h) in enumerate(thumbnails)])
+    cursor.executemany(
+        "INSERT INTO bench_thumbnail VALUES (%s, %s, %s, %s)",
+        [(k, data, w, h) for k, (data, w, h) in enumerate(thumbnails)],
+    )
     cursor.execute("CREATE TEMPORARY TABLE bench_owner (k INT PRIMARY KEY, user_id BIGINT)")
     cursor.executemany("INSERT INTO bench_owner VALUES (%s, %s)", list(enumerate(owners)))
     for first in range(1, count + 1, CHUNK):
@@ -217,7 +234,15 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
             last = min(first + CHUNK * 5 - 1, count)
             image_id, rank, hue, saturation, value, share, shuffle = colour_rows(rng=rng, first=first, last=last)
             with path.open("w") as out:
-                for row in zip(image_id.tolist(), rank.tolist(), hue.tolist(), saturation.tolist(), value.tolist(), share.tolist(), shuffle.tolist()):
+                for row in zip(
+                    image_id.tolist(),
+                    rank.tolist(),
+                    hue.tolist(),
+                    saturation.tolist(),
+                    value.tolist(),
+                    share.tolist(),
+                    shuffle.tolist(), strict=False,
+                ):
                     hue_field = NULL_FIELD if row[2] < 0 else row[2]
                     out.write(f"{row[0]}\t{row[1]}\t{hue_field}\t{row[3]:.4f}\t{row[4]:.4f}\t{row[5]:.5f}\t{row[6]}\n")
             cursor.execute(
@@ -263,8 +288,23 @@ def main() -> None:
     print(f"seeding {args.count:,} images into {args.database_url}", flush=True)
     # The server writes the image rows while this process generates and loads the colours.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        images = pool.submit(timed, "image rows", load_images, cursor=raw_connection(args.database_url).cursor(), count=args.count, owners=owners, thumbnails=thumbnails)
-        colours = pool.submit(timed, "colour rows", load_colours, cursor=raw_connection(args.database_url).cursor(), count=args.count, rng=rng)
+        images = pool.submit(
+            timed,
+            "image rows",
+            load_images,
+            cursor=raw_connection(args.database_url).cursor(),
+            count=args.count,
+            owners=owners,
+            thumbnails=thumbnails,
+        )
+        colours = pool.submit(
+            timed,
+            "colour rows",
+            load_colours,
+            cursor=raw_connection(args.database_url).cursor(),
+            count=args.count,
+            rng=rng,
+        )
         images.result()
         loaded = colours.result()
     cursor = raw_connection(args.database_url).cursor()
@@ -272,7 +312,9 @@ def main() -> None:
     cursor.execute("ANALYZE TABLE gallery_image, gallery_dominantcolor")
     cursor.fetchall()
     average = sum(len(data) for data, _, _ in thumbnails) / len(thumbnails)
-    print(f"done: {args.count:,} images, {loaded:,} colours, thumbnails {average / 1024:.1f} KiB on average, {time.perf_counter() - started:.0f} s")
+    print(
+        f"done: {args.count:,} images, {loaded:,} colours, thumbnails {average / 1024:.1f} KiB on average, {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

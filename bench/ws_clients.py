@@ -71,10 +71,23 @@ class Tally:
         self.finished = 0.0
 
 
-async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at: float, ends_at: float, interval: float, phase: float, tally: Tally) -> None:
+async def client(
+    *,
+    url: str,
+    origin: str,
+    hue: int,
+    opens_at: float,
+    starts_at: float,
+    ends_at: float,
+    interval: float,
+    phase: float,
+    tally: Tally,
+) -> None:
     await asyncio.sleep(max(0.0, opens_at - time.time()))
     try:
-        websocket = await websockets.connect(url, origin=origin, max_size=None, compression=None, ping_interval=None, open_timeout=60)
+        websocket = await websockets.connect(
+            url, origin=origin, max_size=None, compression=None, ping_interval=None, open_timeout=60
+        )
     except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
         tally.failed_connects += 1
         tally.errors.append(f"connect: {error!r}")
@@ -104,7 +117,7 @@ async def client(*, url: str, origin: str, hue: int, opens_at: float, starts_at:
     except websockets.ConnectionClosed as error:
         tally.dropped += 1
         tally.errors.append(f"closed: {error!r}")
-    except Exception as error:  # noqa: BLE001 - any failure of one client is counted, the others go on
+    except Exception as error:
         tally.dropped += 1
         tally.errors.append(f"error: {error!r}")
 
@@ -113,13 +126,26 @@ async def generate(*, url: str, clients: list[dict], starts_at: float, ends_at: 
     tally = Tally()
     parsed = urlparse(url)
     origin = f"http://{parsed.hostname}:{parsed.port}"
-    await asyncio.gather(*(client(url=url, origin=origin, starts_at=starts_at, ends_at=ends_at, interval=interval, tally=tally, **spec) for spec in clients))
+    await asyncio.gather(
+        *(
+            client(url=url, origin=origin, starts_at=starts_at, ends_at=ends_at, interval=interval, tally=tally, **spec)
+            for spec in clients
+        )
+    )
     return tally
 
 
 def load_generator(job: dict) -> dict:
     """One load-generator process: its share of the clients on one event loop; returns what it saw and its own CPU time."""
-    tally = asyncio.run(generate(url=job["url"], clients=job["clients"], starts_at=job["starts_at"], ends_at=job["ends_at"], interval=job["interval"]))
+    tally = asyncio.run(
+        generate(
+            url=job["url"],
+            clients=job["clients"],
+            starts_at=job["starts_at"],
+            ends_at=job["ends_at"],
+            interval=job["interval"],
+        )
+    )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {**vars(tally), "cpu": usage.ru_utime + usage.ru_stime}
 
@@ -144,11 +170,21 @@ def main() -> None:
         starts_at = now + args.ramp + 5
         ends_at = starts_at + args.duration
         specs = [
-            {"hue": rng.randrange(360), "opens_at": now + 1 + args.ramp * index / args.clients, "phase": rng.uniform(0, args.interval)}
+            {
+                "hue": rng.randrange(360),
+                "opens_at": now + 1 + args.ramp * index / args.clients,
+                "phase": rng.uniform(0, args.interval),
+            }
             for index in range(args.clients)
         ]
         jobs = [
-            {"url": url, "clients": specs[index :: args.processes], "starts_at": starts_at, "ends_at": ends_at, "interval": args.interval}
+            {
+                "url": url,
+                "clients": specs[index :: args.processes],
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "interval": args.interval,
+            }
             for index in range(args.processes)
         ]
         database = mariadb_pid()
@@ -164,29 +200,57 @@ def main() -> None:
     finally:
         if server is not None:
             stop_server(server)
-    report(args=args, results=results, server_cpu=server_cpu, database_cpu=database_cpu, command=command, starts_at=starts_at)
+    report(
+        args=args,
+        results=results,
+        server_cpu=server_cpu,
+        database_cpu=database_cpu,
+        command=command,
+        starts_at=starts_at,
+    )
 
 
-def report(*, args: argparse.Namespace, results: list[dict], server_cpu: float | None, database_cpu: float | None, command: str, starts_at: float) -> None:
+def report(
+    *,
+    args: argparse.Namespace,
+    results: list[dict],
+    server_cpu: float | None,
+    database_cpu: float | None,
+    command: str,
+    starts_at: float,
+) -> None:
     round_trips = [seconds * 1000 for result in results for seconds in result["round_trips"]]
     lateness = [seconds * 1000 for result in results for seconds in result["lateness"]]
-    total = {key: sum(result[key] for result in results) for key in ("text_frames", "thumbnails", "bytes", "images", "failed_connects", "dropped", "cpu")}
+    total = {
+        key: sum(result[key] for result in results)
+        for key in ("text_frames", "thumbnails", "bytes", "images", "failed_connects", "dropped", "cpu")
+    }
     errors = [error for result in results for error in result["errors"]]
     print(f"catalogue: {catalogue_size(args.database_url)}")
-    print(f"{args.clients} clients on {args.processes} load-generator processes, one 'more' each every {args.interval:g} s for {args.duration:g} s, {'Redis' if args.redis_url else 'in-memory'} channel layer")
+    print(
+        f"{args.clients} clients on {args.processes} load-generator processes, one 'more' each every {args.interval:g} s for {args.duration:g} s, {'Redis' if args.redis_url else 'in-memory'} channel layer"
+    )
     if round_trips:
         took = max(result["finished"] for result in results) - starts_at
         print(
             f"'more' round trip, {len(round_trips)} requests in {took:.0f} s ({len(round_trips) / took:.0f}/s served, {args.clients / args.interval:.0f}/s asked): "
             f"p50 {percentile(round_trips, 0.5):.1f} ms, p95 {percentile(round_trips, 0.95):.1f} ms, p99 {percentile(round_trips, 0.99):.1f} ms, max {max(round_trips):.0f} ms"
         )
-        print(f"requests sent over 100 ms after their turn (previous answer still arriving, or a busy generator): {sum(late > 100 for late in lateness)}, lateness p95 {percentile(lateness, 0.95):.1f} ms")
+        print(
+            f"requests sent over 100 ms after their turn (previous answer still arriving, or a busy generator): {sum(late > 100 for late in lateness)}, lateness p95 {percentile(lateness, 0.95):.1f} ms"
+        )
     print(f"connections failed to open: {total['failed_connects']}, dropped during the run: {total['dropped']}")
-    print(f"received: {total['text_frames']} batch messages with {total['thumbnails']} thumbnails, {total['bytes'] / 1e6:.0f} MB")
-    cpu = [f"server process {server_cpu / args.duration:.0%} of one CPU" if server_cpu is not None else None,
-           f"MariaDB {database_cpu / args.duration:.0%}" if database_cpu is not None else None,
-           f"load generators {total['cpu']:.0f} CPU-seconds in total (whole run)"]
-    print(f"CPU during the measured {args.duration:g} s on this {os.cpu_count()}-CPU machine: {', '.join(part for part in cpu if part)}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"received: {total['text_frames']} batch messages with {total['thumbnails']} thumbnails, {total['bytes'] / 1e6:.0f} MB"
+    )
+    cpu = [
+        f"server process {server_cpu / args.duration:.0%} of one CPU" if server_cpu is not None else None,
+        f"MariaDB {database_cpu / args.duration:.0%}" if database_cpu is not None else None,
+        f"load generators {total['cpu']:.0f} CPU-seconds in total (whole run)",
+    ]
+    print(
+        f"CPU during the measured {args.duration:g} s on this {os.cpu_count()}-CPU machine: {', '.join(part for part in cpu if part)}; load average {os.getloadavg()[0]:.1f}"
+    )
     for error in errors[:5]:
         print(f"  {error}")
     print(f"reproduce: {command}")

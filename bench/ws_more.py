@@ -36,8 +36,12 @@ WARMUP = 20
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The options both websocket benchmarks take for the server they measure; check them with check_server_arguments."""
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses")
-    parser.add_argument("--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)")
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL"), help="the seeded database the server uses"
+    )
+    parser.add_argument(
+        "--redis-url", default="", help="run the server on the Redis channel layer (default: in-memory)"
+    )
     parser.add_argument("--url", help="measure an already running server, e.g. ws://127.0.0.1:8000/ws/scroller/")
 
 
@@ -52,7 +56,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port for the Daphne process (default: a free one)")
     parser.add_argument("--hues", type=int, default=10, help="subscriptions, each at a new random hue")
     parser.add_argument("--more", type=int, default=100, help="'more' requests per subscription")
-    parser.add_argument("--pause", type=float, default=0.0, help="seconds between a batch's arrival and the next request, as a scrolling reader leaves (0: back to back)")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between a batch's arrival and the next request, as a scrolling reader leaves (0: back to back)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     check_server_arguments(parser, args)
@@ -72,7 +81,12 @@ def free_port() -> int:
 
 def start_server(*, database_url: str, redis_url: str, port: int) -> tuple[subprocess.Popen, Path]:
     """One Daphne process, like production; returns it and its log file once it accepts connections."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "SCROLLER_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SCROLLER_LOG_LEVEL": "WARNING",
+    }
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -118,7 +132,13 @@ def catalogue_size(database_url: str | None) -> str:
     import MySQLdb
 
     parsed = urlparse(database_url)
-    connection = MySQLdb.connect(host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root", passwd=parsed.password or "", db=parsed.path.lstrip("/"))
+    connection = MySQLdb.connect(
+        host=parsed.hostname,
+        port=parsed.port or 3306,
+        user=parsed.username or "root",
+        passwd=parsed.password or "",
+        db=parsed.path.lstrip("/"),
+    )
     cursor = connection.cursor()
     cursor.execute("SELECT COUNT(*), SUM(deleted_at IS NULL AND visibility = 'public') FROM gallery_image")
     total, public = cursor.fetchone()
@@ -173,7 +193,13 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int, pause: f
                 frame_sizes += sizes
                 if message["images"]:
                     meta_bytes.append(len(json.dumps(message, separators=(",", ":"))) / len(message["images"]))
-    results = {"subscribe": subscribe_times, "more": more_times[WARMUP:], "frames": frame_sizes, "meta": meta_bytes, "widened": widened}
+    results = {
+        "subscribe": subscribe_times,
+        "more": more_times[WARMUP:],
+        "frames": frame_sizes,
+        "meta": meta_bytes,
+        "widened": widened,
+    }
     if server_pid:
         requests = len(more_times) - WARMUP + len(hues) - 1
         results["server_cpu_ms"] = (cpu_seconds(server_pid) - cpu_after_warmup) * 1000 / requests
@@ -186,8 +212,12 @@ def report(*, results: dict, catalogue: str, command: str, hues: list[int], paus
     frames = results["frames"]
     print(f"catalogue: {catalogue}")
     print(f"hues: {hues} ({results['widened']} widened)")
-    print(f"'more' round trip, {len(more)} requests after {WARMUP} warm-up, {pause * 1000:.0f} ms apart: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms")
-    print(f"'subscribe' round trip (20 images), {len(subscribe)} requests: p50 {percentile(subscribe, 0.5):.1f} ms, max {max(subscribe):.1f} ms")
+    print(
+        f"'more' round trip, {len(more)} requests after {WARMUP} warm-up, {pause * 1000:.0f} ms apart: p50 {percentile(more, 0.5):.1f} ms, p95 {percentile(more, 0.95):.1f} ms, p99 {percentile(more, 0.99):.1f} ms, max {max(more):.1f} ms"
+    )
+    print(
+        f"'subscribe' round trip (20 images), {len(subscribe)} requests: p50 {percentile(subscribe, 0.5):.1f} ms, max {max(subscribe):.1f} ms"
+    )
     print(
         f"on the wire per thumbnail: {sum(frames) / len(frames):,.0f} bytes of binary record (4-byte id, 4-byte length, stored xz bytes; no base64)"
         f" in one frame per batch, plus {sum(results['meta']) / len(results['meta']):,.0f} bytes of JSON metadata"
@@ -211,7 +241,16 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port}/ws/scroller/"
         parsed = urlparse(url)
         origin = f"http://{parsed.hostname}:{parsed.port}"
-        results = asyncio.run(measure(url=url, origin=origin, hues=hues, more=args.more, pause=args.pause, server_pid=server.pid if server else None))
+        results = asyncio.run(
+            measure(
+                url=url,
+                origin=origin,
+                hues=hues,
+                more=args.more,
+                pause=args.pause,
+                server_pid=server.pid if server else None,
+            )
+        )
     finally:
         if server is not None:
             stop_server(server)

@@ -44,7 +44,16 @@ class DominantColorInline(admin.TabularInline):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["preview", "original_name", "owner", "swatches", "visibility", "dimensions", "created_at", "deleted_at"]
+    list_display = [
+        "preview",
+        "original_name",
+        "owner",
+        "swatches",
+        "visibility",
+        "dimensions",
+        "created_at",
+        "deleted_at",
+    ]
     list_display_links = ["preview", "original_name"]
     list_filter = [DeletedFilter, "is_monochrome", "visibility", "owner", "created_at"]
     list_select_related = ["owner"]
@@ -52,7 +61,20 @@ class ImageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["soft_delete", "restore", "purge"]
     inlines = [DominantColorInline]
-    readonly_fields = ["large_preview", "sha256", "width", "height", "format", "byte_size", "original", "is_monochrome", "created_at", "deleted_at", "thumbnail_width", "thumbnail_height"]
+    readonly_fields = [
+        "large_preview",
+        "sha256",
+        "width",
+        "height",
+        "format",
+        "byte_size",
+        "original",
+        "is_monochrome",
+        "created_at",
+        "deleted_at",
+        "thumbnail_width",
+        "thumbnail_height",
+    ]
     fields = ["large_preview", "original_name", "owner", "visibility", *readonly_fields[1:]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -206,7 +206,9 @@ def _check_pixel_count(size: tuple[int, int], *, data_size: int, image_format: s
             f"decompression bomb: the {_FORMAT_NAMES[image_format]} file declares {width}×{height} pixels "
             f"({_megapixels(pixels)} megapixels) in only {_byte_size(data_size)}"
         )
-    raise ImageRejected(f"{width}×{height} is {_megapixels(pixels)} megapixels, over the limit of {_megapixels(max_pixels)} megapixels")
+    raise ImageRejected(
+        f"{width}×{height} is {_megapixels(pixels)} megapixels, over the limit of {_megapixels(max_pixels)} megapixels"
+    )
 
 
 @contextlib.contextmanager
@@ -215,10 +217,14 @@ def _refusing_broken_data(data: bytes, *, image_format: str) -> Iterator[None]:
     try:
         yield
     except Image.DecompressionBombError as error:
-        raise ImageRejected(f"decompression bomb: the {name} file declares an image far larger than its data") from error
+        raise ImageRejected(
+            f"decompression bomb: the {name} file declares an image far larger than its data"
+        ) from error
     except _DATA_ERRORS as error:
         if isinstance(error, ValueError) and str(error).lower().startswith(_PNG_METADATA_BOMB_MESSAGES):
-            raise ImageRejected(f"decompression bomb: the {name} file's metadata inflates far beyond its size") from error
+            raise ImageRejected(
+                f"decompression bomb: the {name} file's metadata inflates far beyond its size"
+            ) from error
         if _is_truncated(data, image_format=image_format, error=error):
             raise ImageRejected(f"truncated {name}: the file ends before its image data does") from error
         raise ImageRejected(f"corrupt {name}: {error}") from error

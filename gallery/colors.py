@@ -77,7 +77,9 @@ def dominant_colours(image: Image.Image, *, max_colours: int = MAX_COLOURS) -> l
     centres, counts = _merge_near_identical(centres, counts)
     shares = counts / len(pixels)
     largest_first = np.argsort(-shares, kind="stable")
-    return [_describe(centres[index], share=float(shares[index])) for index in largest_first if shares[index] >= _MIN_SHARE]
+    return [
+        _describe(centres[index], share=float(shares[index])) for index in largest_first if shares[index] >= _MIN_SHARE
+    ]
 
 
 def is_monochrome(colours: Iterable[DominantColour]) -> bool:
@@ -103,11 +105,18 @@ def _sample_pixels(image: Image.Image) -> np.ndarray:
 def _colour_groups(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean colour (0–1 floats) and pixel count of each occupied group of similar colours."""
     levels = pixels >> (8 - _CHANNEL_BITS)
-    group = (levels[:, 0].astype(np.int32) << (2 * _CHANNEL_BITS)) | (levels[:, 1].astype(np.int32) << _CHANNEL_BITS) | levels[:, 2]
+    group = (
+        (levels[:, 0].astype(np.int32) << (2 * _CHANNEL_BITS))
+        | (levels[:, 1].astype(np.int32) << _CHANNEL_BITS)
+        | levels[:, 2]
+    )
     group_count = 1 << (3 * _CHANNEL_BITS)
     counts = np.bincount(group, minlength=group_count)
     occupied = np.flatnonzero(counts)
-    sums = np.stack([np.bincount(group, weights=pixels[:, channel], minlength=group_count)[occupied] for channel in range(3)], axis=1)
+    sums = np.stack(
+        [np.bincount(group, weights=pixels[:, channel], minlength=group_count)[occupied] for channel in range(3)],
+        axis=1,
+    )
     return sums / counts[occupied, None] / 255, counts[occupied].astype(np.float64)
 
 

@@ -98,7 +98,9 @@ def in_db_thread(pool: str = "batches"):
     def decorate(function):
         @functools.wraps(function)
         async def run(*args, **kwargs):
-            return await database_sync_to_async(function, thread_sensitive=False, executor=db_executor(pool))(*args, **kwargs)
+            return await database_sync_to_async(function, thread_sensitive=False, executor=db_executor(pool))(
+                *args, **kwargs
+            )
 
         return run
 
@@ -268,12 +270,16 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         except Image.DoesNotExist:
             await self.send_error(code="not_found", message="No such image.", image_id=image_id)
         except PermissionDenied:
-            await self.send_error(code="forbidden", message=f"Only the owner or staff may {action} this image.", image_id=image_id)
+            await self.send_error(
+                code="forbidden", message=f"Only the owner or staff may {action} this image.", image_id=image_id
+            )
 
     async def images_added(self, event: dict) -> None:
         if self.stream is None:
             return
-        image_ids = streams.announced_matches(self.stream, viewer=self.user, announced=event["images"], published=event.get("published", False))
+        image_ids = streams.announced_matches(
+            self.stream, viewer=self.user, announced=event["images"], published=event.get("published", False)
+        )
         if not image_ids:
             return
         metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)

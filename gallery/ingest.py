@@ -81,9 +81,11 @@ def ingest_pool() -> ProcessPoolExecutor:
 def sanitise_filename(name: str) -> str:
     """The client's name reduced to a displayable base name; it is never used as a path."""
     base = PureWindowsPath(PurePosixPath(name or "").name).name
-    cleaned = "".join(char for char in unicodedata.normalize("NFC", base) if unicodedata.category(char)[0] != "C").strip()
+    cleaned = "".join(
+        char for char in unicodedata.normalize("NFC", base) if unicodedata.category(char)[0] != "C"
+    ).strip()
     if len(cleaned) > MAX_NAME_LENGTH:
-        stem, dot, extension = cleaned.rpartition(".")
+        _stem, dot, extension = cleaned.rpartition(".")
         keep = MAX_NAME_LENGTH - len(dot + extension) if dot and len(extension) <= 10 else MAX_NAME_LENGTH
         cleaned = cleaned[:keep] + (dot + extension if keep < MAX_NAME_LENGTH else "")
     return cleaned or "unnamed"
@@ -94,7 +96,9 @@ def receive(*, filename: str, size: int, read) -> Upload:
     name = sanitise_filename(filename)
     limit = settings.SCROLLER_MAX_UPLOAD_BYTES
     if size > limit:
-        return Upload(name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB")
+        return Upload(
+            name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
+        )
     if size == 0:
         return Upload(name, b"", "", error="empty file")
     data = read()
@@ -121,15 +125,29 @@ def _triage(*, owner, uploads: list[Upload]) -> tuple[dict[int, IngestResult], l
     return settled, to_analyse
 
 
-def _finish(*, owner, uploads: list[Upload], settled: dict[int, IngestResult], outcomes: dict[int, ImageAnalysis | ImageRejected], visibility: str) -> list[IngestResult]:
+def _finish(
+    *,
+    owner,
+    uploads: list[Upload],
+    settled: dict[int, IngestResult],
+    outcomes: dict[int, ImageAnalysis | ImageRejected],
+    visibility: str,
+) -> list[IngestResult]:
     analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
         if isinstance(outcome, ImageRejected):
-            settled[index] = IngestResult(uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason)
-    new_images = [services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis) for index, analysis in analysed.items()]
+            settled[index] = IngestResult(
+                uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
+            )
+    new_images = [
+        services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
+        for index, analysis in analysed.items()
+    ]
     stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
     for index, (image, created) in zip(analysed, stored, strict=True):
-        settled[index] = IngestResult(uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256)
+        settled[index] = IngestResult(
+            uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
+        )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]
 
@@ -142,7 +160,9 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
             if first_id is None:
                 # The first copy in this batch was refused, so this one is refused for the same reason.
                 first = next(r for r in results.values() if r.sha256 == result.sha256 and r.status == "rejected")
-                results[index] = IngestResult(uploads[index].filename, "rejected", sha256=result.sha256, error=first.error)
+                results[index] = IngestResult(
+                    uploads[index].filename, "rejected", sha256=result.sha256, error=first.error
+                )
             else:
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
@@ -151,12 +171,18 @@ async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
-    analysed = await asyncio.gather(*(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].data)) for index in to_analyse))
+    analysed = await asyncio.gather(
+        *(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].data)) for index in to_analyse)
+    )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
-    return await sync_to_async(_finish)(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
+    return await sync_to_async(_finish)(
+        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility
+    )
 
 
-def ingest_batches(*, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2) -> Iterator[list[IngestResult]]:
+def ingest_batches(
+    *, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
     pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []

@@ -40,7 +40,16 @@ class Image(models.Model):
     # a catalogue larger than the database's memory the colour rows cost a random disk read per
     # image on top of the image row's (1.7 ms of a 4 ms batch of ten on the 1M benchmark).
     # Written once with the rows, like them never changed.
-    palette = models.JSONField(default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first.")
+    palette = models.JSONField(
+        default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first."
+    )
+    description = models.TextField(max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text.")
+    # Filled by the background classifier after the upload commits; null until then.
+    labels = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Top ImageNet labels, highest first: [{"name", "wnid", "probability"}]; empty until classified.',
+    )
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

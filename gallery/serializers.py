@@ -109,4 +109,6 @@ def image_url(name: str, *, image_id: int) -> str:
 @functools.cache
 def _url_pattern(name: str, *, script_prefix: str) -> str:
     # script_prefix only keys the cache: reverse() reads the same value itself.
-    return reverse(name, args=[_ID_PLACEHOLDER]).replace("{", "{{").replace("}", "}}").replace(str(_ID_PLACEHOLDER), "{}")
+    return (
+        reverse(name, args=[_ID_PLACEHOLDER]).replace("{", "{{").replace("}", "}}").replace(str(_ID_PLACEHOLDER), "{}")
+    )

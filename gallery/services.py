@@ -45,16 +45,26 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     try:
         with transaction.atomic():
             images = Image.objects.bulk_create(
-                [_image_row(owner=owner, new_image=new_image, path=path, visibility=visibility) for new_image, path in zip(new_images, paths, strict=True)]
+                [
+                    _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    for new_image, path in zip(new_images, paths, strict=True)
+                ]
             )
             DominantColor.objects.bulk_create(
-                [color for image, new_image in zip(images, new_images, strict=True) for color in _color_rows(image=image, analysis=new_image.analysis)]
+                [
+                    color
+                    for image, new_image in zip(images, new_images, strict=True)
+                    for color in _color_rows(image=image, analysis=new_image.analysis)
+                ]
             )
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
         # one at a time, so that each image learns whether it is new or a duplicate.
-        return [_store_one(owner=owner, new_image=new_image, path=path, visibility=visibility) for new_image, path in zip(new_images, paths, strict=True)]
+        return [
+            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            for new_image, path in zip(new_images, paths, strict=True)
+        ]
     except BaseException:
         for path in paths:
             _discard_unreferenced(path=path)
@@ -112,7 +122,15 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
 def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
     shuffle = secrets.randbits(32)
     return [
-        DominantColor(image=image, rank=rank, hue=colour.hue, saturation=colour.saturation, value=colour.value, share=colour.share, shuffle=shuffle)
+        DominantColor(
+            image=image,
+            rank=rank,
+            hue=colour.hue,
+            saturation=colour.saturation,
+            value=colour.value,
+            share=colour.share,
+            shuffle=shuffle,
+        )
         for rank, colour in enumerate(analysis.colours)
     ]
 

@@ -287,7 +287,9 @@ def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
     thumbnail_sql = f"CASE WHEN i.id IN ({_placeholders(len(missing))}) THEN i.thumbnail END" if missing else "NULL"
     with connection.cursor() as cursor:
         cursor.execute(
-            _load_sql(connection.vendor).format(thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql),
+            _load_sql(connection.vendor).format(
+                thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql
+            ),
             [*missing, *image_ids, *visible_params],
         )
         rows = {row[0]: row for row in cursor.fetchall()}
@@ -330,7 +332,19 @@ def _load_sql(vendor: str) -> str:
         [
             *(f"i.{quote(column)}" for column in ("id", "owner_id")),
             f"u.{quote(username)}",
-            *(f"i.{quote(column)}" for column in ("visibility", "original_name", "width", "height", "thumbnail_width", "thumbnail_height", "is_monochrome", "palette")),
+            *(
+                f"i.{quote(column)}"
+                for column in (
+                    "visibility",
+                    "original_name",
+                    "width",
+                    "height",
+                    "thumbnail_width",
+                    "thumbnail_height",
+                    "is_monochrome",
+                    "palette",
+                )
+            ),
         ]
     )
     return (
@@ -363,7 +377,8 @@ def hidden_from(stream: HueStream, *, viewer, hidden: list[dict]) -> list[int]:
     return [
         item["id"]
         for item in hidden
-        if item["id"] in stream.sent and not may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE)
+        if item["id"] in stream.sent
+        and not may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE)
     ]
 
 
@@ -412,7 +427,11 @@ def _phase_range(walk: Walk) -> tuple[int, int]:
     """The half-open key range of the current phase, narrowed past the cursor."""
     before_start = (0, walk.start)
     from_start = (walk.start, KEY_SPACE)
-    low, high = (before_start if walk.phase == 0 else from_start) if walk.descending else (from_start if walk.phase == 0 else before_start)
+    low, high = (
+        (before_start if walk.phase == 0 else from_start)
+        if walk.descending
+        else (from_start if walk.phase == 0 else before_start)
+    )
     if walk.cursor is not None:
         if walk.descending:
             high = min(high, walk.cursor)
@@ -443,7 +462,9 @@ def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidat
     start, end = (max(low, high - span), high) if walk.descending else (low, min(high, low + span))
     # A single key is read whole, however many colours share it.
     capped = end - start > 1
-    rows = _read_stretch(hues=window_hues(hue=stream.hue, margin=stream.margin), start=start, end=end, viewer=viewer, capped=capped)
+    rows = _read_stretch(
+        hues=window_hues(hue=stream.hue, margin=stream.margin), start=start, end=end, viewer=viewer, capped=capped
+    )
     if capped and len(rows) > READ_CAP:
         # Far denser than estimated: read a stretch an eighth as wide instead.
         walk.density = count * SPAN_HEADROOM * 8 / (end - start)
@@ -500,8 +521,17 @@ def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool
     to its image's entry in image_stream_filter; at most READ_CAP + 1 rows if `capped`.
     """
     visible_sql, visible_params = _visibility_sql(viewer)
-    sql = _stretch_sql(connection.vendor).format(hues=_placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else "")
-    params = [*hues, start, end, settings.SCROLLER_MIN_MATCH_SHARE, *visible_params, *([READ_CAP + 1] if capped else [])]
+    sql = _stretch_sql(connection.vendor).format(
+        hues=_placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else ""
+    )
+    params = [
+        *hues,
+        start,
+        end,
+        settings.SCROLLER_MIN_MATCH_SHARE,
+        *visible_params,
+        *([READ_CAP + 1] if capped else []),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

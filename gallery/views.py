@@ -116,7 +116,12 @@ async def list_images(request: HttpRequest) -> JsonResponse:
         before=int_param(request, "before", low=1, high=2**63 - 1),
         limit=limit,
     )
-    return JsonResponse({"results": [image_to_dict(image, viewer=viewer, detail=True) for image in images], "next": next_page_url(request, images=images, limit=limit)})
+    return JsonResponse(
+        {
+            "results": [image_to_dict(image, viewer=viewer, detail=True) for image in images],
+            "next": next_page_url(request, images=images, limit=limit),
+        }
+    )
 
 
 def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> str | None:
@@ -154,7 +159,9 @@ async def image_restore(request: HttpRequest, image_id: int) -> JsonResponse:
 
 @api(methods=("GET",))
 async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
-    image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id, with_thumbnail=True)
+    image = await sync_to_async(selectors.get_visible_image)(
+        viewer=request.user, image_id=image_id, with_thumbnail=True
+    )
     response = HttpResponse(bytes(image.thumbnail), content_type=XZ_MEDIA_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -185,11 +192,15 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
     require_login(request)
     hashes = json_body(request).get("sha256")
     if not isinstance(hashes, list) or not all(isinstance(value, str) and len(value) == 64 for value in hashes):
-        raise BadRequest("send {\"sha256\": [...]} with hex SHA-256 digests")
+        raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(owner=request.user, hashes=[value.lower() for value in hashes])
-    return JsonResponse({"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}})
+    known = await sync_to_async(selectors.find_by_hashes)(
+        owner=request.user, hashes=[value.lower() for value in hashes]
+    )
+    return JsonResponse(
+        {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
+    )
 
 
 def json_body(request: HttpRequest) -> dict:

@@ -118,7 +118,11 @@ TEMPLATES = [
 ]
 
 SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or SQLITE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or SQLITE_URL, conn_max_age=60, conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"]["OPTIONS"] = {
         "charset": "utf8mb4",
@@ -143,7 +147,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, which kills channels-redis's blocking
             # 5 s receive on every idle websocket (django/channels_redis#422); None restores the wait.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": os.environ.get("SCROLLER_CHANNEL_PREFIX", "scroller")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": os.environ.get("SCROLLER_CHANNEL_PREFIX", "scroller"),
+            },
         }
     }
 else:

@@ -36,37 +36,56 @@ def build_parser() -> argparse.ArgumentParser:
     # a subcommand's unset default from overwriting a value given before it.
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument(
-        "--server", default=argparse.SUPPRESS,
+        "--server",
+        default=argparse.SUPPRESS,
         help=f"server URL (default: ${SERVER_ENV}, else the server last logged in to, else {DEFAULT_SERVER})",
     )
     connection.add_argument(
-        "--config", default=argparse.SUPPRESS,
+        "--config",
+        default=argparse.SUPPRESS,
         help=f"credentials file (default: ${CONFIG_ENV}, else $XDG_CONFIG_HOME/scroller/credentials.json)",
     )
     connection.add_argument(
-        "--retries", type=non_negative_int, default=argparse.SUPPRESS,
+        "--retries",
+        type=non_negative_int,
+        default=argparse.SUPPRESS,
         help=f"retries of a request after a network failure, with growing pauses (default: {DEFAULT_RETRIES})",
     )
     transfer = argparse.ArgumentParser(add_help=False)
-    transfer.add_argument("--jobs", "-j", type=positive_int, default=commands.DEFAULT_JOBS, help="chunks in flight at once (default: %(default)s)")
-    transfer.add_argument("--visibility", choices=["public", "private"], help="visibility of new images (default: the server's)")
+    transfer.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        default=commands.DEFAULT_JOBS,
+        help="chunks in flight at once (default: %(default)s)",
+    )
+    transfer.add_argument(
+        "--visibility", choices=["public", "private"], help="visibility of new images (default: the server's)"
+    )
     transfer.add_argument("--no-progress", action="store_true", help="no progress bar")
     transfer.add_argument("--verbose", "-v", action="store_true", help="list every file, not only problems")
 
     parser = argparse.ArgumentParser(
-        prog="scroller-cli", description="Upload and manage images on a Scroller server.", parents=[connection],
+        prog="scroller-cli",
+        description="Upload and manage images on a Scroller server.",
+        parents=[connection],
         epilog=__doc__.split("\n\n", 1)[1],
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     login = subparsers.add_parser("login", parents=[connection], help="log in (OAuth device flow, or an API token)")
-    login.add_argument("--token", metavar="KEY", help="store an API token instead of logging in through the browser; '-' reads it from stdin")
+    login.add_argument(
+        "--token",
+        metavar="KEY",
+        help="store an API token instead of logging in through the browser; '-' reads it from stdin",
+    )
 
     upload = subparsers.add_parser("upload", parents=[connection, transfer], help="upload image files and folders")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
 
     sync = subparsers.add_parser(
-        "sync", parents=[connection, transfer],
+        "sync",
+        parents=[connection, transfer],
         help="upload what is new in a folder and report what was deleted on the server",
     )
     sync.add_argument("directory", type=Path, metavar="DIR")
@@ -140,12 +159,16 @@ def run(arguments: argparse.Namespace) -> int:
         credentials=credentials,
         retries=retries,
         # A refreshed OAuth token is saved at once, so the next run does not start from the expired one.
-        on_credentials_refreshed=lambda fresh: save_credentials(config_path=config_path, server=server, credentials=fresh),
+        on_credentials_refreshed=lambda fresh: save_credentials(
+            config_path=config_path, server=server, credentials=fresh
+        ),
     )
     if arguments.command in {"upload", "sync"}:
         return transfer(arguments=arguments, client=client, config_path=config_path)
     if arguments.command == "ls":
-        commands.list_images(client=client, hue=arguments.hue, include_deleted=arguments.deleted, everyone=arguments.everyone)
+        commands.list_images(
+            client=client, hue=arguments.hue, include_deleted=arguments.deleted, everyone=arguments.everyone
+        )
         return EXIT_OK
     change = commands.remove if arguments.command == "rm" else commands.restore
     return EXIT_OK if change(client=client, image_ids=arguments.image_ids) else EXIT_ERROR
@@ -172,10 +195,16 @@ def transfer(*, arguments: argparse.Namespace, client: ScrollerClient, config_pa
         always_summarised = commands.ALWAYS_SUMMARISED
     else:
         report = commands.sync(
-            client=client, directory=arguments.directory, state_path=state_path_for(config_path=config_path),
-            visibility=arguments.visibility, download=arguments.download, options=options,
+            client=client,
+            directory=arguments.directory,
+            state_path=state_path_for(config_path=config_path),
+            visibility=arguments.visibility,
+            download=arguments.download,
+            options=options,
         )
-        always_summarised = commands.ALWAYS_SUMMARISED | ({commands.Outcome.DOWNLOADED} if arguments.download else set())
+        always_summarised = commands.ALWAYS_SUMMARISED | (
+            {commands.Outcome.DOWNLOADED} if arguments.download else set()
+        )
     commands.print_report(report=report, options=options, always_summarised=always_summarised)
     if report.stopped_by is not None:
         print(f"scroller-cli: stopped: {report.stopped_by}", file=sys.stderr)

@@ -8,9 +8,9 @@ as "duplicate" instead of being stored twice.
 
 import mimetypes
 import threading
-from contextlib import contextmanager
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urljoin
@@ -180,7 +180,9 @@ class ScrollerClient:
                     destination.write(block)
             # requests wraps a broken body stream in ChunkedEncodingError, which is no ConnectionError.
             except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-                raise ServerUnreachable(f"download of image #{image_id} broke off: {describe_network_error(error)}") from error
+                raise ServerUnreachable(
+                    f"download of image #{image_id} broke off: {describe_network_error(error)}"
+                ) from error
 
     def delete_image(self, *, image_id: int) -> None:
         self._request("DELETE", f"/api/images/{image_id}/")
@@ -206,7 +208,9 @@ class ScrollerClient:
                 expires_in=int(body["expires_in"]),
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise OAuthError(f"incomplete device authorization answer from the server (missing {error})", code="invalid_response") from error
+            raise OAuthError(
+                f"incomplete device authorization answer from the server (missing {error})", code="invalid_response"
+            ) from error
 
     def poll_device_token(self, *, device_code: str) -> Credentials:
         """The access token once the user has approved; OAuthError("authorization_pending", ...) until then."""
@@ -233,7 +237,9 @@ class ScrollerClient:
         code = str(body.get("error") or f"http_{response.status_code}")
         description = str(body.get("error_description") or "")
         if response.status_code == 404 and "error" not in body:
-            description = f"the server at {self.server} does not offer OAuth device login; use: scroller-cli login --token KEY"
+            description = (
+                f"the server at {self.server} does not offer OAuth device login; use: scroller-cli login --token KEY"
+            )
         interval = body.get("interval")
         raise OAuthError(
             f"{code}: {description}" if description else code,
@@ -257,7 +263,9 @@ class ScrollerClient:
                 )
             refreshed = True
         if response.status_code >= 400:
-            raise ApiError(f"the server answered {response.status_code}: {error_message(response)}", status=response.status_code)
+            raise ApiError(
+                f"the server answered {response.status_code}: {error_message(response)}", status=response.status_code
+            )
         return response
 
     def _send_with_retries(
@@ -294,14 +302,20 @@ class ScrollerClient:
             try:
                 body = self._oauth_post(
                     "/o/token/",
-                    data={"grant_type": "refresh_token", "refresh_token": rejected.refresh_token, "client_id": OAUTH_CLIENT_ID},
+                    data={
+                        "grant_type": "refresh_token",
+                        "refresh_token": rejected.refresh_token,
+                        "client_id": OAUTH_CLIENT_ID,
+                    },
                 )
             except OAuthError:
                 return False
             if "access_token" not in body:
                 return False
             self._credentials = Credentials(
-                scheme="Bearer", token=body["access_token"], refresh_token=body.get("refresh_token", rejected.refresh_token)
+                scheme="Bearer",
+                token=body["access_token"],
+                refresh_token=body.get("refresh_token", rejected.refresh_token),
             )
             if self._on_credentials_refreshed:
                 self._on_credentials_refreshed(self._credentials)

@@ -90,7 +90,9 @@ PROBLEM_OUTCOMES = frozenset({Outcome.REJECTED, Outcome.FAILED, Outcome.NOT_SENT
 # Outcomes listed file by file in the summary, with their reasons.
 LISTED_OUTCOMES = (Outcome.DELETED_ON_SERVER, Outcome.REJECTED, Outcome.FAILED)
 # Outcomes whose content the server holds (or held) under a known id: what `sync` remembers.
-SYNCED_OUTCOMES = frozenset({Outcome.CREATED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.DELETED_ON_SERVER, Outcome.DOWNLOADED})
+SYNCED_OUTCOMES = frozenset(
+    {Outcome.CREATED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.DELETED_ON_SERVER, Outcome.DOWNLOADED}
+)
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,12 @@ def drop_local_duplicates(*, files: list[HashedFile], report: Report) -> list[Ha
     for file in files:
         if original := first_with_hash.get(file.sha256):
             report.add(
-                FileOutcome(path=file.path, outcome=Outcome.DUPLICATE, sha256=file.sha256, reason=f"same content as {original.path}")
+                FileOutcome(
+                    path=file.path,
+                    outcome=Outcome.DUPLICATE,
+                    sha256=file.sha256,
+                    reason=f"same content as {original.path}",
+                )
             )
         else:
             first_with_hash[file.sha256] = file
@@ -211,7 +218,10 @@ def already_stored(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
 def in_server_trash(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
     # Not sent: uploading the bytes again would silently undo a deletion the owner made on purpose.
     return FileOutcome(
-        path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=stored.image_id,
+        path=file.path,
+        outcome=Outcome.DELETED_ON_SERVER,
+        sha256=file.sha256,
+        image_id=stored.image_id,
         reason=f"in the server's trash; bring it back with: scroller-cli restore {stored.image_id}",
     )
 
@@ -302,7 +312,9 @@ def send_chunk(*, client: ScrollerClient, chunk: list[HashedFile], visibility: s
         try:
             content = file.path.read_bytes()
         except OSError as error:
-            outcomes.append(FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=describe_os_error(error)))
+            outcomes.append(
+                FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=describe_os_error(error))
+            )
             continue
         readable.append((file, UploadFile(filename=file.path.name, content=content)))
     if not readable:
@@ -312,13 +324,18 @@ def send_chunk(*, client: ScrollerClient, chunk: list[HashedFile], visibility: s
         results = client.upload(files=upload_files, visibility=visibility)
     except ApiError as error:
         outcomes.extend(
-            FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message) for file, _ in readable
+            FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message)
+            for file, _ in readable
         )
         return ChunkResult(outcomes=outcomes, files_sent=0, bytes_sent=0)
-    outcomes.extend(outcome_of_result(file=file, result=result) for (file, _), result in zip(readable, results, strict=False))
+    outcomes.extend(
+        outcome_of_result(file=file, result=result) for (file, _), result in zip(readable, results, strict=False)
+    )
     # The server answers for every file it received; a short answer must not pass for success.
     outcomes.extend(
-        FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason="the server sent no result for this file")
+        FileOutcome(
+            path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason="the server sent no result for this file"
+        )
         for file, _ in readable[len(results) :]
     )
     return ChunkResult(
@@ -333,11 +350,19 @@ def outcome_of_result(*, file: HashedFile, result: UploadResult) -> FileOutcome:
         return FileOutcome(path=file.path, outcome=Outcome.CREATED, sha256=sha256, image_id=result.image_id)
     if result.status == "duplicate":
         return FileOutcome(
-            path=file.path, outcome=Outcome.DUPLICATE, sha256=sha256, image_id=result.image_id, reason="already on the server"
+            path=file.path,
+            outcome=Outcome.DUPLICATE,
+            sha256=sha256,
+            image_id=result.image_id,
+            reason="already on the server",
         )
     if result.status == "rejected":
-        return FileOutcome(path=file.path, outcome=Outcome.REJECTED, sha256=sha256, reason=result.error or "no reason given")
-    return FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=sha256, reason=f"unexpected status {result.status!r}")
+        return FileOutcome(
+            path=file.path, outcome=Outcome.REJECTED, sha256=sha256, reason=result.error or "no reason given"
+        )
+    return FileOutcome(
+        path=file.path, outcome=Outcome.FAILED, sha256=sha256, reason=f"unexpected status {result.status!r}"
+    )
 
 
 def collect_chunk(*, future: Future, chunk: list[HashedFile], report: Report) -> None:
@@ -380,7 +405,10 @@ def sync(
         if stored is None and file.sha256 in synced:
             report.add(
                 FileOutcome(
-                    path=file.path, outcome=Outcome.DELETED_ON_SERVER, sha256=file.sha256, image_id=synced[file.sha256],
+                    path=file.path,
+                    outcome=Outcome.DELETED_ON_SERVER,
+                    sha256=file.sha256,
+                    image_id=synced[file.sha256],
                     reason="removed from the server for good; send it again with: scroller-cli upload PATH",
                 )
             )
@@ -394,7 +422,9 @@ def sync(
         send_files(client=client, files=to_send, visibility=visibility, report=report, options=options)
         if download and report.stopped_by is None:
             local_sha256s = {file.sha256 for file, _ in candidates}
-            download_missing(client=client, directory=directory, local_sha256s=local_sha256s, report=report, options=options)
+            download_missing(
+                client=client, directory=directory, local_sha256s=local_sha256s, report=report, options=options
+            )
     finally:
         # Saved even after a failure, so that what did arrive counts as synced next time.
         synced |= {
@@ -447,14 +477,19 @@ def download_image(*, client: ScrollerClient, image: dict, directory: Path) -> F
         if actual != image["sha256"]:
             partial.unlink()
             return FileOutcome(
-                path=wanted, outcome=Outcome.FAILED, sha256=image["sha256"], image_id=image["id"],
+                path=wanted,
+                outcome=Outcome.FAILED,
+                sha256=image["sha256"],
+                image_id=image["id"],
                 reason=f"download of image #{image['id']} did not match its SHA-256 (got {actual}); nothing was saved",
             )
         final = claim_free_name(source=partial, wanted=wanted)
     except (ApiError, OSError) as error:
         partial.unlink(missing_ok=True)
         reason = error.message if isinstance(error, ApiError) else describe_os_error(error)
-        return FileOutcome(path=wanted, outcome=Outcome.FAILED, sha256=image["sha256"], image_id=image["id"], reason=reason)
+        return FileOutcome(
+            path=wanted, outcome=Outcome.FAILED, sha256=image["sha256"], image_id=image["id"], reason=reason
+        )
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -564,7 +599,9 @@ def login_with_token(*, client: ScrollerClient, config_path: Path) -> None:
     try:
         client.check_credentials()
     except AuthenticationRequired:
-        raise ScrollerError(f"the server at {client.server} does not accept this token (mistyped, or revoked?)") from None
+        raise ScrollerError(
+            f"the server at {client.server} does not accept this token (mistyped, or revoked?)"
+        ) from None
     save_credentials(config_path=config_path, server=client.server, credentials=client.credentials)
     print(f"Logged in to {client.server}; token saved in {config_path}")
 
@@ -578,8 +615,10 @@ def login_with_device_flow(*, client: ScrollerClient, config_path: Path) -> None
         print(f"(or open {urljoin(client.server + '/', authorization.verification_uri_complete)})", flush=True)
     print("Waiting for approval… (Ctrl-C to cancel)", flush=True)
     credentials = poll_for_approval(
-        client=client, device_code=authorization.device_code,
-        interval=authorization.interval, expires_at=time.monotonic() + authorization.expires_in,
+        client=client,
+        device_code=authorization.device_code,
+        interval=authorization.interval,
+        expires_at=time.monotonic() + authorization.expires_in,
     )
     save_credentials(config_path=config_path, server=client.server, credentials=credentials)
     print(f"Logged in to {client.server}; token saved in {config_path}")
@@ -611,12 +650,20 @@ def poll_for_approval(*, client: ScrollerClient, device_code: str, interval: int
 def progress_bar(*, options: Options, total: int, unit: str, desc: str) -> tqdm:
     # disable=None lets tqdm hide the bar when stderr is not a terminal (pipes, logs, tests).
     return tqdm(
-        total=total, unit=unit, desc=desc, unit_scale=unit == "B", unit_divisor=1024, leave=False,
-        disable=None if options.progress else True, file=sys.stderr,
+        total=total,
+        unit=unit,
+        desc=desc,
+        unit_scale=unit == "B",
+        unit_divisor=1024,
+        leave=False,
+        disable=None if options.progress else True,
+        file=sys.stderr,
     )
 
 
-def print_report(*, report: Report, options: Options, always_summarised: frozenset[Outcome] = ALWAYS_SUMMARISED) -> None:
+def print_report(
+    *, report: Report, options: Options, always_summarised: frozenset[Outcome] = ALWAYS_SUMMARISED
+) -> None:
     for outcome in LISTED_OUTCOMES:
         for item in report.outcomes:
             if item.outcome is outcome:

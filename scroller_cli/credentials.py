@@ -90,7 +90,10 @@ def read_json(*, path: Path) -> dict:
 def warn_if_readable_by_others(*, path: Path) -> None:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        print(f"warning: {path} holds a token and is readable by others (mode {mode:o}); run: chmod 600 {path}", file=sys.stderr)
+        print(
+            f"warning: {path} holds a token and is readable by others (mode {mode:o}); run: chmod 600 {path}",
+            file=sys.stderr,
+        )
 
 
 def credentials_for(*, config: dict, server: str, config_path: Path) -> Credentials | None:

@@ -24,7 +24,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
-        database.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / f"scroller-test-{os.getpid()}.sqlite3")
+        database.setdefault("TEST", {})["NAME"] = str(
+            Path(tempfile.gettempdir()) / f"scroller-test-{os.getpid()}.sqlite3"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +59,9 @@ def other_user(django_user_model):
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(username="carol", password="correct horse battery staple", is_staff=True)
+    return django_user_model.objects.create_user(
+        username="carol", password="correct horse battery staple", is_staff=True
+    )
 
 
 def token_client(user) -> Client:
@@ -120,7 +124,9 @@ def database_connections_held_across_fork() -> Iterator[None]:
     """
     # type(), not isinstance(): isinstance asks for __class__, which makes lazy objects evaluate themselves.
     _connections_held_across_fork.extend(
-        wrapper.connection for wrapper in gc.get_objects() if issubclass(type(wrapper), BaseDatabaseWrapper) and wrapper.connection is not None
+        wrapper.connection
+        for wrapper in gc.get_objects()
+        if issubclass(type(wrapper), BaseDatabaseWrapper) and wrapper.connection is not None
     )
     try:
         yield

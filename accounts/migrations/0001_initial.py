@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,19 +14,34 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='What the owner calls it, e.g. the machine or script using it.', max_length=100)),
-                ('key_hash', models.CharField(help_text='SHA-256 of the key, hex.', max_length=64, unique=True)),
-                ('prefix', models.CharField(help_text="The key's first characters, to tell tokens apart.", max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="What the owner calls it, e.g. the machine or script using it.", max_length=100
+                    ),
+                ),
+                ("key_hash", models.CharField(help_text="SHA-256 of the key, hex.", max_length=64, unique=True)),
+                (
+                    "prefix",
+                    models.CharField(help_text="The key's first characters, to tell tokens apart.", max_length=12),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['user', 'created_at'], name='apitoken_user_newest')],
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["user", "created_at"], name="apitoken_user_newest")],
             },
         ),
     ]

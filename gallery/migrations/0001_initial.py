@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,60 +14,93 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('original_name', models.CharField(help_text="The uploader's file name, sanitised; for display only.", max_length=255)),
-                ('sha256', models.CharField(help_text='SHA-256 of the original bytes, hex.', max_length=64)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('format', models.CharField(max_length=8)),
-                ('byte_size', models.PositiveBigIntegerField()),
-                ('original', models.FileField(max_length=255, upload_to='')),
-                ('thumbnail', models.BinaryField(help_text='Scaled-down image in an xz (LZMA) container.')),
-                ('thumbnail_width', models.PositiveSmallIntegerField()),
-                ('thumbnail_height', models.PositiveSmallIntegerField()),
-                ('is_monochrome', models.BooleanField(default=False, help_text='Only near-white, near-black or grey colours.')),
-                ('visibility', models.CharField(choices=[('public', 'Public'), ('private', 'Private')], default='public', max_length=7)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "original_name",
+                    models.CharField(
+                        help_text="The uploader's file name, sanitised; for display only.", max_length=255
+                    ),
+                ),
+                ("sha256", models.CharField(help_text="SHA-256 of the original bytes, hex.", max_length=64)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("format", models.CharField(max_length=8)),
+                ("byte_size", models.PositiveBigIntegerField()),
+                ("original", models.FileField(max_length=255, upload_to="")),
+                ("thumbnail", models.BinaryField(help_text="Scaled-down image in an xz (LZMA) container.")),
+                ("thumbnail_width", models.PositiveSmallIntegerField()),
+                ("thumbnail_height", models.PositiveSmallIntegerField()),
+                (
+                    "is_monochrome",
+                    models.BooleanField(default=False, help_text="Only near-white, near-black or grey colours."),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("public", "Public"), ("private", "Private")], default="public", max_length=7
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="images", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DominantColor',
+            name="DominantColor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(help_text='0 is the colour with the largest share.')),
-                ('hue', models.PositiveSmallIntegerField(blank=True, help_text='0–359°; empty for boring colours.', null=True)),
-                ('saturation', models.FloatField()),
-                ('value', models.FloatField()),
-                ('share', models.FloatField(help_text="Fraction of the image's pixels, 0–1.")),
-                ('shuffle', models.PositiveIntegerField(help_text='Random, the same for every colour of one image: the stream order.')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='colors', to='gallery.image')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField(help_text="0 is the colour with the largest share.")),
+                (
+                    "hue",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="0–359°; empty for boring colours.", null=True
+                    ),
+                ),
+                ("saturation", models.FloatField()),
+                ("value", models.FloatField()),
+                ("share", models.FloatField(help_text="Fraction of the image's pixels, 0–1.")),
+                (
+                    "shuffle",
+                    models.PositiveIntegerField(
+                        help_text="Random, the same for every colour of one image: the stream order."
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="colors", to="gallery.image"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rank'],
+                "ordering": ["rank"],
             },
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['deleted_at', 'created_at'], name='image_alive_newest'),
+            model_name="image",
+            index=models.Index(fields=["deleted_at", "created_at"], name="image_alive_newest"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['owner', 'created_at'], name='image_owner_newest'),
+            model_name="image",
+            index=models.Index(fields=["owner", "created_at"], name="image_owner_newest"),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('owner', 'sha256'), name='image_unique_content_per_owner'),
+            model_name="image",
+            constraint=models.UniqueConstraint(fields=("owner", "sha256"), name="image_unique_content_per_owner"),
         ),
         migrations.AddIndex(
-            model_name='dominantcolor',
-            index=models.Index(fields=['hue', 'shuffle', 'share'], name='color_hue_stream'),
+            model_name="dominantcolor",
+            index=models.Index(fields=["hue", "shuffle", "share"], name="color_hue_stream"),
         ),
         migrations.AddConstraint(
-            model_name='dominantcolor',
-            constraint=models.UniqueConstraint(fields=('image', 'rank'), name='color_unique_rank_per_image'),
+            model_name="dominantcolor",
+            constraint=models.UniqueConstraint(fields=("image", "rank"), name="color_unique_rank_per_image"),
         ),
     ]

@@ -22,7 +22,9 @@ def webp_to_jpeg(stored: bytes) -> bytes | None:
     if not (unpacked[:4] == b"RIFF" and unpacked[8:12] == b"WEBP"):
         return None
     jpeg = io.BytesIO()
-    Image.open(io.BytesIO(unpacked), formats=["WEBP"]).convert("RGB").save(jpeg, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    Image.open(io.BytesIO(unpacked), formats=["WEBP"]).convert("RGB").save(
+        jpeg, format="JPEG", quality=JPEG_QUALITY, optimize=True
+    )
     return lzma.compress(jpeg.getvalue(), format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, filters=XZ_FILTERS)
 
 

@@ -5,23 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gallery', '0002_jpeg_thumbnails'),
+        ("gallery", "0002_jpeg_thumbnails"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='dominantcolor',
-            name='color_hue_stream',
+            model_name="dominantcolor",
+            name="color_hue_stream",
         ),
         migrations.AddIndex(
-            model_name='dominantcolor',
-            index=models.Index(fields=['hue', 'shuffle', 'share', 'image'], name='color_hue_stream'),
+            model_name="dominantcolor",
+            index=models.Index(fields=["hue", "shuffle", "share", "image"], name="color_hue_stream"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['id', 'deleted_at', 'visibility', 'owner'], name='image_stream_filter'),
+            model_name="image",
+            index=models.Index(fields=["id", "deleted_at", "visibility", "owner"], name="image_stream_filter"),
         ),
     ]

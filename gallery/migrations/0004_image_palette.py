@@ -14,24 +14,30 @@ def fill_palettes(apps, schema_editor):
         if not image_ids:
             return
         palettes: dict[int, list] = {image_id: [] for image_id in image_ids}
-        colors = color_model.objects.filter(image_id__gte=image_ids[0], image_id__lte=image_ids[-1]).order_by("image_id", "rank")
+        colors = color_model.objects.filter(image_id__gte=image_ids[0], image_id__lte=image_ids[-1]).order_by(
+            "image_id", "rank"
+        )
         for image_id, *color in colors.values_list("image_id", "hue", "saturation", "value", "share"):
             palettes[image_id].append(color)
-        image_model.objects.bulk_update([image_model(pk=image_id, palette=palette) for image_id, palette in palettes.items()], ["palette"])
+        image_model.objects.bulk_update(
+            [image_model(pk=image_id, palette=palette) for image_id, palette in palettes.items()], ["palette"]
+        )
         last_id = image_ids[-1]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gallery', '0003_stream_covering_indexes'),
+        ("gallery", "0003_stream_covering_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='image',
-            name='palette',
-            field=models.JSONField(default=list, help_text='The dominant colours as [hue or null, saturation, value, share], largest share first.'),
+            model_name="image",
+            name="palette",
+            field=models.JSONField(
+                default=list,
+                help_text="The dominant colours as [hue or null, saturation, value, share], largest share first.",
+            ),
         ),
         migrations.RunPython(fill_palettes, migrations.RunPython.noop, elidable=True),
     ]

@@ -26,7 +26,9 @@ def alice_key(alice) -> str:
     return create_api_token(user=alice, name="laptop")[1]
 
 
-def make_access_token(*, user, token: str = "an-access-token", expires_in: timedelta = timedelta(hours=1), scope: str = "api"):
+def make_access_token(
+    *, user, token: str = "an-access-token", expires_in: timedelta = timedelta(hours=1), scope: str = "api"
+):
     application = get_application_model().objects.create(
         name="test client",
         client_type="public",
@@ -184,7 +186,9 @@ def test_a_session_post_with_a_wrong_csrf_token_is_refused(client, alice):
     log_in_with_csrf_cookie(client, alice)
     response = client.post(PROBE, headers={"X-CSRFToken": get_random_string(32)})
     assert response.status_code == 401
-    assert response.json()["error"].startswith("CSRF check failed: CSRF token from the 'X-Csrftoken' HTTP header incorrect")
+    assert response.json()["error"].startswith(
+        "CSRF check failed: CSRF token from the 'X-Csrftoken' HTTP header incorrect"
+    )
 
 
 def test_a_session_request_with_the_csrf_header_is_accepted_for_every_unsafe_method(client, alice):
@@ -204,7 +208,10 @@ def test_a_session_post_from_a_foreign_origin_is_refused(client, alice):
     csrf_secret = log_in_with_csrf_cookie(client, alice)
     response = client.post(PROBE, headers={"X-CSRFToken": csrf_secret, "Origin": "https://evil.example"})
     assert response.status_code == 401
-    assert response.json()["error"] == "CSRF check failed: Origin checking failed - https://evil.example does not match any trusted origins."
+    assert (
+        response.json()["error"]
+        == "CSRF check failed: Origin checking failed - https://evil.example does not match any trusted origins."
+    )
 
 
 @pytest.mark.asyncio

@@ -70,7 +70,14 @@ def api_user_for_bearer(access_token: str):
 def test_device_authorization_answers_codes_and_absolute_verification_uris(device):
     answer = start_device_authorization(device)
 
-    assert set(answer) >= {"device_code", "user_code", "verification_uri", "verification_uri_complete", "expires_in", "interval"}
+    assert set(answer) >= {
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
+    }
     assert answer["verification_uri"] == "http://testserver/accounts/device/"
     assert answer["verification_uri_complete"] == f"http://testserver/accounts/device/?user_code={answer['user_code']}"
     assert answer["interval"] == 5
@@ -131,7 +138,8 @@ def test_approved_device_gets_an_access_token_that_authenticates_the_api(device,
     assert to_login.status_code == 302
     login_page = browser.get(to_login.url)
     back = browser.post(
-        to_login.url, {"username": "alice", "password": "a-long-and-unguessable-passphrase-42", "next": login_page.context["next"]}
+        to_login.url,
+        {"username": "alice", "password": "a-long-and-unguessable-passphrase-42", "next": login_page.context["next"]},
     )
     assert back.status_code == 302
     confirm = browser.get(back.url)
@@ -179,7 +187,9 @@ def test_the_refresh_token_buys_a_new_access_token(device, browser, alice):
     first = poll_token(device, answer["device_code"]).json()
 
     refreshed = form_post(
-        device, "/o/token/", {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLI_CLIENT_ID}
+        device,
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLI_CLIENT_ID},
     )
 
     assert refreshed.status_code == 200, refreshed.content

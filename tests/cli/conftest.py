@@ -48,23 +48,36 @@ class Cli:
 
     def __call__(self, *arguments: str, stdin: str | None = None, env: dict[str, str] | None = None) -> CliRun:
         completed = subprocess.run(
-            self.command(*arguments), cwd=REPOSITORY, env=self.environment(env), input=stdin,
-            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_SECONDS,
+            self.command(*arguments),
+            cwd=REPOSITORY,
+            env=self.environment(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_SECONDS,
         )
         return CliRun(exit_code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr)
 
     def start(self, *arguments: str) -> subprocess.Popen:
         """The CLI running in the background, for tests that talk to it while it works."""
         return subprocess.Popen(
-            self.command(*arguments), cwd=REPOSITORY, env=self.environment(None),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            self.command(*arguments),
+            cwd=REPOSITORY,
+            env=self.environment(None),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def command(self, *arguments: str) -> list[str]:
         return [sys.executable, "-m", "scroller_cli", *arguments]
 
     def environment(self, overrides: dict[str, str] | None) -> dict[str, str]:
-        environment = {key: value for key, value in os.environ.items() if key not in {"XDG_CONFIG_HOME", "SCROLLER_URL", "SCROLLER_CONFIG"}}
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"XDG_CONFIG_HOME", "SCROLLER_URL", "SCROLLER_CONFIG"}
+        }
         # HOME too, so that nothing can fall back to the real user's config.
         environment |= {"HOME": str(self.home), "SCROLLER_CONFIG": str(self.config_path), "SCROLLER_URL": self.server}
         return environment | (overrides or {})

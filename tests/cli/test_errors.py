@@ -88,7 +88,10 @@ def test_an_unreadable_file_is_reported_and_the_others_are_uploaded(logged_in_cl
     assert run.exit_code == 3, run.output
     assert run.summary["created"] == 1
     assert run.summary["failed"] == 2
-    assert f"failed: {photos / 'dangling.jpg'}: cannot read: no such file (a dangling symlink, or removed while running)" in run.stdout
+    assert (
+        f"failed: {photos / 'dangling.jpg'}: cannot read: no such file (a dangling symlink, or removed while running)"
+        in run.stdout
+    )
     assert f"failed: {missing}: no such file or directory" in run.stdout
     assert list(Image.objects.filter(owner=user).values_list("original_name", flat=True)) == ["fine.png"]
     assert folder_snapshot(photos) == before

@@ -37,14 +37,19 @@ def test_sync_reports_an_image_deleted_on_the_server_and_does_not_send_it_again(
     assert run.summary["deleted on the server (not sent)"] == 1
     assert run.summary["skipped (already on server)"] == 1
     assert run.files_sent == 0
-    assert f"deleted on server: {deleted}: in the server's trash; bring it back with: scroller-cli restore {image.pk}" in run.stdout
+    assert (
+        f"deleted on server: {deleted}: in the server's trash; bring it back with: scroller-cli restore {image.pk}"
+        in run.stdout
+    )
     assert str(kept) not in run.stdout
     image.refresh_from_db()
     assert image.deleted_at is not None
     assert folder_snapshot(photos) == before
 
 
-def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reported_not_resent(logged_in_cli, photos, user):
+def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reported_not_resent(
+    logged_in_cli, photos, user
+):
     purged = write_image(photos / "purged.png", colour=distinct_colour(6))
     logged_in_cli("sync", str(photos))
     services.purge_images(image_ids=list(Image.objects.filter(owner=user).values_list("pk", flat=True)))

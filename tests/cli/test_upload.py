@@ -24,7 +24,12 @@ def test_upload_of_a_folder_sends_images_recursively_and_ignores_other_files(log
 
     assert run.exit_code == 0, run.output
     assert run.summary == {
-        "created": 5, "duplicate": 0, "skipped (already on server)": 0, "rejected": 0, "failed": 0, "not images (ignored)": 2,
+        "created": 5,
+        "duplicate": 0,
+        "skipped (already on server)": 0,
+        "rejected": 0,
+        "failed": 0,
+        "not images (ignored)": 2,
     }
     assert run.files_sent == 5
     assert f"not an image, ignored: {photos / 'notes.txt'}" in run.stdout
@@ -118,7 +123,9 @@ def test_identical_local_files_are_sent_once(logged_in_cli, photos, user):
     assert Image.objects.filter(owner=user).count() == 1
 
 
-def test_a_file_the_server_cannot_decode_is_rejected_with_its_reason_and_the_rest_is_stored(logged_in_cli, photos, user):
+def test_a_file_the_server_cannot_decode_is_rejected_with_its_reason_and_the_rest_is_stored(
+    logged_in_cli, photos, user
+):
     write_image(photos / "good.png", colour=(0, 128, 255))
     (photos / "broken.jpg").write_bytes(b"this is text pretending to be a JPEG")
 
@@ -144,6 +151,9 @@ def test_an_image_in_the_server_trash_is_not_sent_again_but_pointed_at_restore(l
     assert run.exit_code == 0, run.output
     assert run.files_sent == 0
     assert run.summary["deleted on the server (not sent)"] == 1
-    assert f"deleted on server: {path}: in the server's trash; bring it back with: scroller-cli restore {image.pk}" in run.stdout
+    assert (
+        f"deleted on server: {path}: in the server's trash; bring it back with: scroller-cli restore {image.pk}"
+        in run.stdout
+    )
     image.refresh_from_db()
     assert image.deleted_at is not None

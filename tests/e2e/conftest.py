@@ -77,7 +77,9 @@ def new_page(browser: Browser, daphne_server) -> Iterator[Callable[..., Page]]:
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         if user is not None:
-            context.add_cookies([{"name": "sessionid", "value": session_cookie(user), "domain": "127.0.0.1", "path": "/"}])
+            context.add_cookies(
+                [{"name": "sessionid", "value": session_cookie(user), "domain": "127.0.0.1", "path": "/"}]
+            )
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error.name}: {error.message}"))
         return page

@@ -33,12 +33,16 @@ def image_bytes(*, hue: int, size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
-def store_images(*, owner, hue: int, count: int = 1, visibility: str = "public", size: tuple[int, int] = (64, 48)) -> list[Image]:
+def store_images(
+    *, owner, hue: int, count: int = 1, visibility: str = "public", size: tuple[int, int] = (64, 48)
+) -> list[Image]:
     """`count` distinct images of `hue`, analysed and stored as an upload stores them."""
     # In a thread of its own: the commit hooks that announce new images call async_to_sync, which
     # refuses to run in a thread where Playwright's event loop counts as running.
     with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(_store_images, owner=owner, hue=hue, count=count, visibility=visibility, size=size).result()
+        return thread.submit(
+            _store_images, owner=owner, hue=hue, count=count, visibility=visibility, size=size
+        ).result()
 
 
 def _store_images(*, owner, hue: int, count: int, visibility: str, size: tuple[int, int]) -> list[Image]:

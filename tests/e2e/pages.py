@@ -12,7 +12,9 @@ UPLOAD_WAIT_MS = 60_000
 
 
 def tile_ids(page: Page) -> list[int]:
-    return [int(value) for value in page.get_by_test_id("tile").evaluate_all("tiles => tiles.map((t) => t.dataset.imageId)")]
+    return [
+        int(value) for value in page.get_by_test_id("tile").evaluate_all("tiles => tiles.map((t) => t.dataset.imageId)")
+    ]
 
 
 def wait_for_tile_ids(page: Page, ids: list[int]) -> None:
@@ -29,7 +31,9 @@ def wait_for_tile_ids(page: Page, ids: list[int]) -> None:
 def matches_hue(image_id: int, *, hue: int) -> bool:
     """From the stored dominant colours: does the image have a large enough colour within the configured margin of `hue`?"""
     margin, min_share = settings.SCROLLER_HUE_MARGIN, settings.SCROLLER_MIN_MATCH_SHARE
-    for colour_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list("hue", "share"):
+    for colour_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list(
+        "hue", "share"
+    ):
         distance = abs(colour_hue - hue) % 360
         if min(distance, 360 - distance) <= margin and share >= min_share:
             return True

@@ -37,7 +37,10 @@ def test_an_anonymous_visitor_sees_the_public_images_of_the_current_hue_stream_i
     assert all(matches_hue(image_id, hue=200) for image_id in tile_ids(page))
     # Decoded in the page from the xz-wrapped JPEG the socket sent, at the stored thumbnail's size.
     thumbnail = page.locator(f'.tile.is-loaded[data-image-id="{cyan[0].pk}"] img').first
-    assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [cyan[0].thumbnail_width, cyan[0].thumbnail_height]
+    assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [
+        cyan[0].thumbnail_width,
+        cyan[0].thumbnail_height,
+    ]
     expect(page.locator(".tile.is-broken")).to_have_count(0)
     # Visitors may open originals but neither delete nor upload.
     expect(tiles_of(page, cyan[0]).first).to_have_attribute("href", re.compile(rf"/api/images/{cyan[0].pk}/original$"))
@@ -124,13 +127,20 @@ def test_nobody_can_delete_an_image_they_do_not_own(open_scroller, user, other_u
         })""",
         image.pk,
     )
-    assert refusal == {"type": "error", "code": "forbidden", "message": "Only the owner or staff may delete this image.", "id": image.pk}
+    assert refusal == {
+        "type": "error",
+        "code": "forbidden",
+        "message": "Only the owner or staff may delete this image.",
+        "id": image.pk,
+    }
     image.refresh_from_db()
     assert image.deleted_at is None
     expect(tiles_of(page, image).first).to_be_attached()
 
 
-def test_the_page_reconnects_by_itself_after_a_server_restart_and_the_stream_carries_on(open_scroller, daphne_server, user, tmp_path):
+def test_the_page_reconnects_by_itself_after_a_server_restart_and_the_stream_carries_on(
+    open_scroller, daphne_server, user, tmp_path
+):
     [before] = store_images(owner=user, hue=200)
     page = open_scroller(user=user)
     status = page.get_by_test_id("ws-status")

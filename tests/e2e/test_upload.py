@@ -27,11 +27,16 @@ def data_transfer(page: Page, files: list[tuple[str, str, bytes]]) -> JSHandle:
             }
             return transfer;
         }""",
-        [{"name": name, "type": media_type, "data": base64.b64encode(data).decode()} for name, media_type, data in files],
+        [
+            {"name": name, "type": media_type, "data": base64.b64encode(data).decode()}
+            for name, media_type, data in files
+        ],
     )
 
 
-def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images_of_the_hue(new_page, daphne_server, user, tmp_path):
+def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images_of_the_hue(
+    new_page, daphne_server, user, tmp_path
+):
     red = tmp_path / "red.png"
     red.write_bytes(image_bytes(hue=0))
     red_copy = tmp_path / "red-copy.png"
@@ -56,14 +61,18 @@ def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images
     page.get_by_role("button", name="Upload").click()
     page.get_by_test_id("file-input").set_input_files([red, red_copy, blue, fake, notes])
 
-    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 2 stored, 1 duplicate, 1 refused, 1 skipped.", timeout=UPLOAD_WAIT_MS)
+    expect(page.get_by_test_id("upload-summary")).to_have_text(
+        "Done: 2 stored, 1 duplicate, 1 refused, 1 skipped.", timeout=UPLOAD_WAIT_MS
+    )
     page.get_by_text("Each file").click()
     expect(page.get_by_test_id("upload-result")).to_have_count(5)
     expect(result_for(page, "red.png")).to_have_attribute("data-status", "created")
     expect(result_for(page, "red-copy.png")).to_have_attribute("data-status", "duplicate")
     expect(result_for(page, "blue.png")).to_have_attribute("data-status", "created")
     expect(result_for(page, "fake.jpg")).to_have_attribute("data-status", "rejected")
-    expect(result_for(page, "fake.jpg").locator(".result-reason")).to_have_text("not an image: expected JPEG, PNG, WebP or GIF")
+    expect(result_for(page, "fake.jpg").locator(".result-reason")).to_have_text(
+        "not an image: expected JPEG, PNG, WebP or GIF"
+    )
     expect(result_for(page, "notes.txt")).to_have_attribute("data-status", "skipped")
     uploaded = Image.objects.filter(owner=user).exclude(pk=earlier_red.pk)
     assert sorted(uploaded.values_list("original_name", flat=True)) == ["blue.png", "red.png"]
@@ -75,7 +84,9 @@ def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     page = open_scroller(user=user, hue=120)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
     drop_zone = page.get_by_test_id("drop-zone")
-    transfer = data_transfer(page, [("green.png", "image/png", image_bytes(hue=120)), ("notes.txt", "text/plain", b"hello\n")])
+    transfer = data_transfer(
+        page, [("green.png", "image/png", image_bytes(hue=120)), ("notes.txt", "text/plain", b"hello\n")]
+    )
 
     page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
     expect(drop_zone).to_be_visible()

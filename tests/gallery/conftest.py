@@ -51,7 +51,9 @@ def make_image(user):
         )
         key = secrets.randbits(32) if shuffle is None else shuffle
         DominantColor.objects.bulk_create(
-            DominantColor(image=image, rank=rank, hue=hue, saturation=saturation_of(hue), value=0.8, share=share, shuffle=key)
+            DominantColor(
+                image=image, rank=rank, hue=hue, saturation=saturation_of(hue), value=0.8, share=share, shuffle=key
+            )
             for rank, (hue, share) in enumerate(colors)
         )
         return image

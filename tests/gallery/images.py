@@ -31,7 +31,9 @@ def encode(image: Image.Image, *, image_format: str, exif_orientation: int | Non
     return buffer.getvalue()
 
 
-def solid(*, colour: Colour = "red", width: int = 64, height: int = 48, image_format: str = "PNG", mode: str = "RGB") -> bytes:
+def solid(
+    *, colour: Colour = "red", width: int = 64, height: int = 48, image_format: str = "PNG", mode: str = "RGB"
+) -> bytes:
     """One colour all over. `mode` other than RGB (e.g. "CMYK", "L", "P") converts before saving."""
     image = Image.new("RGB", (width, height), colour)
     if mode != "RGB":
@@ -50,10 +52,16 @@ def two_colour_split(
     exif_orientation: int | None = None,
 ) -> bytes:
     """`first` fills the left `first_share` of the columns, `second` the rest."""
-    return encode(split_image(first=first, second=second, first_share=first_share, width=width, height=height), image_format=image_format, exif_orientation=exif_orientation)
+    return encode(
+        split_image(first=first, second=second, first_share=first_share, width=width, height=height),
+        image_format=image_format,
+        exif_orientation=exif_orientation,
+    )
 
 
-def split_image(*, first: Colour = "red", second: Colour = "blue", first_share: float = 0.5, width: int = 100, height: int = 50) -> Image.Image:
+def split_image(
+    *, first: Colour = "red", second: Colour = "blue", first_share: float = 0.5, width: int = 100, height: int = 50
+) -> Image.Image:
     image = Image.new("RGB", (width, height), second)
     image.paste(Image.new("RGB", (round(width * first_share), height), first))
     return image
@@ -83,13 +91,17 @@ def animated_gif(*, frame_colours: Sequence[Colour] = ("red", "blue"), width: in
     return buffer.getvalue()
 
 
-def multi_picture_jpeg(*, picture_colours: Sequence[Colour] = ("red", "blue"), width: int = 90, height: int = 60) -> bytes:
+def multi_picture_jpeg(
+    *, picture_colours: Sequence[Colour] = ("red", "blue"), width: int = 90, height: int = 60
+) -> bytes:
     """An MPO: JPEG pictures one after the other, as some cameras write stereo pairs; readable as a plain JPEG."""
     pictures = [Image.new("RGB", (width, height), colour) for colour in picture_colours]
     return encode(pictures[0], image_format="MPO", save_all=True, append_images=pictures[1:])
 
 
-def half_transparent(*, colour: Colour = "red", width: int = 40, height: int = 30, image_format: str = "PNG", mode: str = "RGBA") -> bytes:
+def half_transparent(
+    *, colour: Colour = "red", width: int = 40, height: int = 30, image_format: str = "PNG", mode: str = "RGBA"
+) -> bytes:
     """`colour` on the left half, fully transparent on the right; `mode` "RGBA", "LA" or "P" (palette with a transparent index)."""
     if mode == "P":
         image = Image.new("P", (width, height), 1)
@@ -143,7 +155,9 @@ def decompression_bomb(*, width: int = 20_000, height: int = 20_000) -> bytes:
     compressor = zlib.compressobj(9)
     pixel_data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixel_data) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixel_data) + _png_chunk(b"IEND", b"")
+    )
 
 
 def png_text_bomb() -> bytes:

@@ -5,7 +5,14 @@ from gallery.models import Image
 from tests.gallery.images import solid
 
 
-def store_image(*, owner, colour: tuple[int, int, int] = (255, 0, 0), data: bytes | None = None, filename: str = "image.png", visibility: str = "public") -> Image:
+def store_image(
+    *,
+    owner,
+    colour: tuple[int, int, int] = (255, 0, 0),
+    data: bytes | None = None,
+    filename: str = "image.png",
+    visibility: str = "public",
+) -> Image:
     data = data if data is not None else solid(colour=colour)
     upload = ingest.receive(filename=filename, size=len(data), read=lambda: data)
     [[result]] = ingest.ingest_batches(owner=owner, batches=[[upload]], visibility=visibility)

@@ -33,7 +33,17 @@ def test_preview_serves_the_thumbnail_unwrapped(admin_browser, user):
     assert response.content.startswith(b"\xff\xd8\xff")
 
 
-@pytest.mark.parametrize("query", ["deleted=yes", "deleted=no", "is_monochrome__exact=1", "visibility__exact=private", "q=door", "owner__id__exact=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "deleted=yes",
+        "deleted=no",
+        "is_monochrome__exact=1",
+        "visibility__exact=private",
+        "q=door",
+        "owner__id__exact=1",
+    ],
+)
 def test_filters_and_search_answer(admin_browser, user, query):
     store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
 
@@ -61,7 +71,9 @@ def test_actions_soft_delete_restore_and_purge(admin_browser, user, media_root):
     image = store_image(owner=user, colour=(200, 100, 0))
 
     def act(action: str):
-        return admin_browser.post("/admin/gallery/image/", {"action": action, "_selected_action": [image.pk]}, follow=True)
+        return admin_browser.post(
+            "/admin/gallery/image/", {"action": action, "_selected_action": [image.pk]}, follow=True
+        )
 
     act("soft_delete")
     assert Image.objects.get(pk=image.pk).deleted_at is not None

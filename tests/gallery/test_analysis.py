@@ -23,7 +23,9 @@ def rejection(data: bytes, *, max_pixels: int = MAX_PIXELS) -> str:
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_every_supported_format_is_analysed(image_format):
-    data = make.two_colour_split(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=120, height=80, image_format=image_format)
+    data = make.two_colour_split(
+        first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=120, height=80, image_format=image_format
+    )
 
     analysis = analyse(data)
 
@@ -46,7 +48,9 @@ def test_the_thumbnail_is_stored_xz_wrapped_and_at_most_400_pixels_a_side():
 
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale_but_reported_at_full_size():
-    analysis = analyse(make.two_colour_split(first="red", second="blue", first_share=0.6, width=4000, height=3000, image_format="JPEG"))
+    analysis = analyse(
+        make.two_colour_split(first="red", second="blue", first_share=0.6, width=4000, height=3000, image_format="JPEG")
+    )
 
     assert (analysis.width, analysis.height) == (4000, 3000)
     assert (analysis.thumbnail_width, analysis.thumbnail_height) == (400, 300)
@@ -63,7 +67,9 @@ def test_a_grey_image_is_monochrome():
 def test_exif_orientation_turns_the_image_upright():
     # Stored landscape, red on the left; orientation 6 means "rotate 90° clockwise to display",
     # which brings the left edge to the top.
-    data = make.two_colour_split(first="red", second="blue", first_share=0.5, width=60, height=40, image_format="JPEG", exif_orientation=6)
+    data = make.two_colour_split(
+        first="red", second="blue", first_share=0.5, width=60, height=40, image_format="JPEG", exif_orientation=6
+    )
 
     analysis = analyse(data)
     thumbnail = decode_thumbnail(analysis.thumbnail).convert("RGB")
@@ -162,7 +168,9 @@ def test_an_empty_file_is_refused():
     assert rejection(b"") == "empty file"
 
 
-@pytest.mark.parametrize("data", [b"these are my holiday notes, not a photo\n" * 20, b"%PDF-1.7\n", bytes(100), b"\x89PN"])
+@pytest.mark.parametrize(
+    "data", [b"these are my holiday notes, not a photo\n" * 20, b"%PDF-1.7\n", bytes(100), b"\x89PN"]
+)
 def test_a_file_that_is_not_an_image_is_refused_whatever_its_name(data):
     assert rejection(data) == "not an image: expected JPEG, PNG, WebP or GIF"
 

@@ -153,9 +153,13 @@ def test_lookup_tells_which_hashes_the_caller_holds(alice_client, bob_client, us
     alice_client.delete(f"/api/images/{gone.pk}/")
     unknown = "0" * 64
 
-    answer = alice_client.post("/api/images/lookup/", {"sha256": [kept.sha256, gone.sha256, unknown]}, content_type="application/json").json()
+    answer = alice_client.post(
+        "/api/images/lookup/", {"sha256": [kept.sha256, gone.sha256, unknown]}, content_type="application/json"
+    ).json()
 
-    assert answer == {"images": {kept.sha256: {"id": kept.pk, "deleted": False}, gone.sha256: {"id": gone.pk, "deleted": True}}}
+    assert answer == {
+        "images": {kept.sha256: {"id": kept.pk, "deleted": False}, gone.sha256: {"id": gone.pk, "deleted": True}}
+    }
     theirs = bob_client.post("/api/images/lookup/", {"sha256": [kept.sha256]}, content_type="application/json").json()
     assert theirs == {"images": {}}
 
@@ -166,7 +170,9 @@ def test_lookup_refuses_malformed_bodies(alice_client):
     assert response.status_code == 400
 
 
-def test_private_images_are_hidden_from_everyone_but_owner_and_staff(alice_client, bob_client, staff_client, client, user):
+def test_private_images_are_hidden_from_everyone_but_owner_and_staff(
+    alice_client, bob_client, staff_client, client, user
+):
     image = store_image(owner=user, colour=(250, 100, 0), visibility="private")
 
     for outsider in (bob_client, client):

@@ -23,7 +23,9 @@ def stored_files(media_root) -> list:
 
 
 def test_one_jpeg_is_stored_with_colours_thumbnail_and_original(alice_client, user, media_root):
-    data = make.two_colour_split(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=300, height=200, image_format="JPEG")
+    data = make.two_colour_split(
+        first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=300, height=200, image_format="JPEG"
+    )
 
     result = upload(alice_client, ("holiday.jpg", data))["results"]
 
@@ -42,7 +44,15 @@ def test_one_jpeg_is_stored_with_colours_thumbnail_and_original(alice_client, us
 
 
 def test_a_chunk_of_many_files_gets_one_result_per_file_in_order(alice_client):
-    files = [(f"photo-{index}.img", make.solid(colour=(index * 15, 255 - index * 15, 60), image_format=("PNG", "WEBP", "GIF", "JPEG")[index % 4])) for index in range(16)]
+    files = [
+        (
+            f"photo-{index}.img",
+            make.solid(
+                colour=(index * 15, 255 - index * 15, 60), image_format=("PNG", "WEBP", "GIF", "JPEG")[index % 4]
+            ),
+        )
+        for index in range(16)
+    ]
 
     results = upload(alice_client, *files)["results"]
 
@@ -139,7 +149,9 @@ def test_a_file_over_the_size_limit_is_refused_unread(alice_client, settings):
 
 
 def test_the_client_file_name_is_never_a_path(alice_client, user, media_root):
-    result = upload(alice_client, ("../../etc/passwd.png", make.solid(colour=(9, 99, 199), image_format="PNG")))["results"][0]
+    result = upload(alice_client, ("../../etc/passwd.png", make.solid(colour=(9, 99, 199), image_format="PNG")))[
+        "results"
+    ][0]
 
     image = Image.objects.get(pk=result["id"])
     assert image.original_name == "passwd.png"
@@ -149,13 +161,21 @@ def test_the_client_file_name_is_never_a_path(alice_client, user, media_root):
 
 
 def test_visibility_field_makes_an_image_private(alice_client):
-    result = upload(alice_client, ("secret.png", make.solid(colour=(9, 99, 199), image_format="PNG")), visibility="private")["results"][0]
+    result = upload(
+        alice_client, ("secret.png", make.solid(colour=(9, 99, 199), image_format="PNG")), visibility="private"
+    )["results"][0]
 
     assert Image.objects.get(pk=result["id"]).visibility == "private"
 
 
 def test_an_unknown_visibility_is_a_bad_request(alice_client):
-    response = alice_client.post("/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))], "visibility": "friends"})
+    response = alice_client.post(
+        "/api/images/",
+        {
+            "file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))],
+            "visibility": "friends",
+        },
+    )
 
     assert response.status_code == 400
     assert Image.objects.count() == 0
@@ -169,7 +189,9 @@ def test_upload_without_files_is_a_bad_request(alice_client):
 
 
 def test_anonymous_upload_is_refused(client):
-    response = client.post("/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))]})
+    response = client.post(
+        "/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))]}
+    )
 
     assert response.status_code == 401
     assert Image.objects.count() == 0

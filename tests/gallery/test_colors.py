@@ -9,7 +9,9 @@ from tests.gallery import images as make
 
 
 def test_sixty_forty_red_blue_split_gives_two_hues_with_shares():
-    colours = dominant_colours(make.split_image(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=200, height=100))
+    colours = dominant_colours(
+        make.split_image(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=200, height=100)
+    )
 
     assert [colour.hue for colour in colours[:2]] == [0, 240]
     assert colours[0].share == pytest.approx(0.6, abs=0.03)
@@ -49,7 +51,9 @@ def test_a_pure_hue_near_red_keeps_its_side_of_the_wrap(hue):
     assert 0 <= colour.hue <= 359
 
 
-@pytest.mark.parametrize(("a", "b", "distance"), [(355, 5, 10), (5, 355, 10), (0, 180, 180), (90, 100, 10), (0, 359, 1), (270, 270, 0)])
+@pytest.mark.parametrize(
+    ("a", "b", "distance"), [(355, 5, 10), (5, 355, 10), (0, 180, 180), (90, 100, 10), (0, 359, 1), (270, 270, 0)]
+)
 def test_hue_distance_goes_the_short_way_round(a, b, distance):
     assert hue_distance(a, b) == distance
 

@@ -37,7 +37,11 @@ def test_import_walks_folders_recursively_and_summarises(photo_folder, user):
 
     assert "created 3, duplicate 1, rejected 1" in output
     assert "not an image" in output and "notes.txt" in output
-    assert sorted(Image.objects.values_list("original_name", flat=True)) == ["beach.png", "copy-of-sunset.png", "forest.png"]
+    assert sorted(Image.objects.values_list("original_name", flat=True)) == [
+        "beach.png",
+        "copy-of-sunset.png",
+        "forest.png",
+    ]
     assert Image.objects.filter(owner=user).count() == 3
 
 

@@ -132,12 +132,21 @@ async def test_subscribe_sends_20_thumbnails_then_more_sends_the_next_10(connect
 
     assert (len(first["images"]), len(second["images"])) == (20, 10)
     assert not set(ids_of(first)) & set(ids_of(second))
-    assert {key: first[key] for key in ("hue", "margin", "widened", "cycle")} == {"hue": 200, "margin": 15, "widened": False, "cycle": 0}
+    assert {key: first[key] for key in ("hue", "margin", "widened", "cycle")} == {
+        "hue": 200,
+        "margin": 15,
+        "widened": False,
+        "cycle": 0,
+    }
     meta = first["images"][0]
     stored = await database_sync_to_async(lambda: bytes(Image.objects.get(pk=meta["id"]).thumbnail))()
     assert thumbnails[meta["id"]] == stored
     assert lzma.decompress(stored).startswith(b"\xff\xd8\xff")
-    assert (meta["thumb_width"], meta["thumb_height"], meta["original_url"]) == (16, 12, f"/api/images/{meta['id']}/original")
+    assert (meta["thumb_width"], meta["thumb_height"], meta["original_url"]) == (
+        16,
+        12,
+        f"/api/images/{meta['id']}/original",
+    )
     assert meta["colors"][0]["hue"] == 200
 
 
@@ -235,7 +244,9 @@ async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, ma
     await subscribe(blue_client, hue=240)
     data = solid(colour=(255, 0, 0))
 
-    [result] = await ingest.ingest_async(owner=user, uploads=[ingest.receive(filename="red.png", size=len(data), read=lambda: data)], visibility="public")
+    [result] = await ingest.ingest_async(
+        owner=user, uploads=[ingest.receive(filename="red.png", size=len(data), read=lambda: data)], visibility="public"
+    )
 
     added, thumbnails = await receive_images(red_client, kind="added")
     assert ids_of(added) == [result.id]
@@ -271,7 +282,13 @@ async def test_an_upload_announced_by_another_server_process_arrives(connect, ma
     [image_id] = await make(colors=[(62, 0.5)])
     other_process = RedisChannelLayer(hosts=REDIS_HOSTS, prefix=channel_layer.prefix)
 
-    await other_process.group_send(GALLERY_GROUP, {"type": "images.added", "images": [{"id": image_id, "owner_id": 1, "visibility": "public", "colors": [[62, 0.5]]}]})
+    await other_process.group_send(
+        GALLERY_GROUP,
+        {
+            "type": "images.added",
+            "images": [{"id": image_id, "owner_id": 1, "visibility": "public", "colors": [[62, 0.5]]}],
+        },
+    )
 
     added, _ = await receive_images(client, kind="added")
     assert ids_of(added) == [image_id]
@@ -362,7 +379,12 @@ async def test_deleting_an_unknown_or_invisible_image_is_not_found(connect, make
     await client.send_json_to({"type": "restore", "id": 999_999})
     unknown = await client.receive_json_from(timeout=WAIT)
 
-    assert (hidden["code"], hidden["id"], unknown["code"], unknown["id"]) == ("not_found", private_id, "not_found", 999_999)
+    assert (hidden["code"], hidden["id"], unknown["code"], unknown["id"]) == (
+        "not_found",
+        private_id,
+        "not_found",
+        999_999,
+    )
 
 
 async def test_restoring_brings_the_image_back_to_clients_at_its_hue(connect, make, user):

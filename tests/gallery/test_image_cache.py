@@ -1,7 +1,15 @@
 from gallery.image_cache import StoredParts, StoredPartsCache
 from gallery.serializers import ImageFacts
 
-FACTS = ImageFacts(original_name="a.jpg", width=512, height=512, thumbnail_width=400, thumbnail_height=400, is_monochrome=False, colors=((20, 0.5, 0.5, 0.9),))
+FACTS = ImageFacts(
+    original_name="a.jpg",
+    width=512,
+    height=512,
+    thumbnail_width=400,
+    thumbnail_height=400,
+    is_monochrome=False,
+    colors=((20, 0.5, 0.5, 0.9),),
+)
 
 
 def parts(*, thumbnail_bytes: int) -> StoredParts:

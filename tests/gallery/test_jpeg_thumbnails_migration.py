@@ -27,7 +27,9 @@ def unpacked_thumbnail(image: Image) -> PillowImage.Image:
 
 def test_webp_thumbnails_become_jpeg_of_the_same_size_and_colour(user):
     image = store_image(owner=user, colour=(200, 40, 40))
-    Image.objects.filter(pk=image.pk).update(thumbnail=webp_thumbnail(colour=(200, 40, 40), size=(image.thumbnail_width, image.thumbnail_height)))
+    Image.objects.filter(pk=image.pk).update(
+        thumbnail=webp_thumbnail(colour=(200, 40, 40), size=(image.thumbnail_width, image.thumbnail_height))
+    )
 
     migration.reencode_webp_thumbnails(apps, None)
 

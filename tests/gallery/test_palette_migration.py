@@ -14,12 +14,16 @@ migration = importlib.import_module("gallery.migrations.0004_image_palette")
 
 def test_palettes_are_filled_from_the_colour_rows_in_rank_order(user, monkeypatch):
     monkeypatch.setattr(migration, "BATCH", 2)
-    images = [store_image(owner=user, data=photo_like(seed=seed)) for seed in range(3)] + [store_image(owner=user, data=solid(colour=(128, 128, 128)))]
+    images = [store_image(owner=user, data=photo_like(seed=seed)) for seed in range(3)] + [
+        store_image(owner=user, data=solid(colour=(128, 128, 128)))
+    ]
     Image.objects.update(palette=[])
 
     migration.fill_palettes(apps, None)
 
     for image in images:
         image.refresh_from_db()
-        assert image.palette == [[color.hue, color.saturation, color.value, color.share] for color in image.colors.all()]
+        assert image.palette == [
+            [color.hue, color.saturation, color.value, color.share] for color in image.colors.all()
+        ]
         assert image.palette

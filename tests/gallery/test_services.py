@@ -36,8 +36,12 @@ def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
 def test_storing_the_same_image_twice_keeps_one_record_and_its_file(user, media_root):
     data = solid(colour=(0, 200, 90))
 
-    [(first, created_first)] = services.store_images(owner=user, new_images=[new_image(data, name="a.png")], visibility="public")
-    [(second, created_second)] = services.store_images(owner=user, new_images=[new_image(data, name="b.png")], visibility="public")
+    [(first, created_first)] = services.store_images(
+        owner=user, new_images=[new_image(data, name="a.png")], visibility="public"
+    )
+    [(second, created_second)] = services.store_images(
+        owner=user, new_images=[new_image(data, name="b.png")], visibility="public"
+    )
 
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
@@ -48,7 +52,11 @@ def test_a_chunk_with_an_already_stored_image_stores_the_others(user):
     kept = solid(colour=(200, 0, 90))
     services.store_images(owner=user, new_images=[new_image(kept, name="kept.png")], visibility="public")
 
-    stored = services.store_images(owner=user, new_images=[new_image(solid(colour=(0, 10, 250)), name="new.png"), new_image(kept, name="again.png")], visibility="public")
+    stored = services.store_images(
+        owner=user,
+        new_images=[new_image(solid(colour=(0, 10, 250)), name="new.png"), new_image(kept, name="again.png")],
+        visibility="public",
+    )
 
     assert [created for _, created in stored] == [True, False]
     assert Image.objects.count() == 2

@@ -14,7 +14,9 @@ ANONYMOUS = AnonymousUser()
 
 
 def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = streams.NEXT_BATCH_SIZE) -> list[list[int]]:
-    return [[streamed.card.id for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)]
+    return [
+        [streamed.card.id for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)
+    ]
 
 
 def cycles(stream, *, viewer=ANONYMOUS, count: int = 1) -> list[list[int]]:
@@ -166,7 +168,9 @@ def test_an_image_stored_after_an_empty_answer_is_found_by_the_next_request(make
     streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
     image = make_image(colors=[(10, 0.5)])
 
-    assert [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)] == [image.pk]
+    assert [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+    ] == [image.pk]
 
 
 def test_monochrome_images_never_match_even_at_the_widest_margin(make_image):
@@ -193,7 +197,9 @@ def test_deleted_images_are_not_streamed_even_after_they_were_read_ahead(make_im
     make_image(colors=[(120, 0.5)], deleted=True)
     pool = [make_image(colors=[(120, 0.5)]) for _ in range(40)]
     stream = streams.start_stream(hue=120)
-    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    first = [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    ]
     read_ahead = [candidate.image_id for candidate in stream.lookahead]
     Image.objects.filter(pk__in=read_ahead[:5]).update(deleted_at=timezone.now())
 
@@ -208,7 +214,9 @@ def test_closer_and_larger_colours_come_first(make_image):
         make_image(colors=[(194, 0.12)])
     stream = streams.start_stream(hue=180)
 
-    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    first = [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    ]
 
     assert set(first[:8]) == strong
 
@@ -218,7 +226,12 @@ def test_two_streams_at_one_hue_start_with_different_images(make_image):
         make_image(colors=[(270, 0.5)])
 
     def first_batch():
-        return {streamed.card.id for streamed in streams.next_batch(streams.start_stream(hue=270), viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)}
+        return {
+            streamed.card.id
+            for streamed in streams.next_batch(
+                streams.start_stream(hue=270), viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE
+            )
+        }
 
     assert first_batch() != first_batch()
 
@@ -226,7 +239,9 @@ def test_two_streams_at_one_hue_start_with_different_images(make_image):
 def test_images_pushed_live_are_not_repeated_later_in_the_cycle(make_image):
     pool = [make_image(colors=[(10, 0.5)]) for _ in range(30)]
     stream = streams.start_stream(hue=10)
-    first = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
+    first = [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+    ]
     added = make_image(colors=[(12, 0.5)])
     pushed = streams.take_added(stream, viewer=ANONYMOUS, image_ids=[added.pk])
 
@@ -288,7 +303,9 @@ def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
 def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make_image):
     pool = {make_image(colors=[(220, 0.4)]).pk for _ in range(150)}
     stream = streams.start_stream(hue=220)
-    seen = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    seen = [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    ]
     pending = None
     while True:
         if pending is not None and not streams.can_serve(stream, size=streams.NEXT_BATCH_SIZE):
@@ -309,11 +326,15 @@ def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make
 def test_a_read_ahead_is_dropped_when_the_stream_walked_on_meanwhile(make_image):
     pool = {make_image(colors=[(20, 0.4)]).pk for _ in range(120)}
     stream = streams.start_stream(hue=20)
-    seen = [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)]
+    seen = [
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    ]
     stale = streams.read_ahead(stream, viewer=ANONYMOUS)
     walk_before = stream.walk
     while stream.walk is walk_before:
-        seen += [streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)]
+        seen += [
+            streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+        ]
 
     streams.apply_read_ahead(stream, stale)
     seen += walk_cycle(stream)
@@ -356,7 +377,9 @@ def test_loading_images_the_cache_lacks_costs_one_query_too(make_image, django_a
     with django_assert_num_queries(1):
         loaded = streams.load_images(image_ids=[image.pk for image in images], viewer=ANONYMOUS)
 
-    assert [streamed.card.facts.colors for streamed in loaded] == [((40, 0.8, 0.8, 0.6), (None, 0.0, 0.8, 0.3), (200, 0.8, 0.8, 0.1))] * 3
+    assert [streamed.card.facts.colors for streamed in loaded] == [
+        ((40, 0.8, 0.8, 0.6), (None, 0.0, 0.8, 0.3), (200, 0.8, 0.8, 0.1))
+    ] * 3
 
 
 def test_a_cached_image_deleted_or_made_private_is_no_longer_loaded(make_image, user):
@@ -367,7 +390,9 @@ def test_a_cached_image_deleted_or_made_private_is_no_longer_loaded(make_image, 
     Image.objects.filter(pk=hidden.pk).update(visibility="private")
 
     assert [streamed.card.id for streamed in streams.load_images(image_ids=ids, viewer=ANONYMOUS)] == [kept.pk]
-    assert [(streamed.card.id, streamed.card.visibility) for streamed in streams.load_images(image_ids=ids, viewer=user)] == [
+    assert [
+        (streamed.card.id, streamed.card.visibility) for streamed in streams.load_images(image_ids=ids, viewer=user)
+    ] == [
         (hidden.pk, "private"),
         (kept.pk, "public"),
     ]

@@ -7,7 +7,10 @@ from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE, decode_thumbnail, encode_th
 from tests.gallery import images as make
 
 
-@pytest.mark.parametrize(("size", "expected"), [((1600, 1200), (400, 300)), ((1200, 1600), (300, 400)), ((512, 512), (400, 400)), ((10_000, 10), (400, 1))])
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((1600, 1200), (400, 300)), ((1200, 1600), (300, 400)), ((512, 512), (400, 400)), ((10_000, 10), (400, 1))],
+)
 def test_scaling_down_fits_the_longest_side_to_400_and_keeps_the_aspect_ratio(size, expected):
     assert scale_down(Image.new("RGB", size, "red")).size == expected
     assert scaled_down_size(size) == expected
@@ -50,4 +53,3 @@ def test_a_thumbnail_decodes_back_to_an_image_of_the_same_size_and_colour():
     assert decoded.size == (400, 300)
     red, green, blue = decoded.convert("RGB").getpixel((200, 150))
     assert abs(red - 200) <= 6 and abs(green - 40) <= 6 and abs(blue - 40) <= 6
-

@@ -1,6 +1,6 @@
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-import sys
 from itertools import islice
 from pathlib import Path
 
@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--user", required=True, help="username of the owner")
-        parser.add_argument("--visibility", choices=Visibility.values, default=None, help="default: SCROLLER_DEFAULT_VISIBILITY")
+        parser.add_argument(
+            "--visibility", choices=Visibility.values, default=None, help="default: SCROLLER_DEFAULT_VISIBILITY"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
 
     def handle(self, *args, paths: list[Path], user: str, visibility: str | None, no_progress: bool, **options):
@@ -34,7 +36,9 @@ class Command(BaseCommand):
         reasons: dict[str, list[str]] = defaultdict(list)
         with tqdm(total=len(files), unit="img", disable=no_progress, file=sys.stderr) as progress:
             batches = (read_batch(batch) for batch in in_batches(files, size=BATCH_SIZE))
-            for results in ingest.ingest_batches(owner=owner, batches=batches, visibility=visibility or settings.SCROLLER_DEFAULT_VISIBILITY):
+            for results in ingest.ingest_batches(
+                owner=owner, batches=batches, visibility=visibility or settings.SCROLLER_DEFAULT_VISIBILITY
+            ):
                 for result in results:
                     counts[result.status] += 1
                     if result.error:
@@ -46,12 +50,18 @@ class Command(BaseCommand):
         try:
             return get_user_model().objects.get_by_natural_key(username)
         except get_user_model().DoesNotExist:
-            raise CommandError(f"no user {username!r}: create it first with createsuperuser or create_token --create-user") from None
+            raise CommandError(
+                f"no user {username!r}: create it first with createsuperuser or create_token --create-user"
+            ) from None
 
     def _summarise(self, *, counts: Counter, reasons: dict[str, list[str]]) -> None:
-        self.stdout.write(f"created {counts['created']}, duplicate {counts['duplicate']}, rejected {counts['rejected']}")
+        self.stdout.write(
+            f"created {counts['created']}, duplicate {counts['duplicate']}, rejected {counts['rejected']}"
+        )
         for reason, names in sorted(reasons.items(), key=lambda item: -len(item[1])):
-            shown = ", ".join(names[:SHOWN_PER_REASON]) + (f" and {len(names) - SHOWN_PER_REASON} more" if len(names) > SHOWN_PER_REASON else "")
+            shown = ", ".join(names[:SHOWN_PER_REASON]) + (
+                f" and {len(names) - SHOWN_PER_REASON} more" if len(names) > SHOWN_PER_REASON else ""
+            )
             self.stdout.write(f"  rejected {len(names)}: {reason}: {shown}")
 
 

@@ -21,7 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", default="30d", help="e.g. 30d, 12h, 0d (default 30d)")
-        parser.add_argument("--orphan-grace", default="1h", help="leave files younger than this alone: their upload may still be in flight")
+        parser.add_argument(
+            "--orphan-grace",
+            default="1h",
+            help="leave files younger than this alone: their upload may still be in flight",
+        )
 
     def handle(self, *args, older_than: str, orphan_grace: str, **options):
         purged = services.purge_deleted_images(older_than=parse_duration(older_than))
