@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from gallery.colors import DominantColour, dominant_colours, is_monochrome
+from gallery.mosaic.tiles import MosaicTile, mosaic_tile
+from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
 
 _EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"
@@ -73,6 +75,8 @@ class ImageAnalysis:
     thumbnail_width: int
     thumbnail_height: int
     colours: tuple[DominantColour, ...]
+    tile: MosaicTile
+    perceptual_hash: int  # signed 64-bit, see gallery.similar.phash
 
     @property
     def monochrome(self) -> bool:
@@ -104,6 +108,8 @@ def analyse_image(data: bytes, *, max_pixels: int) -> ImageAnalysis:
         thumbnail_width=decoded.thumbnail.width,
         thumbnail_height=decoded.thumbnail.height,
         colours=tuple(dominant_colours(decoded.thumbnail)),
+        tile=mosaic_tile(decoded.thumbnail),
+        perceptual_hash=perceptual_hash(decoded.thumbnail),
     )
 
 

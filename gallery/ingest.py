@@ -24,6 +24,8 @@ from django.conf import settings
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.serializers import image_url
+from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected"]
@@ -50,9 +52,20 @@ class IngestResult:
     id: int | None = None
     sha256: str | None = None
     error: str | None = None
+    # Stored, but looks like (a resized or re-encoded copy of) this older image of the same owner.
+    near_duplicate_of: int | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | self._page_urls()
+
+    def _page_urls(self) -> dict:
+        """Where the image page of this upload, and of the image it looks like, are."""
+        return {
+            "page_url": image_url("image-page", image_id=self.id) if self.id is not None else None,
+            "near_duplicate_url": image_url("image-page", image_id=self.near_duplicate_of)
+            if self.near_duplicate_of is not None
+            else None,
+        }
 
 
 def _forget_pool_in_child() -> None:
@@ -144,9 +157,14 @@ def _finish(
         for index, analysis in analysed.items()
     ]
     stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
-            uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
+            uploads[index].filename,
+            "created" if created else "duplicate",
+            id=image.pk,
+            sha256=uploads[index].sha256,
+            near_duplicate_of=near_duplicates.get(image.pk),
         )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]

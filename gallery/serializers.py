@@ -80,6 +80,7 @@ def card_to_dict(card: ImageCard, *, viewer) -> dict:
         ],
         "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
         "original_url": image_url("api-image-original", image_id=card.id),
+        "page_url": image_url("image-page", image_id=card.id),
         "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
     }
 
@@ -94,6 +95,8 @@ def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
             "byte_size": image.byte_size,
             "created_at": image.created_at.isoformat(),
             "deleted_at": image.deleted_at.isoformat() if image.deleted_at else None,
+            "description": image.description,
+            "labels": image.labels,
         }
     return data
 

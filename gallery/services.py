@@ -14,6 +14,7 @@ from django.utils import timezone
 from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
+from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,20 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         is_monochrome=analysis.monochrome,
         palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
         visibility=visibility,
+        **_similarity_fields(analysis),
     )
+
+
+def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
+    """What photomosaics and "more like this" keep of an image."""
+    lightness, green_red, blue_yellow = analysis.tile.lab
+    return {
+        "mosaic_tile": analysis.tile.pixels,
+        "mosaic_l": lightness,
+        "mosaic_a": green_red,
+        "mosaic_b": blue_yellow,
+        "perceptual_hash": analysis.perceptual_hash,
+    }
 
 
 def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
@@ -204,13 +218,31 @@ def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
     return image
 
 
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+def set_description(*, actor, image_id: int, description: str) -> Image:
+    """Raises ValueError with the reason for a description that is not text or is too long."""
+    if not isinstance(description, str):
+        raise ValueError("description must be text")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"description is {len(description)} characters, over the limit of {MAX_DESCRIPTION_LENGTH}")
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        image.description = description
+        image.save(update_fields=["description"])
+    return image
+
+
 def purge_images(*, image_ids: list[int]) -> int:
     """Hard delete: rows now, their files once the deletion is committed."""
     with transaction.atomic():
         paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
         Image.objects.filter(pk__in=image_ids).delete()
         events.announce_removed(image_ids=list(image_ids))
-        transaction.on_commit(lambda: _delete_files(paths=paths))
+        # Display renditions are named after their originals (gallery.page.rendition) and go with them.
+        files = [*paths, *(rendition_path(path) for path in paths)]
+        transaction.on_commit(lambda: _delete_files(paths=files))
     return len(paths)
 
 

@@ -28,6 +28,7 @@ const BACKLOG_MAX = 200;
 const DRAG_THRESHOLD_PX = 6;
 const ARROW_NUDGE_PX = 120;
 const LEAVE_MS = 220;
+const STREAM_KEY = 'scroller:stream';
 
 export class Columns {
   #stream;
@@ -205,7 +206,7 @@ export class Columns {
 
   #place(meta, load) {
     const tile = createTile(meta);
-    this.#byEl.set(tile.el, tile);
+    this.#byEl.set(tile.face, tile);
     const sameId = this.#byId.get(meta.id);
     if (sameId) sameId.add(tile);
     else this.#byId.set(meta.id, new Set([tile]));
@@ -228,10 +229,10 @@ export class Columns {
       tile.url = URL.createObjectURL(new Blob([bytes], { type: thumbType(tile.meta) }));
       tile.img.src = tile.url;
       await tile.img.decode();
-      tile.el.classList.add('is-loaded');
+      tile.face.classList.add('is-loaded');
     } catch (err) {
       if (tile.gone) return;
-      tile.el.classList.add('is-broken');
+      tile.face.classList.add('is-broken');
       console.warn(`scroller: thumbnail ${tile.meta.id} failed:`, err.message);
     }
   }
@@ -242,7 +243,7 @@ export class Columns {
     col.tiles.splice(index, 1);
     col.height -= tile.step;
     if (tile.el.contains(document.activeElement)) {
-      (col.tiles[index] ?? col.tiles[index - 1])?.el.focus({ preventScroll: true });
+      (col.tiles[index] ?? col.tiles[index - 1])?.face.focus({ preventScroll: true });
     }
     this.#forget(tile);
     // Collapse rather than vanish, so the tiles below slide up instead of jumping.
@@ -357,10 +358,24 @@ export class Columns {
   }
 
   #onClick(event) {
+    if (event.target.closest('.tile-info')) {
+      this.#rememberStream();
+      return;
+    }
     const tile = this.#byEl.get(event.target.closest('.tile'));
     if (!tile?.meta.can_delete || tile.gone) return;
     event.preventDefault();
     this.#onActivate(tile.meta);
+  }
+
+  // The image page walks what was on screen with its arrow keys (static/page/image.js).
+  #rememberStream() {
+    const ids = [...new Set(this.#tilesByScreenTop().map((tile) => tile.meta.id))];
+    try {
+      sessionStorage.setItem(STREAM_KEY, JSON.stringify(ids));
+    } catch {
+      // Storage full or disabled: the page then simply has no previous/next.
+    }
   }
 
   #onKey(event) {
@@ -445,7 +460,23 @@ function createTile(meta) {
   img.decoding = 'async';
   img.draggable = false;
   el.append(img);
-  return { meta, el, img, col: null, step: 0, url: null, gone: false };
+  // The info control sits beside the tile, not in it: a link inside a button (or a link) is
+  // not allowed, and a click on it must never reach the tile's delete.
+  const frame = document.createElement('div');
+  frame.className = 'tile-frame';
+  frame.append(el, infoLink(meta));
+  return { meta, el: frame, face: el, img, col: null, step: 0, url: null, gone: false };
+}
+
+function infoLink(meta) {
+  const info = document.createElement('a');
+  info.className = 'tile-info';
+  info.href = safeHref(meta.page_url) ?? '#';
+  info.dataset.testid = 'tile-info';
+  info.setAttribute('aria-label', `About image ${meta.id}: its page`);
+  info.title = 'About this image';
+  info.textContent = 'i';
+  return info;
 }
 
 function thumbSize(meta) {

@@ -1,0 +1,98 @@
+"""A photomosaic from cell colours and a library of tiles: which tile goes where, and the picture.
+
+Pure (no Django): arrays in, arrays and JPEG bytes out.
+"""
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+from scipy.spatial import cKDTree
+
+from gallery.mosaic.tiles import TILE_SIDE, rgb_to_lab
+
+# A tile is used at most this often once the library has MAX_USES tiles per cell or more:
+# enough that the best matches are used, few enough that no image dominates the picture.
+MAX_USES = 4
+# Each cell considers its this many nearest tiles; a cell that finds all of them used up or
+# beside it looks further (rare: see assign_tiles).
+NEAREST = 16
+# Cell colours are averaged over this many source pixels a side, in CIELAB like the tiles' means.
+_SAMPLES_PER_CELL = 4
+_JPEG_QUALITY = 85
+# A grid is this many cells tall at most, however tall the picture: 128 x 32 px is the largest side.
+MAX_ROWS = 128
+
+
+def grid_rows(*, width: int, height: int, columns: int) -> int:
+    return min(MAX_ROWS, max(1, round(columns * height / width)))
+
+
+def cell_colors(picture: Image.Image, *, columns: int, rows: int) -> np.ndarray:
+    """The mean CIELAB colour of each cell, shape (rows, columns, 3)."""
+    sampled = picture.convert("RGB").resize(
+        (columns * _SAMPLES_PER_CELL, rows * _SAMPLES_PER_CELL), Image.Resampling.BOX
+    )
+    lab = rgb_to_lab(np.asarray(sampled))
+    return lab.reshape(rows, _SAMPLES_PER_CELL, columns, _SAMPLES_PER_CELL, 3).mean(axis=(1, 3))
+
+
+def max_uses(*, cells: int, tiles: int) -> int:
+    """MAX_USES when the library is large enough; otherwise room for twice the fair share, so repeats go to good matches."""
+    return max(MAX_USES, math.ceil(2 * cells / tiles))
+
+
+def assign_tiles(
+    cells: np.ndarray, *, tree: cKDTree, tile_lab: np.ndarray, excluded: int | None, seed: int
+) -> np.ndarray:
+    """For each cell (rows, columns, 3 in CIELAB), the index of its tile in `tile_lab` (never `excluded`).
+
+    Cells are filled in a shuffled order, so that the use limit does not favour the top rows. Each
+    takes its nearest tile that is not used up and is not already one of its eight neighbours.
+    """
+    rows, columns, _ = cells.shape
+    count = len(tile_lab)
+    flat = cells.reshape(-1, 3)
+    nearest = min(NEAREST, count)
+    _, candidates = tree.query(flat, k=nearest)
+    candidates = candidates.reshape(len(flat), nearest).tolist()
+    limit = max_uses(cells=len(flat), tiles=count - (excluded is not None))
+    uses = [0] * count
+    if excluded is not None:
+        uses[excluded] = limit  # used up from the start: a picture is not a tile of itself
+    grid = np.full((rows + 2, columns + 2), -1, dtype=np.int64)  # a border of -1 spares bounds checks
+    padded = grid.tolist()
+    for cell in np.random.default_rng(seed).permutation(len(flat)).tolist():
+        row, column = divmod(cell, columns)
+        around = {padded[row + dr][column + dc] for dr in range(3) for dc in range(3) if (dr, dc) != (1, 1)}
+        choice = next((t for t in candidates[cell] if uses[t] < limit and t not in around), None)
+        if choice is None:
+            choice = _look_further(
+                flat[cell], tile_lab=tile_lab, uses=uses, limit=limit, around=around, excluded=excluded
+            )
+        uses[choice] += 1
+        padded[row + 1][column + 1] = choice
+    return np.array(padded, dtype=np.int64)[1:-1, 1:-1]
+
+
+def _look_further(
+    color: np.ndarray, *, tile_lab: np.ndarray, uses: list[int], limit: int, around: set[int], excluded: int | None
+) -> int:
+    """Every tile by distance; with fewer than nine tiles a neighbour may have to repeat."""
+    by_distance = [t for t in np.argsort(((tile_lab - color) ** 2).sum(axis=1)).tolist() if t != excluded]
+    return next((t for t in by_distance if uses[t] < limit and t not in around), by_distance[0])
+
+
+def compose(grid: np.ndarray, *, tiles: np.ndarray, cell_px: int) -> bytes:
+    """The JPEG of the grid (rows, columns of indexes into `tiles`, shape (n, TILE_SIDE, TILE_SIDE, 3))."""
+    rows, columns = grid.shape
+    pixels = tiles[grid].transpose(0, 2, 1, 3, 4).reshape(rows * TILE_SIDE, columns * TILE_SIDE, 3)
+    picture = Image.fromarray(np.ascontiguousarray(pixels))
+    if cell_px != TILE_SIDE:
+        # The whole picture at once: scaling is uniform, so every tile lands on exactly cell_px pixels.
+        resampling = Image.Resampling.BOX if cell_px < TILE_SIDE else Image.Resampling.BILINEAR
+        picture = picture.resize((columns * cell_px, rows * cell_px), resampling)
+    output = io.BytesIO()
+    picture.save(output, format="JPEG", quality=_JPEG_QUALITY)
+    return output.getvalue()
