@@ -253,7 +253,7 @@ async def image_mosaic(request: HttpRequest, image_id: int) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=300"
     response["X-Mosaic-Cells"] = str(made.cells)
     response["X-Mosaic-Tiles-Available"] = str(made.tiles_available)
-    response["X-Mosaic-Tiles-Used"] = str(made.tiles_used)
+    response["X-Mosaic-Tiles-Used"] = str(len(made.tile_ids))
     return response
 
 

@@ -12,8 +12,8 @@ from scipy.spatial import cKDTree
 
 from gallery.mosaic.tiles import TILE_SIDE, rgb_to_lab
 
-# A tile is used at most this often once the library has MAX_USES tiles per cell or more:
-# enough that the best matches are used, few enough that no image dominates the picture.
+# A tile is used at most this often once the library has a tile per cell or more: enough that
+# the best matches are used, few enough that no image dominates the picture.
 MAX_USES = 4
 # Each cell considers its this many nearest tiles; a cell that finds all of them used up or
 # beside it looks further (rare: see assign_tiles).
@@ -39,8 +39,12 @@ def cell_colors(picture: Image.Image, *, columns: int, rows: int) -> np.ndarray:
 
 
 def max_uses(*, cells: int, tiles: int) -> int:
-    """MAX_USES when the library is large enough; otherwise room for twice the fair share, so repeats go to good matches."""
-    return max(MAX_USES, math.ceil(2 * cells / tiles))
+    """MAX_USES once the library has a tile per cell; below that, MAX_USES times a tile's fair share of the cells.
+
+    A small library must repeat tiles; the bound then still keeps one image from taking over the
+    picture while leaving the closest colours room to be used where they fit.
+    """
+    return max(MAX_USES, math.ceil(MAX_USES * cells / tiles)) if tiles < cells else MAX_USES
 
 
 def assign_tiles(
@@ -49,7 +53,7 @@ def assign_tiles(
     """For each cell (rows, columns, 3 in CIELAB), the index of its tile in `tile_lab` (never `excluded`).
 
     Cells are filled in a shuffled order, so that the use limit does not favour the top rows. Each
-    takes its nearest tile that is not used up and is not already one of its eight neighbours.
+    takes its nearest tile that is not used up and is not already above, below, left or right of it.
     """
     rows, columns, _ = cells.shape
     count = len(tile_lab)
@@ -65,7 +69,12 @@ def assign_tiles(
     padded = grid.tolist()
     for cell in np.random.default_rng(seed).permutation(len(flat)).tolist():
         row, column = divmod(cell, columns)
-        around = {padded[row + dr][column + dc] for dr in range(3) for dc in range(3) if (dr, dc) != (1, 1)}
+        around = {
+            padded[row][column + 1],
+            padded[row + 2][column + 1],
+            padded[row + 1][column],
+            padded[row + 1][column + 2],
+        }
         choice = next((t for t in candidates[cell] if uses[t] < limit and t not in around), None)
         if choice is None:
             choice = _look_further(
@@ -79,7 +88,7 @@ def assign_tiles(
 def _look_further(
     color: np.ndarray, *, tile_lab: np.ndarray, uses: list[int], limit: int, around: set[int], excluded: int | None
 ) -> int:
-    """Every tile by distance; with fewer than nine tiles a neighbour may have to repeat."""
+    """Every tile by distance; with fewer than five tiles a neighbour may have to repeat."""
     by_distance = [t for t in np.argsort(((tile_lab - color) ** 2).sum(axis=1)).tolist() if t != excluded]
     return next((t for t in by_distance if uses[t] < limit and t not in around), by_distance[0])
 

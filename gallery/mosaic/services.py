@@ -9,6 +9,7 @@ library that doubled or halved gives visibly different ones). The source picture
 (its row stores its content), so it needs no rule of its own.
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,19 +37,18 @@ class MosaicUnavailable(Exception):
 @dataclass(frozen=True, slots=True)
 class Mosaic:
     jpeg: bytes
-    cells: int
+    grid: tuple[tuple[int, ...], ...]  # the image id of each cell's tile, row by row
     tiles_available: int  # images the viewer may see that could be tiles
-    tiles_used: int  # distinct images in the picture
+    made_at: float  # time.time() when it was made
 
     @property
-    def repeats_needed(self) -> bool:
-        return self.tiles_available < self.cells
+    def cells(self) -> int:
+        return len(self.grid) * len(self.grid[0])
 
-
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    mosaic: Mosaic
-    tile_ids: tuple[int, ...]
+    @property
+    def tile_ids(self) -> tuple[int, ...]:
+        """The distinct images in the picture, ascending."""
+        return tuple(sorted({image_id for row in self.grid for image_id in row}))
 
 
 def tiles_available(*, viewer, image_id: int) -> int:
@@ -61,11 +61,11 @@ def get_mosaic(*, viewer, image: Image, columns: int, cell_px: int) -> Mosaic:
     """`image` is one the viewer may see, with its thumbnail; raises MosaicUnavailable when there are no tiles."""
     cache = caches[CACHE_ALIAS]
     key = f"mosaic:{image.pk}:{columns}:{cell_px}:{viewer_group(viewer)}"
-    cached: _Cached | None = cache.get(key)
+    cached: Mosaic | None = cache.get(key)
     if cached is not None and _still_fresh(cached, viewer=viewer, image_id=image.pk):
-        return cached.mosaic
-    mosaic, tile_ids = _build(viewer=viewer, image=image, columns=columns, cell_px=cell_px)
-    cache.set(key, _Cached(mosaic=mosaic, tile_ids=tile_ids), timeout=None)
+        return cached
+    mosaic = _build(viewer=viewer, image=image, columns=columns, cell_px=cell_px)
+    cache.set(key, mosaic, timeout=None)
     return mosaic
 
 
@@ -80,9 +80,9 @@ def viewer_group(viewer) -> str:
     return "staff" if viewer.is_staff else f"user-{viewer.pk}"
 
 
-def _still_fresh(cached: _Cached, *, viewer, image_id: int) -> bool:
+def _still_fresh(cached: Mosaic, *, viewer, image_id: int) -> bool:
     available = tiles_available(viewer=viewer, image_id=image_id)
-    if abs(available - cached.mosaic.tiles_available) > REBUILD_CHANGE * cached.mosaic.tiles_available:
+    if abs(available - cached.tiles_available) > REBUILD_CHANGE * cached.tiles_available:
         return False
     visible = Image.objects.visible_to(viewer).alive().filter(pk__in=cached.tile_ids).count()
     return visible == len(cached.tile_ids)
@@ -92,7 +92,7 @@ def _tile_mask(snapshot: Snapshot, *, viewer) -> np.ndarray:
     return snapshot.visible_mask(viewer) & ~np.isnan(snapshot.lab[:, 0])
 
 
-def _build(*, viewer, image: Image, columns: int, cell_px: int) -> tuple[Mosaic, tuple[int, ...]]:
+def _build(*, viewer, image: Image, columns: int, cell_px: int) -> Mosaic:
     picture = decode_thumbnail(bytes(image.thumbnail))
     rows = render.grid_rows(width=image.thumbnail_width, height=image.thumbnail_height, columns=columns)
     cells = render.cell_colors(picture, columns=columns, rows=rows)
@@ -114,14 +114,12 @@ def _build(*, viewer, image: Image, columns: int, cell_px: int) -> tuple[Mosaic,
     else:
         raise MosaicUnavailable("the library changed while the mosaic was being made; try again")
     tiles = np.stack([pixels[int(image_id)] for image_id in candidate_ids[used]])
-    positions = np.searchsorted(used, grid)
-    mosaic = Mosaic(
-        jpeg=render.compose(positions, tiles=tiles, cell_px=cell_px),
-        cells=rows * columns,
+    return Mosaic(
+        jpeg=render.compose(np.searchsorted(used, grid), tiles=tiles, cell_px=cell_px),
+        grid=tuple(tuple(row) for row in candidate_ids[grid].tolist()),
         tiles_available=len(candidate_ids) - (excluded is not None),
-        tiles_used=len(used),
+        made_at=time.time(),
     )
-    return mosaic, tuple(int(image_id) for image_id in candidate_ids[used])
 
 
 def _tree_for(snapshot: Snapshot, *, viewer) -> tuple[np.ndarray, cKDTree, np.ndarray]:
