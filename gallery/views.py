@@ -7,7 +7,6 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -229,9 +228,8 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
 async def image_display(request: HttpRequest, image_id: int) -> HttpResponse:
     """The display rendition (gallery.page.rendition): what the image page shows instead of the original."""
     image = await sync_to_async(selectors.get_page_image)(viewer=request.user, image_id=image_id)
-    path = await sync_to_async(rendition.display_rendition, thread_sensitive=False)(image)
-    file = await sync_to_async(default_storage.open, thread_sensitive=False)(path, "rb")
-    response = StreamingHttpResponse(read_in_chunks(file), content_type=rendition.MEDIA_TYPE)
+    data = await sync_to_async(rendition.display_rendition, thread_sensitive=False)(image)
+    response = HttpResponse(data, content_type=rendition.MEDIA_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 

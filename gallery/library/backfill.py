@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from django.db.models import Q
 
+from gallery.analysis import tile_sample
 from gallery.models import Image
 from gallery.mosaic.tiles import mosaic_tile
 from gallery.similar.phash import perceptual_hash
@@ -35,7 +36,7 @@ def fill_missing_tiles(*, batch_size: int) -> Iterator[int]:
 
 def _fill(image: Image) -> None:
     thumbnail = decode_thumbnail(bytes(image.thumbnail)).convert("RGB")
-    tile = mosaic_tile(thumbnail)
+    tile = mosaic_tile(tile_sample(thumbnail))
     image.mosaic_tile = tile.pixels
     image.mosaic_l, image.mosaic_a, image.mosaic_b = tile.lab
     image.perceptual_hash = perceptual_hash(thumbnail)

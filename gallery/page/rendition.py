@@ -32,18 +32,22 @@ def display_size(*, width: int, height: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def display_rendition(image: ImageRecord) -> str:
-    """The storage name of the image's display rendition, made now if it is not there yet."""
+def display_rendition(image: ImageRecord) -> bytes:
+    """The image's display rendition (a JPEG of at most DISPLAY_MAX_SIDE px), made and stored now if it is not there yet.
+
+    Read whole: it is a few hundred kilobytes at most.
+    """
     path = rendition_path(image.original.name)
     if default_storage.exists(path):
-        return path
+        with default_storage.open(path, "rb") as stored:
+            return stored.read()
     with image.original.open("rb") as original:
         data = _render(original.read())
     saved = default_storage.save(path, ContentFile(data))
     if saved != path:
         # A concurrent request made the same rendition first; its copy is as good as ours.
         default_storage.delete(saved)
-    return path
+    return data
 
 
 def _render(data: bytes) -> bytes:

@@ -10,8 +10,9 @@ and shrinks it with a box filter rather than imagehash's Lanczos (0.3 ms instead
 400 px; the 32 px average feeds a low-pass transform anyway).
 
 Measured on 500 benchmark photos against copies scaled to 60 % and re-encoded as JPEG q60: the
-median copy differs by 0 bits, 90 % by at most 4, 96 % by at most NEAR_DUPLICATE_BITS; flat,
-featureless pictures (fog, sky) are the ones that differ more.
+median copy differs by 0 bits, 90 % by at most 4, 96 % by at most NEAR_DUPLICATE_BITS (flat,
+featureless pictures such as fog or sky differ more); 4 % of the distinct photos have another
+within that distance, mostly crops of one scene.
 """
 
 import numpy as np
