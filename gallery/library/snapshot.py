@@ -42,6 +42,11 @@ class Snapshot:
     derived: dict = field(default_factory=dict)
 
     @property
+    def nbytes(self) -> int:
+        arrays = (self.ids, self.owner_ids, self.public, self.lab, self.hashes, self.hashed, self.palettes)
+        return sum(array.nbytes for array in arrays)
+
+    @property
     def newest_id(self) -> int:
         return int(self.ids[-1]) if len(self.ids) else 0
 

@@ -15,9 +15,11 @@ from gallery.mosaic.tiles import TILE_SIDE, rgb_to_lab
 # A tile is used at most this often once the library has a tile per cell or more: enough that
 # the best matches are used, few enough that no image dominates the picture.
 MAX_USES = 4
-# Each cell considers its this many nearest tiles; a cell that finds all of them used up or
-# beside it looks further (rare: see assign_tiles).
-NEAREST = 16
+# Each cell first considers its this many nearest tiles; see assign_tiles for those that find
+# all of them used up or beside them.
+NEAREST = 32
+# A waiting cell's next round asks for this many times more candidates.
+_WIDENING = 4
 # Cell colours are averaged over this many source pixels a side, in CIELAB like the tiles' means.
 _SAMPLES_PER_CELL = 4
 _JPEG_QUALITY = 85
@@ -52,45 +54,52 @@ def assign_tiles(
 ) -> np.ndarray:
     """For each cell (rows, columns, 3 in CIELAB), the index of its tile in `tile_lab` (never `excluded`).
 
-    Cells are filled in a shuffled order, so that the use limit does not favour the top rows. Each
-    takes its nearest tile that is not used up and is not already above, below, left or right of it.
+    Each cell takes its nearest tile that is not used up and is not already above, below, left or
+    right of it. Cells are filled in a shuffled order, so that the use limit does not favour the
+    top rows. A cell whose NEAREST candidates are all used up or beside it waits for the next
+    round, which asks the tree for four times as many for all such cells at once: a picture
+    dominated by one colour sends half its cells searching, and a query per cell cost 1 ms each.
     """
     rows, columns, _ = cells.shape
     count = len(tile_lab)
     flat = cells.reshape(-1, 3)
-    nearest = min(NEAREST, count)
-    _, candidates = tree.query(flat, k=nearest)
-    candidates = candidates.reshape(len(flat), nearest).tolist()
     limit = max_uses(cells=len(flat), tiles=count - (excluded is not None))
     uses = [0] * count
+    used_up = np.zeros(count, dtype=bool)
     if excluded is not None:
-        uses[excluded] = limit  # used up from the start: a picture is not a tile of itself
-    grid = np.full((rows + 2, columns + 2), -1, dtype=np.int64)  # a border of -1 spares bounds checks
-    padded = grid.tolist()
-    for cell in np.random.default_rng(seed).permutation(len(flat)).tolist():
-        row, column = divmod(cell, columns)
-        around = {
-            padded[row][column + 1],
-            padded[row + 2][column + 1],
-            padded[row + 1][column],
-            padded[row + 1][column + 2],
-        }
-        choice = next((t for t in candidates[cell] if uses[t] < limit and t not in around), None)
-        if choice is None:
-            choice = _look_further(
-                flat[cell], tile_lab=tile_lab, uses=uses, limit=limit, around=around, excluded=excluded
-            )
-        uses[choice] += 1
-        padded[row + 1][column + 1] = choice
+        uses[excluded] = limit  # a picture is not a tile of itself
+        used_up[excluded] = True
+    padded = np.full((rows + 2, columns + 2), -1, dtype=np.int64).tolist()  # a border of -1 spares bounds checks
+    pending = np.random.default_rng(seed).permutation(len(flat))
+    wanted = NEAREST
+    while len(pending):
+        wanted = min(wanted, count)
+        _, nearest = tree.query(flat[pending], k=wanted)
+        nearest = nearest.reshape(len(pending), wanted)
+        waiting = []
+        for cell, tiles in zip(pending.tolist(), nearest, strict=True):
+            row, column = divmod(cell, columns)
+            around = {
+                padded[row][column + 1],
+                padded[row + 2][column + 1],
+                padded[row + 1][column],
+                padded[row + 1][column + 2],
+            }
+            # At most four are neighbours, so the first five candidates not used up hold the answer if any does.
+            choice = next((t for t in tiles[~used_up[tiles]][:5].tolist() if t not in around), None)
+            if choice is None:
+                if wanted < count:
+                    waiting.append(cell)
+                    continue
+                # Fewer than five tiles in all: a neighbour repeats rather than the cell staying empty.
+                choice = next(t for t in tiles.tolist() if t != excluded)
+            uses[choice] += 1
+            if uses[choice] >= limit:
+                used_up[choice] = True
+            padded[row + 1][column + 1] = choice
+        pending = np.array(waiting, dtype=np.int64)
+        wanted *= _WIDENING
     return np.array(padded, dtype=np.int64)[1:-1, 1:-1]
-
-
-def _look_further(
-    color: np.ndarray, *, tile_lab: np.ndarray, uses: list[int], limit: int, around: set[int], excluded: int | None
-) -> int:
-    """Every tile by distance; with fewer than five tiles a neighbour may have to repeat."""
-    by_distance = [t for t in np.argsort(((tile_lab - color) ** 2).sum(axis=1)).tolist() if t != excluded]
-    return next((t for t in by_distance if uses[t] < limit and t not in around), by_distance[0])
 
 
 def compose(grid: np.ndarray, *, tiles: np.ndarray, cell_px: int) -> bytes:

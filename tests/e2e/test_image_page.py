@@ -23,7 +23,9 @@ def test_from_a_scroller_tile_to_its_page_then_edit_the_description_and_see_the_
     expect(info).to_have_css("opacity", "0")
     tile.focus()  # keyboard focus on the tile shows its info control, as hovering does
     expect(info).to_have_css("opacity", "1")
-    info.click()
+    page.keyboard.press("Tab")  # the control comes right after its tile, and Enter follows it
+    expect(info).to_be_focused()
+    page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(rf"/images/{image_id}/$"))
     expect(page.get_by_test_id("image-title")).to_have_text(re.compile(r"hue-200-\d\.png"))
