@@ -8,8 +8,8 @@ perceptual hash (8) and the palette as four (x, y, z, share) colours (64): about
 the tiles it uses.
 
 Freshness: each use asks the database for its newest image id (one index lookup) and appends
-what is newer; everything is read again after RELOAD_SECONDS, which picks up deletions,
-visibility changes and tiles filled in for old images. Privacy never rests on the snapshot: what
+what is newer; everything is read again after RELOAD_SECONDS (in the background), which picks up
+deletions, visibility changes and tiles filled in for old images. Privacy never rests on the snapshot: what
 is shown is read again with the viewer's visibility rule, and a snapshot that offered an image the
 viewer may no longer see is thrown away (`forget_snapshot`).
 """
@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connection
 from django.db.models import Max
 
 from gallery.models import Image, Visibility
@@ -64,18 +65,26 @@ class Snapshot:
 
 
 _snapshot: Snapshot | None = None
+_reloading = False
 _lock = threading.Lock()
 
 
 def library_snapshot() -> Snapshot:
+    """The current snapshot, with what is newer than it appended.
+
+    The first call of a process reads the whole library (a few seconds at 100,000 images); the
+    full re-read every RELOAD_SECONDS happens in a thread of its own while requests go on with
+    the snapshot they have, which is safe because nothing is shown on the snapshot's word alone.
+    """
     global _snapshot
     with _lock:
-        if _snapshot is None or time.monotonic() - _snapshot.loaded_at > RELOAD_SECONDS:
+        if _snapshot is None:
             _snapshot = _load(after_id=0, into=None)
-        else:
-            newest = Image.objects.aggregate(newest=Max("pk"))["newest"] or 0
-            if newest > _snapshot.newest_id:
-                _snapshot = _load(after_id=_snapshot.newest_id, into=_snapshot)
+        elif time.monotonic() - _snapshot.loaded_at > RELOAD_SECONDS:
+            _reload_in_background()
+        newest = Image.objects.aggregate(newest=Max("pk"))["newest"] or 0
+        if newest > _snapshot.newest_id:
+            _snapshot = _load(after_id=_snapshot.newest_id, into=_snapshot)
         return _snapshot
 
 
@@ -84,6 +93,25 @@ def forget_snapshot() -> None:
     global _snapshot
     with _lock:
         _snapshot = None
+
+
+def _reload_in_background() -> None:
+    global _reloading
+    if not _reloading:
+        _reloading = True
+        threading.Thread(target=_reload, name="library-snapshot", daemon=True).start()
+
+
+def _reload() -> None:
+    global _snapshot, _reloading
+    try:
+        fresh = _load(after_id=0, into=None)
+        with _lock:
+            # Whatever was appended meanwhile is newer than `fresh` and is appended again at the next use.
+            _snapshot = fresh
+    finally:
+        _reloading = False
+        connection.close()
 
 
 def palette_points(palette: list[list]) -> np.ndarray:

@@ -9,6 +9,7 @@ from gallery.models import Image
 from gallery.similar.phash import NEAR_DUPLICATE_BITS, hamming_distances
 
 SPARE = 20
+_FAR = np.float32(1e6)
 
 
 def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]:
@@ -84,16 +85,17 @@ def palette_distances(points: np.ndarray, palettes: np.ndarray) -> np.ndarray:
     """
     used = points[:, 3] > 0
     if not used.any():
-        return np.full(len(palettes), np.inf)
-    ours = points[used]
+        return np.full(len(palettes), np.inf, dtype=np.float32)
+    ours = points[used].astype(np.float32)
     differences = palettes[:, None, :, :3] - ours[None, :, None, :3]  # (n, ours, theirs, 3)
-    pairwise = np.sqrt((differences**2).sum(axis=-1)) + np.abs(palettes[:, None, :, 3] - ours[None, :, None, 3])
+    pairwise = np.sqrt(np.einsum("nijk,nijk->nij", differences, differences))
+    pairwise += np.abs(palettes[:, None, :, 3] - ours[None, :, None, 3])
     theirs_used = palettes[:, :, 3] > 0
-    pairwise = np.where(theirs_used[:, None, :], pairwise, np.inf)
-    ours_to_theirs = (pairwise.min(axis=2) * ours[None, :, 3]).sum(axis=1)
-    nearest_of_ours = pairwise.min(axis=1)
-    theirs_to_ours = np.where(theirs_used, nearest_of_ours, 0.0) * palettes[:, :, 3]
-    return ours_to_theirs + theirs_to_ours.sum(axis=1)
+    # An unused colour of theirs is never anyone's nearest; its own term has weight 0.
+    pairwise += np.where(theirs_used, 0, _FAR).astype(np.float32)[:, None, :]
+    ours_to_theirs = pairwise.min(axis=2) @ ours[:, 3]
+    theirs_to_ours = (np.minimum(pairwise.min(axis=1), _FAR / 2) * palettes[:, :, 3]).sum(axis=1)
+    return ours_to_theirs + theirs_to_ours
 
 
 def _visible_by_id(*, viewer, image_ids: list[int]) -> dict[int, Image]:
