@@ -137,7 +137,7 @@ def _load(*, after_id: int, into: Snapshot | None) -> Snapshot:
         .values_list("pk", "owner_id", "visibility", "mosaic_l", "mosaic_a", "mosaic_b", "perceptual_hash", "palette")
     )
     count = len(rows)
-    parts = {
+    parts: dict[str, np.ndarray] = {
         "ids": np.fromiter((row[0] for row in rows), dtype=np.int64, count=count),
         "owner_ids": np.fromiter((row[1] for row in rows), dtype=np.int64, count=count),
         "public": np.fromiter((row[2] == Visibility.PUBLIC for row in rows), dtype=bool, count=count),
@@ -152,4 +152,4 @@ def _load(*, after_id: int, into: Snapshot | None) -> Snapshot:
     }
     if into is not None:
         parts = {name: np.concatenate([getattr(into, name), part]) for name, part in parts.items()}
-    return Snapshot(**parts, loaded_at=into.loaded_at if into else time.monotonic())
+    return Snapshot(**parts, loaded_at=into.loaded_at if into else time.monotonic())  # type: ignore[arg-type]

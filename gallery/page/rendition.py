@@ -37,7 +37,7 @@ def display_rendition(image: ImageRecord) -> bytes:
 
     Read whole: it is a few hundred kilobytes at most.
     """
-    path = rendition_path(image.original.name)
+    path = rendition_path(str(image.original.name))
     if default_storage.exists(path):
         with default_storage.open(path, "rb") as stored:
             return stored.read()

@@ -30,6 +30,7 @@ def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]
     hashes = np.array([value for _, value in rows], dtype=np.int64)
     found = {}
     for image in hashed:
+        assert image.perceptual_hash is not None
         distances = hamming_distances(hashes, image.perceptual_hash)
         candidates = np.flatnonzero((distances <= NEAR_DUPLICATE_BITS) & (ids < image.pk))
         if candidates.size:
