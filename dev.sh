@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scroller's two commands, each doing all its own set-up on a fresh Debian/Ubuntu machine:
-#   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/
+#   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/, with background workers
 #   ./dev.sh test   install, make sure MariaDB and Redis answer, run every test on SQLite and on MariaDB+Redis
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -71,6 +71,26 @@ ensure_services() {
   fi
 }
 
+WORKER_PIDS=()
+
+start_workers() {
+  # Background tasks (image labels) run in `db_worker` processes at a lower priority than the server,
+  # so that an upload in progress keeps the CPU.
+  local count=${SCROLLER_LABEL_WORKERS:-1}
+  for _ in $(seq 1 "$count"); do
+    nice -n "${SCROLLER_WORKER_NICENESS:-10}" "$PYTHON" manage.py db_worker --no-reload --interval 0.5 &
+    WORKER_PIDS+=($!)
+  done
+}
+
+stop_workers() {
+  # A worker finishes the task in hand, then exits; wait for that, so nothing is left running.
+  if [ ${#WORKER_PIDS[@]} -gt 0 ]; then
+    kill -TERM "${WORKER_PIDS[@]}" 2>/dev/null || true
+    wait "${WORKER_PIDS[@]}" 2>/dev/null || true
+  fi
+}
+
 run() {
   install_system_packages "${SYSTEM_PACKAGES[@]}"
   install_python_packages
@@ -78,8 +98,10 @@ run() {
   "$PYTHON" manage.py collectstatic --noinput -v 0
   "$PYTHON" manage.py ensure_admin
   local port=${PORT:-8000}
-  say "Scroller is at http://127.0.0.1:$port/  (admin: http://127.0.0.1:$port/admin/)  Ctrl-C stops it"
-  exec "$VENV/bin/daphne" -b 127.0.0.1 -p "$port" scroller.asgi:application
+  trap stop_workers EXIT
+  start_workers
+  say "Scroller is at http://127.0.0.1:$port/  (admin: http://127.0.0.1:$port/admin/)  Ctrl-C stops it and its ${#WORKER_PIDS[@]} worker(s)"
+  "$VENV/bin/daphne" -b 127.0.0.1 -p "$port" scroller.asgi:application
 }
 
 test_suite() {

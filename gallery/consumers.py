@@ -24,6 +24,9 @@ Server -> client
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
       the same cycle.
+  {"type": "updated", "images": [META, ...]}
+      Live, no binary frame: images this client was sent (the last 5,000) whose labels or
+      description changed since, as this client may still see them.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
@@ -179,6 +182,14 @@ def load_added(stream: streams.HueStream, *, viewer, image_ids: list[int]) -> tu
 
 
 @in_db_thread()
+def load_updated(*, viewer, image_ids: list[int]) -> list[dict]:
+    return [
+        card_to_dict(streamed.card, viewer=viewer)
+        for streamed in streams.load_images(image_ids=image_ids, viewer=viewer)
+    ]
+
+
+@in_db_thread()
 def change_image(*, action: str, actor, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
     change(actor=actor, image_id=image_id)
@@ -299,6 +310,16 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         image_ids = streams.sent_among(self.stream, image_ids=event["ids"])
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
+
+    async def images_updated(self, event: dict) -> None:
+        if self.stream is None:
+            return
+        image_ids = streams.sent_among(self.stream, image_ids=event["ids"])
+        if not image_ids:
+            return
+        metas = await load_updated(viewer=self.user, image_ids=image_ids)
+        if metas:
+            await self.send_json({"type": "updated", "images": metas})
 
     async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)

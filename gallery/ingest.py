@@ -1,9 +1,11 @@
 """Bulk ingest: from uploaded bytes to stored images, with the image work spread over a process pool.
 
-Decoding, colour analysis and thumbnail encoding are CPU-bound Python/C work that
-holds the GIL for much of its time, so they run in worker processes (one per core
-by default, SCROLLER_INGEST_WORKERS); the server process keeps the HTTP parsing,
-hashing, database writes and file storage.
+Analysers come in two kinds. Fast ones (decoding, colour analysis, thumbnail encoding: a few
+milliseconds) run before the rows are written, in worker processes (one per core by default,
+SCROLLER_INGEST_WORKERS), because CPU-bound Python/C work holds the GIL for much of its time;
+the server process keeps the HTTP parsing, hashing, database writes and file storage. Slow ones
+(SLOW_ANALYSERS: the classifier's labels) run after the upload commits, as background tasks, so
+that an upload never waits for them; each fills in its own fields of the stored image later.
 """
 
 import asyncio
@@ -24,10 +26,14 @@ from django.conf import settings
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.labels.tasks import schedule_labelling
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected"]
 MAX_NAME_LENGTH = 255
+
+# Each is called with the ids of newly stored images, and schedules its work for after the commit.
+SLOW_ANALYSERS = (schedule_labelling,)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -144,6 +150,9 @@ def _finish(
         for index, analysis in analysed.items()
     ]
     stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    created_ids = [image.pk for image, created in stored if created]
+    for schedule in SLOW_ANALYSERS:
+        schedule(image_ids=created_ids)
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
             uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256

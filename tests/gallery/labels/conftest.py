@@ -3,6 +3,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+# The websocket fixtures, for the `updated` event's test.
+from tests.gallery.test_consumers import channel_layer, connect, make  # noqa: F401
+
 PHOTOS = Path(__file__).resolve().parent / "photos"
 
 
@@ -15,3 +18,23 @@ def photo():
         return open_for_labelling(PHOTOS / name)
 
     return open_photo
+
+
+def photo_bytes(name: str) -> bytes:
+    return (PHOTOS / name).read_bytes()
+
+
+def run_worker() -> None:
+    """The database backend's own worker, as `manage.py db_worker --batch` runs it: every task that is due, then return."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="tests",
+        excluded_queue_names=[],
+    ).run()
