@@ -138,6 +138,7 @@ def _finish(
     settled: dict[int, IngestResult],
     outcomes: dict[int, ImageAnalysis | ImageRejected],
     visibility: str,
+    description: str = "",
 ) -> list[IngestResult]:
     analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
@@ -149,7 +150,11 @@ def _finish(
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    stored = (
+        services.store_images(owner=owner, new_images=new_images, visibility=visibility, description=description)
+        if new_images
+        else []
+    )
     created_ids = [image.pk for image, created in stored if created]
     for schedule in SLOW_ANALYSERS:
         schedule(image_ids=created_ids)
@@ -176,7 +181,7 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
 
-async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list[IngestResult]:
+async def ingest_async(*, owner, uploads: list[Upload], visibility: str, description: str = "") -> list[IngestResult]:
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
@@ -185,7 +190,7 @@ async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list
     )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
     return await sync_to_async(_finish)(
-        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility
+        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
 
 

@@ -19,6 +19,7 @@ from gallery.permissions import can_modify_image
 logger = logging.getLogger(__name__)
 
 ORIGINALS_DIR = "originals"
+MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
@@ -34,8 +35,12 @@ class NewImage:
     analysis: ImageAnalysis
 
 
-def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(
+    *, owner, new_images: list[NewImage], visibility: str, description: str = ""
+) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
+
+    `description` goes to every image this call creates; images that already existed keep theirs.
 
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
@@ -46,7 +51,9 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    _image_row(
+                        owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+                    )
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -62,7 +69,7 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
         # A concurrent upload of some of the same bytes by the same owner won the race:
         # one at a time, so that each image learns whether it is new or a duplicate.
         return [
-            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility, description=description)
             for new_image, path in zip(new_images, paths, strict=True)
         ]
     except BaseException:
@@ -72,10 +79,12 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner, new_image: NewImage, path: str, visibility: str, description: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = _image_row(
+                owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+            )
             image.save()
             DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
             events.announce_added(images=[image])
@@ -99,7 +108,7 @@ def _write_original(*, owner, new_image: NewImage) -> str:
     return path
 
 
-def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Image:
+def _image_row(*, owner, new_image: NewImage, path: str, visibility: str, description: str) -> Image:
     analysis = new_image.analysis
     return Image(
         owner=owner,
@@ -116,6 +125,7 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         is_monochrome=analysis.monochrome,
         palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
         visibility=visibility,
+        description=description,
     )
 
 
@@ -201,6 +211,18 @@ def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
                 events.announce_hidden(images=[image])
             else:
                 events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)], published=True)
+    return image
+
+
+def set_description(*, actor, image_id: int, description: str) -> Image:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"a description is at most {MAX_DESCRIPTION_LENGTH} characters")
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.description != description:
+            image.description = description
+            image.save(update_fields=["description"])
+            events.announce_updated(image_ids=[image.pk])
     return image
 
 

@@ -1,9 +1,9 @@
-"""Labels landing reach the scrollers that were shown the image, live, as an `updated` message."""
+"""Labels landing and descriptions changing reach the scrollers that were shown the image, live, as `updated`."""
 
 import pytest
 from channels.db import database_sync_to_async
 
-from gallery import ingest
+from gallery import ingest, services
 from gallery.models import Image
 from tests.gallery.labels.conftest import photo_bytes, run_worker
 from tests.gallery.test_consumers import ids_of, subscribe
@@ -39,3 +39,16 @@ async def test_labels_reach_scrollers_that_were_shown_the_image_as_an_updated_me
     assert updated["images"][0]["labels"][0]["name"] == "ladybug"
     assert await shown.receive_nothing(timeout=0.5)
     assert await elsewhere.receive_nothing(timeout=0.5)
+
+
+async def test_a_new_description_reaches_scrollers_that_were_shown_the_image(connect, make_image, user):
+    image = await database_sync_to_async(make_image)(colors=[(200, 0.7)])
+    client, _ = await connect()
+    batch, _ = await subscribe(client, hue=200)
+    assert ids_of(batch) == [image.pk]
+
+    await database_sync_to_async(services.set_description)(actor=user, image_id=image.pk, description="Harbour, dusk")
+
+    updated = await client.receive_json_from(timeout=WAIT)
+    assert updated["type"] == "updated"
+    assert updated["images"][0]["description"] == "Harbour, dusk"
