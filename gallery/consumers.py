@@ -59,6 +59,7 @@ from django.core.exceptions import PermissionDenied
 
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
+from gallery.labels.relay import ensure_relay
 from gallery.models import Image
 from gallery.serializers import card_to_dict
 
@@ -212,6 +213,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         self.user = self.scope["user"]
         self.stream: streams.HueStream | None = None
         self.reading_ahead: asyncio.Future | None = None
+        ensure_relay()
         await self.accept()
         authenticated = self.user.is_authenticated
         await self.send_json(

@@ -43,7 +43,9 @@ class Image(models.Model):
     palette = models.JSONField(
         default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first."
     )
-    description = models.TextField(max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text.")
+    description = models.TextField(
+        max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text."
+    )
     # Filled by the background classifier after the upload commits; null until then.
     labels = models.JSONField(
         null=True,

@@ -250,6 +250,8 @@ SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
 # A labelling task that fails is tried again this many times in all, the n-th retry n times this many seconds later.
 SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3)
 SCROLLER_LABELS_RETRY_SECONDS = env_int("SCROLLER_LABELS_RETRY_SECONDS", default=30)
+# On the in-memory channel layer a server polls the task table this often for labels landed in workers (0: never).
+SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECONDS", "2"))
 
 # Background tasks (Django's Tasks API, the django-tasks backport): queued in the database, run by
 # `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).

@@ -51,6 +51,8 @@ def labels_model_dir(tmp_path_factory) -> Path:
 def labels_settings(settings, labels_model_dir) -> None:
     settings.SCROLLER_LABELS_MODEL_DIR = labels_model_dir
     settings.SCROLLER_LABELS_WEIGHTS = ""
+    # Workers run inside the test process here, and reach consumers directly: the relay (tested on its own) would repeat them.
+    settings.SCROLLER_LABELS_RELAY_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

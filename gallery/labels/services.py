@@ -26,15 +26,15 @@ class LabellingFailed(RuntimeError):
         super().__init__(f"{len(reasons)} image(s) could not be labelled: {details}")
 
 
-def label_images(*, image_ids: Iterable[int]) -> int:
-    """Classify these images and store their labels, batch by batch; returns how many were labelled.
+def label_images(*, image_ids: Iterable[int]) -> list[int]:
+    """Classify these images and store their labels, batch by batch; returns the ids of those labelled.
 
     Raises ClassifierUnavailable before touching anything when the model cannot be loaded, and
     LabellingFailed after storing the rest when some originals could not be read.
     """
     classifier = get_classifier()
     ids = list(image_ids)
-    labelled = 0
+    labelled: list[int] = []
     reasons: dict[int, str] = {}
     for start in range(0, len(ids), CLASSIFY_BATCH):
         images = list(Image.objects.filter(pk__in=ids[start : start + CLASSIFY_BATCH]).only("pk", "original"))
@@ -50,7 +50,7 @@ def label_images(*, image_ids: Iterable[int]) -> int:
                 image_id: [label.as_dict() for label in found] for image_id, found in zip(decoded, labels, strict=True)
             }
         )
-        labelled += len(decoded)
+        labelled += decoded
     if reasons:
         raise LabellingFailed(reasons=reasons)
     return labelled

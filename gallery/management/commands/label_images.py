@@ -31,7 +31,7 @@ class Command(BaseCommand):
             for start in range(0, len(image_ids), BATCH_SIZE):
                 batch = image_ids[start : start + BATCH_SIZE]
                 try:
-                    labelled += label_images(image_ids=batch)
+                    labelled += len(label_images(image_ids=batch))
                 except ClassifierUnavailable as error:
                     raise CommandError(f"the classifier is unavailable: {error}") from None
                 except LabellingFailed as failure:
