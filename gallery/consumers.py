@@ -57,6 +57,8 @@ from django.core.exceptions import PermissionDenied
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
+from gallery.realtime import stream as realtime
+from gallery.realtime.stream import Stream, StreamedImage
 from gallery.serializers import card_to_dict
 
 # Stream reads are independent per connection, so they need not queue behind channels'
@@ -142,40 +144,37 @@ def _is_int(value: object) -> bool:
 THUMBNAIL_RECORD_HEADER = struct.Struct(">II")
 
 
-def thumbnails_frame(images: list[streams.StreamedImage]) -> bytes:
+def thumbnails_frame(images: list[StreamedImage]) -> bytes:
     parts = []
     for streamed in images:
         parts += [THUMBNAIL_RECORD_HEADER.pack(streamed.card.id, len(streamed.thumbnail)), streamed.thumbnail]
     return b"".join(parts)
 
 
-def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[list[dict], bytes]:
+def serialize_images(images: list[StreamedImage], *, viewer) -> tuple[list[dict], bytes]:
     return [card_to_dict(streamed.card, viewer=viewer) for streamed in images], thumbnails_frame(images)
 
 
 @in_db_thread()
-def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
-    images = streams.next_batch(stream, viewer=viewer, size=size, may_walk=may_walk)
+def load_batch(stream: Stream, *, viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
+    images = stream.next_batch(viewer=viewer, size=size, may_walk=may_walk)
     metas, thumbnails = serialize_images(images, viewer=viewer)
-    message = {
-        "type": "batch",
-        "hue": stream.hue,
-        "margin": stream.margin,
-        "widened": stream.widened,
-        "cycle": stream.cycle,
-        "images": metas,
-    }
-    return message, thumbnails
+    return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
 @in_db_thread("read-ahead")
-def read_ahead(stream: streams.HueStream, *, viewer) -> streams.ReadAhead:
-    return streams.read_ahead(stream, viewer=viewer)
+def read_ahead(stream: Stream, *, viewer) -> object:
+    return stream.read_ahead(viewer=viewer)
 
 
 @in_db_thread()
-def load_added(stream: streams.HueStream, *, viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
-    return serialize_images(streams.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
+def matching_live_from_database(stream: Stream, *, announced: list[dict]) -> list[int]:
+    return stream.matching_live(announced=announced)
+
+
+@in_db_thread()
+def load_added(stream: Stream, *, viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
+    return serialize_images(realtime.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
 
 
 @in_db_thread()
@@ -199,7 +198,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.user = self.scope["user"]
-        self.stream: streams.HueStream | None = None
+        self.stream: Stream | None = None
         self.reading_ahead: asyncio.Future | None = None
         await self.accept()
         authenticated = self.user.is_authenticated
@@ -225,35 +224,35 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             self.stream = streams.start_stream(hue=request["hue"], sent=sent)
-            await self.send_batch(size=streams.FIRST_BATCH_SIZE)
+            await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
         elif kind == "more":
             if self.stream is None:
                 await self.send_error(code="bad_request", message="Subscribe to a hue first.")
                 return
-            await self.send_batch(size=streams.NEXT_BATCH_SIZE)
+            await self.send_batch(self.stream, size=realtime.NEXT_BATCH_SIZE)
         else:
             await self.change_image(action=kind, image_id=request["id"])
 
-    async def send_batch(self, *, size: int) -> None:
-        await self.take_read_ahead(wait=not streams.can_serve(self.stream, size=size))
+    async def send_batch(self, stream: Stream, *, size: int) -> None:
+        await self.take_read_ahead(stream, wait=not stream.can_serve(size=size))
         may_walk = self.reading_ahead is None
-        message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=may_walk)
+        message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=may_walk)
         if not message["images"] and not may_walk:
             # Every candidate the lookahead held was deleted meanwhile: walk on after all.
-            await self.take_read_ahead(wait=True)
-            message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=True)
+            await self.take_read_ahead(stream, wait=True)
+            message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=True)
         await self.send_with_thumbnails(message, thumbnails)
-        if self.reading_ahead is None and streams.needs_read_ahead(self.stream):
+        if self.reading_ahead is None and stream.needs_read_ahead():
             # The walk for the next batches runs while the client looks at this one, on a
             # copy of the stream's walk: batches can still be served from the lookahead.
-            self.reading_ahead = asyncio.ensure_future(read_ahead(self.stream, viewer=self.user))
+            self.reading_ahead = asyncio.ensure_future(read_ahead(stream, viewer=self.user))
 
-    async def take_read_ahead(self, *, wait: bool) -> None:
+    async def take_read_ahead(self, stream: Stream, *, wait: bool) -> None:
         """Add a finished read-ahead to the stream; with `wait`, wait for one still in flight."""
         if self.reading_ahead is None or not (wait or self.reading_ahead.done()):
             return
         reading, self.reading_ahead = self.reading_ahead, None
-        streams.apply_read_ahead(self.stream, await reading)
+        stream.apply_read_ahead(await reading)
 
     async def settle(self) -> None:
         """Let a read-ahead in flight finish and drop it: the stream it was for is going away."""
@@ -277,9 +276,15 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
     async def images_added(self, event: dict) -> None:
         if self.stream is None:
             return
-        image_ids = streams.announced_matches(
-            self.stream, viewer=self.user, announced=event["images"], published=event.get("published", False)
+        announced = realtime.visible_announced(
+            viewer=self.user, announced=event["images"], published=event.get("published", False)
         )
+        if not announced:
+            return
+        if self.stream.matches_live_from_database:
+            image_ids = await matching_live_from_database(self.stream, announced=announced)
+        else:
+            image_ids = self.stream.matching_live(announced=announced)
         if not image_ids:
             return
         metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
@@ -289,14 +294,14 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:
             return
-        image_ids = streams.hidden_from(self.stream, viewer=self.user, hidden=event["images"])
+        image_ids = realtime.hidden_from(self.stream, viewer=self.user, hidden=event["images"])
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
 
     async def images_removed(self, event: dict) -> None:
         if self.stream is None:
             return
-        image_ids = streams.sent_among(self.stream, image_ids=event["ids"])
+        image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
 

@@ -1,4 +1,5 @@
 import colorsys
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -10,17 +11,52 @@ class Visibility(models.TextChoices):
     PRIVATE = "private", "Private"
 
 
+@dataclass(frozen=True, slots=True)
+class ViewerScope:
+    """The one visibility rule: which images a viewer may see.
+
+    Staff see everything; anyone else sees public images plus, when logged in, their own.
+    The ORM filter (ImageQuerySet.visible_to), the raw SQL of the streams and the filter of
+    live events all render this one rule, so they cannot drift apart.
+    """
+
+    sees_all: bool
+    owner_id: int | None
+
+    @classmethod
+    def of(cls, viewer) -> "ViewerScope":
+        authenticated = viewer is not None and viewer.is_authenticated
+        return cls(sees_all=bool(authenticated and viewer.is_staff), owner_id=viewer.pk if authenticated else None)
+
+    def allows(self, *, owner_id: int, visibility: str) -> bool:
+        return (
+            self.sees_all
+            or visibility == Visibility.PUBLIC
+            or (self.owner_id is not None and owner_id == self.owner_id)
+        )
+
+    def q(self) -> Q:
+        if self.sees_all:
+            return Q()
+        public = Q(visibility=Visibility.PUBLIC)
+        return public if self.owner_id is None else public | Q(owner_id=self.owner_id)
+
+    def sql(self, *, alias: str) -> tuple[str, list]:
+        """An SQL condition, starting with " AND ", on the image table aliased `alias`; empty when everything is visible."""
+        if self.sees_all:
+            return "", []
+        if self.owner_id is None:
+            return f" AND {alias}.visibility = %s", [Visibility.PUBLIC.value]
+        return f" AND ({alias}.visibility = %s OR {alias}.owner_id = %s)", [Visibility.PUBLIC.value, self.owner_id]
+
+
 class ImageQuerySet(models.QuerySet):
     def alive(self) -> "ImageQuerySet":
         return self.filter(deleted_at__isnull=True)
 
     def visible_to(self, user) -> "ImageQuerySet":
-        """What `user` may see: public images, plus their own and, for staff, everything."""
-        if user is not None and user.is_authenticated and user.is_staff:
-            return self
-        if user is not None and user.is_authenticated:
-            return self.filter(Q(visibility=Visibility.PUBLIC) | Q(owner=user))
-        return self.filter(visibility=Visibility.PUBLIC)
+        """What `user` may see: public images, plus their own and, for staff, everything (ViewerScope)."""
+        return self.filter(ViewerScope.of(user).q())
 
 
 class Image(models.Model):
@@ -43,7 +79,9 @@ class Image(models.Model):
     palette = models.JSONField(
         default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first."
     )
-    description = models.TextField(max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text.")
+    description = models.TextField(
+        max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text."
+    )
     # Filled by the background classifier after the upload commits; null until then.
     labels = models.JSONField(
         null=True,
