@@ -137,3 +137,24 @@ class DominantColor(models.Model):
     def hex(self) -> str:
         red, green, blue = colorsys.hsv_to_rgb((self.hue or 0) / 360, self.saturation, self.value)
         return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
+class SearchTerm(models.Model):
+    """One word or phrase an image is found by, with how strongly (gallery.search.terms): the text search index.
+
+    It holds no copy of an image's visibility or deletion: searches join the image's
+    image_stream_filter entry, so those can never be stale here.
+    """
+
+    # Keyed by (image, term): scoring the images a search met reads all their terms in one range of the table itself.
+    pk = models.CompositePrimaryKey("image", "term")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="search_terms")
+    term = models.CharField(max_length=100)
+    weight = models.PositiveSmallIntegerField(help_text="Out of 10000.")
+
+    class Meta:
+        # A term's images strongest first: what a search reads, from the index alone.
+        indexes = [models.Index(fields=["term", "weight", "image"], name="search_term_ranked")]
+
+    def __str__(self) -> str:
+        return f"{self.term} ({self.weight})"

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AnonymousUser
 from gallery import streams
 from gallery.models import Image
 from gallery.realtime import stream as realtime
+from gallery.search.selectors import SearchFilters, search_page
+from gallery.search.services import reindex_images
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +20,12 @@ def streamed_ids(*, viewer) -> set[int]:
     return ids
 
 
-def test_the_orm_filter_the_stream_sql_and_the_live_event_filter_agree_on_who_sees_what(
+def searched_ids(*, viewer) -> set[int]:
+    page = search_page(text="orange", filters=SearchFilters.of(viewer=viewer), after=None, limit=100)
+    return {hit.image_id for hit in page.hits}
+
+
+def test_the_orm_filter_the_stream_and_search_sql_and_the_live_event_filter_agree_on_who_sees_what(
     make_image, user, other_user, staff_user
 ):
     images = [
@@ -27,6 +34,7 @@ def test_the_orm_filter_the_stream_sql_and_the_live_event_filter_agree_on_who_se
         for visibility in ("public", "private")
     ]
     ids = [image.pk for image in images]
+    reindex_images(image_ids=ids)
     announced = [
         {"id": image.pk, "owner_id": image.owner_id, "visibility": image.visibility, "colors": [[30, 0.6]]}
         for image in images
@@ -38,7 +46,7 @@ def test_the_orm_filter_the_stream_sql_and_the_live_event_filter_agree_on_who_se
         walked = streamed_ids(viewer=viewer)
         live = {item["id"] for item in realtime.visible_announced(viewer=viewer, announced=announced)}
 
-        assert orm == loaded == walked == live, viewer
+        assert orm == loaded == walked == searched_ids(viewer=viewer) == live, viewer
     assert len(set(Image.objects.visible_to(AnonymousUser()).values_list("pk", flat=True))) == 3
     assert len(set(Image.objects.visible_to(user).values_list("pk", flat=True))) == 4
     assert len(set(Image.objects.visible_to(staff_user).values_list("pk", flat=True))) == 6
