@@ -4,6 +4,8 @@ Protocol (text frames are JSON objects; a binary frame carries the thumbnails of
 
 Client -> server
   {"type": "subscribe", "hue": H}   H an integer 0-359. Starts a fresh stream at H; answered by a batch of ~20.
+  {"type": "subscribe", "q": TEXT}  Starts a fresh stream of the images matching TEXT, best first (gallery.search);
+                                    with "hue": H as well, only those with a colour near H. Same batches and rules.
   {"type": "more"}                  The next batch of ~10 of the current stream.
   {"type": "delete", "id": N}       Soft-delete image N (owner or staff).
   {"type": "restore", "id": N}      Bring a soft-deleted image N back (owner or staff).
@@ -19,7 +21,8 @@ Server -> client
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
-      at all matches.
+      at all matches. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
+      "cycle": C, "images": [...]}: best match first, each cycle in the same order.
   {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
@@ -59,6 +62,7 @@ from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from gallery.realtime import stream as realtime
 from gallery.realtime.stream import Stream, StreamedImage
+from gallery.search.stream import start_search_stream
 from gallery.serializers import card_to_dict
 
 # Stream reads are independent per connection, so they need not queue behind channels'
@@ -77,6 +81,7 @@ DB_POOLS = {
     "read-ahead": 2,
 }
 MAX_IMAGE_ID = 2**32 - 1
+MAX_QUERY_LENGTH = 200
 
 _executors: dict[str, ThreadPoolExecutor] = {}
 
@@ -126,7 +131,10 @@ def parse_request(text: str | None) -> dict:
     kind = request.get("type")
     if kind == "subscribe":
         hue = request.get("hue")
-        if not _is_int(hue) or not 0 <= hue <= 359:
+        query = request.get("q")
+        if query is not None and (not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_LENGTH):
+            raise BadRequest(f"q must be a text of 1 to {MAX_QUERY_LENGTH} characters.")
+        if (hue is not None or query is None) and (not _is_int(hue) or not 0 <= hue <= 359):
             raise BadRequest("hue must be an integer from 0 to 359.")
     elif kind in ("delete", "restore"):
         image_id = request.get("id")
@@ -223,11 +231,16 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         if kind == "subscribe":
             await self.settle()
             sent = self.stream.sent if self.stream else None
-            self.stream = streams.start_stream(hue=request["hue"], sent=sent)
+            if request.get("q") is not None:
+                self.stream = start_search_stream(
+                    text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent
+                )
+            else:
+                self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
         elif kind == "more":
             if self.stream is None:
-                await self.send_error(code="bad_request", message="Subscribe to a hue first.")
+                await self.send_error(code="bad_request", message="Subscribe to a hue or a search first.")
                 return
             await self.send_batch(self.stream, size=realtime.NEXT_BATCH_SIZE)
         else:

@@ -27,7 +27,7 @@ from django.db import connection
 from gallery.models import DominantColor, Image, SearchTerm, ViewerScope
 from gallery.realtime.stream import placeholders
 from gallery.search.terms import WEIGHT_SCALE, query_terms
-from gallery.selectors import hue_ranges
+from gallery.selectors import hue_ranges, matching_colors
 
 FIRST_CHUNK = 40
 MAX_CHUNK = 2000
@@ -169,12 +169,16 @@ def search_page(*, text: str, filters: SearchFilters, after: SearchCursor | None
     return SearchPage(hits=page, term_count=len(walk.terms), next_cursor=next_cursor)
 
 
-def matching_image_ids(*, text: str, image_ids: list[int]) -> list[int]:
-    """Which of these images have every term of the query (for live events; visibility is the caller's)."""
+def matching_image_ids(*, text: str, image_ids: list[int], hue: int | None = None) -> list[int]:
+    """Which of these images have every term of the query, and a colour near `hue` if given (for live events;
+    visibility is the caller's)."""
     terms = query_terms(text)
     if not terms or not image_ids:
         return []
     scores = _scores(image_ids=set(image_ids), terms=tuple(terms))
+    if hue is not None:
+        near = set(matching_colors(hue=hue).filter(image_id__in=list(scores)).values_list("image_id", flat=True))
+        scores = {image_id: score for image_id, score in scores.items() if image_id in near}
     return [image_id for image_id in image_ids if image_id in scores]
 
 

@@ -8,7 +8,9 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery.models import DominantColor, Image
+from gallery.search.services import reindex_images
 from gallery.thumbnails import encode_thumbnail
+from tests.gallery.labelled import BLUE, labels
 
 _serial = itertools.count()
 
@@ -56,6 +58,23 @@ def make_image(user):
             )
             for rank, (hue, share) in enumerate(colors)
         )
+        return image
+
+    return make
+
+
+@pytest.fixture
+def make_found(make_image):
+    """An image (see make_image) with labels [(label, probability)], a description and a file name, indexed for search."""
+
+    def make(*, labelled=(), description: str = "", name: str | None = None, colors=(BLUE,), **options) -> Image:
+        image = make_image(colors=colors, **options)
+        image.labels = labels(*labelled) if labelled else None
+        image.description = description
+        if name is not None:
+            image.original_name = name
+        image.save(update_fields=["labels", "description", "original_name"])
+        reindex_images(image_ids=[image.pk])
         return image
 
     return make

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from gallery import services
 from gallery.models import Image, SearchTerm
 from gallery.search.services import reindex_images
-from tests.gallery.search.conftest import (
+from tests.gallery.labelled import (
     BLUE,
     ESPRESSO,
     GOLDEN_RETRIEVER,

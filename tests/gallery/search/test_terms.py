@@ -1,5 +1,5 @@
 from gallery.search import terms
-from tests.gallery.search.conftest import ESPRESSO, TABBY, labels
+from tests.gallery.labelled import ESPRESSO, TABBY, labels
 
 
 def test_plurals_and_case_are_undone_the_same_way_in_queries_and_texts():
