@@ -29,8 +29,11 @@ from gallery.realtime.stream import placeholders
 from gallery.search.terms import WEIGHT_SCALE, query_terms
 from gallery.selectors import hue_ranges, matching_colors
 
-FIRST_CHUNK = 40
-MAX_CHUNK = 2000
+# Postings read per term in the first round: a page of 50 and one more, with room for images only one term has.
+FIRST_CHUNK = 80
+# Each round reads CHUNK_GROWTH times more than the last (fewer round trips for queries that must read deep), up to MAX_CHUNK.
+CHUNK_GROWTH = 4
+MAX_CHUNK = 8000
 
 
 class Hit(NamedTuple):
@@ -117,7 +120,7 @@ class RankedWalk:
         self.seen |= met
         for image_id, score in _scores(image_ids=met, terms=self.terms).items():
             heapq.heappush(self.ready, (-score, -image_id))
-        self.chunk = min(self.chunk * 2, MAX_CHUNK)
+        self.chunk = min(self.chunk * CHUNK_GROWTH, MAX_CHUNK)
 
 
 @dataclass(frozen=True, slots=True)
