@@ -133,15 +133,16 @@ ensure_mariadb() { # host port
     as_root mkdir -p "$data"
     as_root chown mysql:mysql "$data"
     # "normal" authentication: root may log in without a password, as the default TEST_DATABASE_URL does.
+    # Names are not resolved (a fresh machine's hostname may not be in /etc/hosts): root@127.0.0.1 is a user of its own.
     if ! output=$(as_root mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=normal \
-      --skip-test-db 2>&1); then
+      --skip-test-db --skip-name-resolve 2>&1); then
       echo "$output" >&2
       return 1
     fi
   fi
   as_root start-stop-daemon --start --oknodo --background --pidfile "$data/mariadbd.pid" --exec /usr/sbin/mariadbd -- \
     --no-defaults --user=mysql --datadir="$data" --port="$2" --bind-address=127.0.0.1 --socket="$data/mariadbd.sock" \
-    --pid-file="$data/mariadbd.pid" --log-error="$data/error.log" --innodb-flush-log-at-trx-commit=2
+    --pid-file="$data/mariadbd.pid" --log-error="$data/error.log" --skip-name-resolve --innodb-flush-log-at-trx-commit=2
   wait_for MariaDB 127.0.0.1 "$2"
 }
 
