@@ -48,6 +48,8 @@ def leaf_classes(rng: np.random.Generator) -> list[tuple[str, int, tuple[int, ..
     from gallery.search.wordnet import wordnet
 
     database = wordnet()
+    if database is None:
+        raise SystemExit("WordNet is not installed: apt-get install wordnet-base")
     leaves = []
     with open(Path(settings.SCROLLER_WORDNET_DIR) / "data.noun", encoding="utf-8") as data:
         for line in data:

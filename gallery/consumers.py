@@ -51,12 +51,15 @@ import json
 import os
 import struct
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeGuard
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
+from accounts.users import Viewer
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
@@ -145,7 +148,7 @@ def parse_request(text: str | None) -> dict:
     return request
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -159,19 +162,19 @@ def thumbnails_frame(images: list[StreamedImage]) -> bytes:
     return b"".join(parts)
 
 
-def serialize_images(images: list[StreamedImage], *, viewer) -> tuple[list[dict], bytes]:
+def serialize_images(images: list[StreamedImage], *, viewer: Viewer) -> tuple[list[dict], bytes]:
     return [card_to_dict(streamed.card, viewer=viewer) for streamed in images], thumbnails_frame(images)
 
 
 @in_db_thread()
-def load_batch(stream: Stream, *, viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
+def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
     images = stream.next_batch(viewer=viewer, size=size, may_walk=may_walk)
     metas, thumbnails = serialize_images(images, viewer=viewer)
     return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
 @in_db_thread("read-ahead")
-def read_ahead(stream: Stream, *, viewer) -> object:
+def read_ahead(stream: Stream, *, viewer: Viewer) -> object:
     return stream.read_ahead(viewer=viewer)
 
 
@@ -181,12 +184,12 @@ def matching_live_from_database(stream: Stream, *, announced: list[dict]) -> lis
 
 
 @in_db_thread()
-def load_added(stream: Stream, *, viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
+def load_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
     return serialize_images(realtime.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
 
 
 @in_db_thread()
-def change_image(*, action: str, actor, image_id: int) -> None:
+def change_image(*, action: str, actor: User, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
     change(actor=actor, image_id=image_id)
 
@@ -205,7 +208,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.user = self.scope["user"]
+        self.user: Viewer = self.scope["user"]
         self.stream: Stream | None = None
         self.reading_ahead: asyncio.Future | None = None
         await self.accept()
@@ -324,7 +327,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.send(bytes_data=thumbnails)
 
     async def send_error(self, *, code: str, message: str, image_id: int | None = None) -> None:
-        error = {"type": "error", "code": code, "message": message}
+        error: dict[str, str | int] = {"type": "error", "code": code, "message": message}
         if image_id is not None:
             error["id"] = image_id
         await self.send_json(error)

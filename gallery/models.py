@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.users import Viewer
+
 
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -24,7 +26,7 @@ class ViewerScope:
     owner_id: int | None
 
     @classmethod
-    def of(cls, viewer) -> "ViewerScope":
+    def of(cls, viewer: Viewer) -> "ViewerScope":
         authenticated = viewer is not None and viewer.is_authenticated
         return cls(sees_all=bool(authenticated and viewer.is_staff), owner_id=viewer.pk if authenticated else None)
 
@@ -54,7 +56,7 @@ class ImageQuerySet(models.QuerySet):
     def alive(self) -> "ImageQuerySet":
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user) -> "ImageQuerySet":
+    def visible_to(self, user: Viewer) -> "ImageQuerySet":
         """What `user` may see: public images, plus their own and, for staff, everything (ViewerScope)."""
         return self.filter(ViewerScope.of(user).q())
 

@@ -57,6 +57,7 @@ from typing import Any, ClassVar, NamedTuple
 from django.conf import settings
 from django.db import connection
 
+from accounts.users import Viewer
 from gallery.models import DominantColor, Image, ViewerScope
 from gallery.realtime.stream import (
     NEXT_BATCH_SIZE,
@@ -120,7 +121,7 @@ class HueStream:
 
     hue: int
     margin: int
-    walk: Walk | None = None
+    walk: Walk
     widened: bool = False
     cycle: int = 0
     shown_in_cycle: int = 0
@@ -132,7 +133,7 @@ class HueStream:
     def describe(self) -> dict[str, Any]:
         return {"hue": self.hue, "margin": self.margin, "widened": self.widened, "cycle": self.cycle}
 
-    def next_batch(self, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+    def next_batch(self, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
         return next_batch(self, viewer=viewer, size=size, may_walk=may_walk)
 
     def can_serve(self, *, size: int) -> bool:
@@ -141,7 +142,7 @@ class HueStream:
     def needs_read_ahead(self) -> bool:
         return needs_read_ahead(self)
 
-    def read_ahead(self, *, viewer) -> ReadAhead:
+    def read_ahead(self, *, viewer: Viewer) -> ReadAhead:
         return read_ahead(self, viewer=viewer)
 
     def apply_read_ahead(self, result: object) -> None:
@@ -189,14 +190,14 @@ def match_score(*, hue: int, margin: int, colors: Iterable[tuple[int | None, flo
 
 def start_stream(*, hue: int, sent: RecentIds | None = None, rng: random.Random | None = None) -> HueStream:
     """A fresh stream at `hue`; `sent` carries over what the client was already shown."""
-    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, rng=rng or random.Random())
+    rng = rng or random.Random()
+    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, walk=_new_walk(rng, density=None), rng=rng)
     if sent is not None:
         stream.sent = sent
-    _restart_walk(stream)
     return stream
 
 
-def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
     """Up to `size` images, best match first, loaded for sending.
 
     A batch never spans two cycles, so it may come short at the end of one; it is
@@ -246,7 +247,7 @@ def can_serve(stream: HueStream, *, size: int) -> bool:
     return len(stream.lookahead) >= size
 
 
-def read_ahead(stream: HueStream, *, viewer) -> ReadAhead:
+def read_ahead(stream: HueStream, *, viewer: Viewer) -> ReadAhead:
     """Walk a copy of the stream's walk on for the next batches, leaving the stream itself alone.
 
     Batches may meanwhile be served from the lookahead (next_batch with may_walk
@@ -269,9 +270,12 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
     stream.lookahead += [candidate for candidate in result.candidates if candidate.image_id not in stream.pushed]
 
 
+def _new_walk(rng: random.Random, *, density: float | None) -> Walk:
+    return Walk(start=rng.randrange(KEY_SPACE), descending=rng.random() < 0.5, density=density)
+
+
 def _restart_walk(stream: HueStream) -> None:
-    density = stream.walk.density if stream.walk else None
-    stream.walk = Walk(start=stream.rng.randrange(KEY_SPACE), descending=stream.rng.random() < 0.5, density=density)
+    stream.walk = _new_walk(stream.rng, density=stream.walk.density)
     stream.lookahead = []
 
 
@@ -312,7 +316,7 @@ def _phase_range(walk: Walk) -> tuple[int, int]:
     return low, high
 
 
-def _refill(stream: HueStream, *, viewer, size: int) -> None:
+def _refill(stream: HueStream, *, viewer: Viewer, size: int) -> None:
     if len(stream.lookahead) >= size + LOOKAHEAD_LOW:
         return
     # A new Walk, not the old one moved on, so that apply_read_ahead sees that the stream walked.
@@ -324,7 +328,7 @@ def _refill(stream: HueStream, *, viewer, size: int) -> None:
     stream.walk = walk
 
 
-def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidate]:
+def _walk(stream: HueStream, walk: Walk, *, viewer: Viewer, count: int) -> list[Candidate]:
     """Read the next stretch of the key space for `stream`; returns up to `count` scored candidates and moves `walk` past them."""
     low, high = _phase_range(walk)
     if low >= high:
@@ -357,9 +361,9 @@ def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidat
             walk.cursor = start if walk.descending else end - 1
     _learn_density(walk, found=len(taken), covered=covered)
     return [
-        Candidate(image_id=image_id, rank=_rank(stream, colours=colours))
+        Candidate(image_id=image_id, rank=_rank(stream, colors=colors))
         for key in taken
-        for image_id, colours in by_key[key].items()
+        for image_id, colors in by_key[key].items()
         if image_id not in stream.pushed
     ]
 
@@ -376,8 +380,8 @@ def _learn_density(walk: Walk, *, found: int, covered: int) -> None:
     walk.density = observed if walk.density is None else (walk.density + observed) / 2
 
 
-def _rank(stream: HueStream, *, colours: list[tuple[int, float]]) -> float:
-    score = match_score(hue=stream.hue, margin=stream.margin, colors=colours) or 0.0
+def _rank(stream: HueStream, *, colors: list[tuple[int, float]]) -> float:
+    score = match_score(hue=stream.hue, margin=stream.margin, colors=colors) or 0.0
     return score * stream.rng.uniform(1 - SCORE_JITTER, 1)
 
 
@@ -386,7 +390,7 @@ def _next_phase(walk: Walk) -> None:
     walk.cursor = None
 
 
-def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool) -> list[tuple]:
+def _read_stretch(*, hues: list[int], start: int, end: int, viewer: Viewer, capped: bool) -> list[tuple]:
     """(image_id, hue, shuffle, share) of the matching colours with keys in [start, end) of alive images the viewer may see.
 
     One range scan of the color_hue_stream index per hue in the window, each row joined

@@ -17,7 +17,9 @@ from typing import Any, ClassVar, Protocol
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Field, Model
 
+from accounts.users import Viewer
 from gallery.image_cache import StoredParts, stored_parts_cache
 from gallery.models import Image, ViewerScope, Visibility
 from gallery.serializers import ImageCard, ImageFacts, palette_colors
@@ -72,7 +74,7 @@ class Stream(Protocol):
         """What a batch message says about the stream besides its images (hue and margin, or the query, and the cycle)."""
         ...
 
-    def next_batch(self, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+    def next_batch(self, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
         """Up to `size` images, best first, loaded for sending. With may_walk False (a read-ahead is in flight)
         only from what the stream holds, and empty if all of that was deleted meanwhile."""
         ...
@@ -85,7 +87,7 @@ class Stream(Protocol):
         """Whether the next batches would have to read first."""
         ...
 
-    def read_ahead(self, *, viewer) -> object:
+    def read_ahead(self, *, viewer: Viewer) -> object:
         """Read on for the next batches without changing the stream (it runs while batches are served)."""
         ...
 
@@ -102,7 +104,7 @@ class Stream(Protocol):
         ...
 
 
-def visible_announced(*, viewer, announced: list[dict], published: bool = False) -> list[dict]:
+def visible_announced(*, viewer: Viewer, announced: list[dict], published: bool = False) -> list[dict]:
     """The announced images (gallery.events format) this viewer may see and should hear of.
 
     Images just made public (`published`) go only to viewers who could not see them before.
@@ -116,7 +118,7 @@ def visible_announced(*, viewer, announced: list[dict], published: bool = False)
     ]
 
 
-def hidden_from(stream: Stream, *, viewer, hidden: list[dict]) -> list[int]:
+def hidden_from(stream: Stream, *, viewer: Viewer, hidden: list[dict]) -> list[int]:
     """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
     scope = ViewerScope.of(viewer)
     return [
@@ -130,7 +132,7 @@ def sent_among(stream: Stream, *, image_ids: list[int]) -> list[int]:
     return [image_id for image_id in image_ids if image_id in stream.sent]
 
 
-def take_added(stream: Stream, *, viewer, image_ids: list[int]) -> list[StreamedImage]:
+def take_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> list[StreamedImage]:
     """Load live-announced images and keep the stream from handing them out again this cycle."""
     images = load_images(image_ids=image_ids, viewer=viewer)
     pushed = {streamed.card.id for streamed in images}
@@ -140,7 +142,7 @@ def take_added(stream: Stream, *, viewer, image_ids: list[int]) -> list[Streamed
     return images
 
 
-def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
+def load_images(*, image_ids: list[int], viewer: Viewer) -> list[StreamedImage]:
     """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
 
     A plain SQL query reads straight into ImageCards, without model instances (four times cheaper
@@ -203,7 +205,8 @@ def _load_sql(vendor: str) -> str:
     """The query of load_images, with {thumbnail}, {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
-    username = user_model._meta.get_field(user_model.USERNAME_FIELD).column
+    username = _column(user_model, user_model.USERNAME_FIELD)
+    user_id = _column(user_model, user_model._meta.pk.name)
     columns = ", ".join(
         [
             *(f"i.{quote(column)}" for column in ("id", "owner_id")),
@@ -225,6 +228,13 @@ def _load_sql(vendor: str) -> str:
     )
     return (
         f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
-        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
+        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_id)} = i.{quote('owner_id')} "
         "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
     )
+
+
+def _column(model: type[Model], field_name: str) -> str:
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not stored in a column of its own")
+    return field.column

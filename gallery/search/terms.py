@@ -146,24 +146,33 @@ def color_names(*, hue: int | None, saturation: float, value: float) -> tuple[st
 
 def label_terms(labels: Sequence[dict]) -> dict[str, float]:
     """Terms of an image's labels: their synonyms and broader terms from WordNet, weighted (see the module)."""
-    database = wordnet()
     weights: dict[str, float] = defaultdict(float)
     for label in labels:
         probability = float(label["probability"])
         own: dict[str, float] = {normal_phrase(label["name"]): probability}
-        if database is not None:
-            try:
-                broader = database.broader(offset_of(label["wnid"]), max_distance=MAX_BROADER_DISTANCE)
-            except (KeyError, ValueError):
-                broader = {}
-            for offset, distance in broader.items():
-                weight = probability * BROADER_DECAY**distance
-                for lemma in database.synset(offset).lemmas:
-                    term = normal_phrase(lemma)
-                    own[term] = max(own.get(term, 0.0), weight)
+        for term, distance in broader_terms(label["wnid"]):
+            own[term] = max(own.get(term, 0.0), probability * BROADER_DECAY**distance)
         for term, weight in own.items():
             weights[term] += weight
     return {term: min(weight, 1.0) for term, weight in weights.items() if term}
+
+
+@functools.lru_cache(maxsize=4096)
+def broader_terms(wnid: str) -> tuple[tuple[str, int], ...]:
+    """The terms of a WordNet synset and of its hypernyms, each with its shortest distance up; none if unknown."""
+    database = wordnet()
+    if database is None:
+        return ()
+    try:
+        broader = database.broader(offset_of(wnid), max_distance=MAX_BROADER_DISTANCE)
+    except (KeyError, ValueError):
+        return ()
+    distances: dict[str, int] = {}
+    for offset, distance in broader.items():
+        for lemma in database.synset(offset).lemmas:
+            term = normal_phrase(lemma)
+            distances[term] = min(distances.get(term, distance), distance)
+    return tuple(distances.items())
 
 
 @functools.cache

@@ -54,7 +54,7 @@ def test_the_image_that_is_a_cat_outranks_the_one_that_is_vaguely_an_animal(clie
     assert found(client, "cat") == [surely.pk, likely.pk]
 
 
-def test_colour_words_match_the_palette_and_combine_with_things(client, make_found):
+def test_color_words_match_the_palette_and_combine_with_things(client, make_found):
     red_car = make_found(labelled=[(SPORTS_CAR, 0.8)], colors=[RED, (220, 0.3)])
     blue_car = make_found(labelled=[(SPORTS_CAR, 0.9)], colors=[BLUE])
     red_cat = make_found(labelled=[(TABBY, 0.9)], colors=[RED])
@@ -144,8 +144,8 @@ def test_the_index_follows_labels_that_land_later_and_the_rebuild_command(client
     assert found(client, "coffee") == [image.pk]
 
 
-def test_an_upload_is_found_by_its_file_name_and_colour(alice_client, user):
-    image = store_image(owner=user, colour=(255, 0, 0), filename="Harbour_Boats.png")
+def test_an_upload_is_found_by_its_file_name_and_color(alice_client, user):
+    image = store_image(owner=user, color=(255, 0, 0), filename="Harbour_Boats.png")
 
     assert found(alice_client, "boat") == [image.pk]
     assert found(alice_client, "red boats") == [image.pk]

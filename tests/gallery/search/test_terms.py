@@ -27,8 +27,13 @@ def test_labels_under_one_broader_term_add_up():
     assert two["coffee"] > one["coffee"]
 
 
-def test_colours_are_named_with_their_shade_and_small_ones_are_left_out():
-    palette = [[0, 0.9, 0.9, 0.5], [None, 0.05, 0.95, 0.3], [210, 0.3, 0.9, 0.15], [30, 0.8, 0.4, 0.05]]
+def test_colors_are_named_with_their_shade_and_small_ones_are_left_out():
+    palette: list[tuple[int | None, float, float, float]] = [
+        (0, 0.9, 0.9, 0.5),
+        (None, 0.05, 0.95, 0.3),
+        (210, 0.3, 0.9, 0.15),
+        (30, 0.8, 0.4, 0.05),
+    ]
 
     assert terms.palette_terms(palette, min_share=0.1) == {"red": 0.5, "white": 0.3, "blue": 0.15, "light blue": 0.15}
     assert terms.color_names(hue=30, saturation=0.8, value=0.4) == ("brown", "dark brown")
