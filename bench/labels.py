@@ -63,9 +63,9 @@ def floor_ms(photos: list[Path]) -> float:
     for path in photos:
         data = path.read_bytes()
         started = time.perf_counter()
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-            image = image.convert("RGB")
+        with Image.open(io.BytesIO(data)) as original:
+            original.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            image = original.convert("RGB")
             image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BILINEAR)
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)

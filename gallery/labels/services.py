@@ -9,6 +9,7 @@ from PIL import Image as PILImage
 from gallery import events
 from gallery.labels.classifier import get_classifier, open_for_labelling
 from gallery.models import Image
+from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,12 @@ def _decode_original(image: Image) -> PILImage.Image:
 
 
 def save_labels(*, labels_by_id: dict[int, list[dict]]) -> None:
-    """Store each image's labels (highest first); once committed, scrollers that were shown them get an `updated` event."""
+    """Store each image's labels (highest first) and their search terms; once committed, scrollers that were shown them
+    get an `updated` event."""
     if not labels_by_id:
         return
     with transaction.atomic():
         for image_id, labels in labels_by_id.items():
             Image.objects.filter(pk=image_id).update(labels=labels)
+        search_services.reindex_images(image_ids=list(labels_by_id))
         events.announce_updated(image_ids=list(labels_by_id))

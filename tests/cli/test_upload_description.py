@@ -7,8 +7,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_upload_with_a_description_gives_it_to_the_new_images(logged_in_cli, photos, user):
-    write_image(photos / "a.png", colour=(255, 0, 0))
-    write_image(photos / "b.png", colour=(0, 0, 255))
+    write_image(photos / "a.png", color=(255, 0, 0))
+    write_image(photos / "b.png", color=(0, 0, 255))
 
     run = logged_in_cli("upload", "--description", "Lisbon, May 2026", str(photos))
 
@@ -17,7 +17,7 @@ def test_upload_with_a_description_gives_it_to_the_new_images(logged_in_cli, pho
 
 
 def test_an_over_long_description_is_a_usage_error_and_sends_nothing(logged_in_cli, photos, user):
-    write_image(photos / "a.png", colour=(255, 0, 0))
+    write_image(photos / "a.png", color=(255, 0, 0))
 
     run = logged_in_cli("upload", "--description", "x" * 2001, str(photos))
 

@@ -19,12 +19,12 @@ def patch(client, image_id: int, body: dict):
 
 
 def test_an_upload_description_goes_to_the_new_files_of_that_request(alice_client):
-    earlier = upload(alice_client, ("red.png", make.solid(colour="red")))["results"][0]["id"]
+    earlier = upload(alice_client, ("red.png", make.solid(color="red")))["results"][0]["id"]
 
     results = upload(
         alice_client,
-        ("blue.png", make.solid(colour="blue")),
-        ("red-again.png", make.solid(colour="red")),
+        ("blue.png", make.solid(color="blue")),
+        ("red-again.png", make.solid(color="red")),
         description="Summer in Brittany",
     )["results"]
 
@@ -45,7 +45,7 @@ def test_an_over_long_upload_description_is_a_bad_request_and_stores_nothing(ali
 
 
 def test_owner_and_staff_change_the_description_and_others_may_not(alice_client, bob_client, staff_client, user):
-    image = store_image(owner=user, colour=(30, 60, 250))
+    image = store_image(owner=user, color=(30, 60, 250))
 
     changed = patch(alice_client, image.pk, {"description": "A blue door"})
     refused = patch(bob_client, image.pk, {"description": "mine now"})
@@ -66,7 +66,7 @@ def test_owner_and_staff_change_the_description_and_others_may_not(alice_client,
     ],
 )
 def test_a_bad_patch_is_a_bad_request_and_changes_nothing(alice_client, user, body, error):
-    image = store_image(owner=user, colour=(30, 60, 250))
+    image = store_image(owner=user, color=(30, 60, 250))
     services.set_description(actor=user, image_id=image.pk, description="as it was")
 
     response = patch(alice_client, image.pk, body)
@@ -78,7 +78,7 @@ def test_a_bad_patch_is_a_bad_request_and_changes_nothing(alice_client, user, bo
 
 
 def test_a_patch_may_change_visibility_and_description_together(alice_client, user):
-    image = store_image(owner=user, colour=(30, 60, 250))
+    image = store_image(owner=user, color=(30, 60, 250))
 
     response = patch(alice_client, image.pk, {"description": "Private note", "visibility": "private"})
 

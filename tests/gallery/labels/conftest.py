@@ -38,3 +38,21 @@ def run_worker() -> None:
         worker_id="tests",
         excluded_queue_names=[],
     ).run()
+
+
+def top_label(image_id: int) -> str:
+    """The name of the most probable label stored for this image."""
+    from gallery.models import Image
+
+    labels = Image.objects.get(pk=image_id).labels
+    assert labels is not None, f"image {image_id} has no labels"
+    return labels[0]["name"]
+
+
+def lose_original(image_id: int) -> None:
+    """Delete an image's original from storage, as a failing disk or a careless admin would."""
+    from gallery.models import Image
+
+    original = Image.objects.get(pk=image_id).original
+    assert original.name is not None
+    original.storage.delete(original.name)

@@ -30,9 +30,9 @@ OUTPUT = HERE / "reference_outputs.json"
 
 
 def reference_input(path: Path) -> np.ndarray:
-    image = Image.open(path)
-    image.draft("RGB", (256, 256))
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    original = Image.open(path)
+    original.draft("RGB", (256, 256))
+    image = ImageOps.exif_transpose(original).convert("RGB")
     width, height = image.size
     side = 224 / 256 * min(width, height)
     box = ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)

@@ -22,8 +22,8 @@ def admin_browser(admin_user) -> Client:
 
 
 def test_changelist_shows_labels_and_searches_them(admin_browser, user):
-    cat = store_image(owner=user, colour=(200, 120, 40), filename="sofa.png")
-    store_image(owner=user, colour=(0, 0, 255), filename="sky.png")
+    cat = store_image(owner=user, color=(200, 120, 40), filename="sofa.png")
+    store_image(owner=user, color=(0, 0, 255), filename="sky.png")
     save_labels(labels_by_id={cat.pk: TABBY})
 
     page = admin_browser.get("/admin/gallery/image/?q=tabby").content.decode()
@@ -33,7 +33,7 @@ def test_changelist_shows_labels_and_searches_them(admin_browser, user):
 
 
 def test_an_unlabelled_image_says_so(admin_browser, user):
-    image = store_image(owner=user, colour=(0, 255, 0))
+    image = store_image(owner=user, color=(0, 255, 0))
 
     page = admin_browser.get(f"/admin/gallery/image/{image.pk}/change/").content.decode()
 

@@ -52,6 +52,7 @@ async def test_labels_landed_in_another_process_reach_the_scrollers_through_the_
         uploads=[ingest.receive(filename="daisy.jpg", size=len(data), read=lambda: data)],
         visibility="public",
     )
+    assert result.id is not None
     palette = (await Image.objects.aget(pk=result.id)).palette
     hue = next(hue for hue, _, _, share in palette if hue is not None and share >= 0.1)
     client, _ = await connect()

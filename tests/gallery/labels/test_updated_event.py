@@ -20,6 +20,7 @@ async def test_labels_reach_scrollers_that_were_shown_the_image_as_an_updated_me
         uploads=[ingest.receive(filename="ladybug.jpg", size=len(data), read=lambda: data)],
         visibility="public",
     )
+    assert result.id is not None
     palette = (await Image.objects.aget(pk=result.id)).palette
     hue = next(hue for hue, _, _, share in palette if hue is not None and share >= 0.1)
     shown, _ = await connect()
