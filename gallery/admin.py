@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.users import AuthenticatedHttpRequest
 from gallery import services
 from gallery.models import DominantColor, Image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
@@ -29,8 +30,8 @@ class DeletedFilter(admin.SimpleListFilter):
 
 class DominantColorInline(admin.TabularInline):
     model = DominantColor
-    fields = ["swatch", "rank", "hue", "saturation", "value", "share"]
-    readonly_fields = fields
+    readonly_fields = ("swatch", "rank", "hue", "saturation", "value", "share")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 
@@ -49,6 +50,7 @@ class ImageAdmin(admin.ModelAdmin):
         "original_name",
         "owner",
         "swatches",
+        "label_names",
         "visibility",
         "dimensions",
         "created_at",
@@ -57,12 +59,14 @@ class ImageAdmin(admin.ModelAdmin):
     list_display_links = ["preview", "original_name"]
     list_filter = [DeletedFilter, "is_monochrome", "visibility", "owner", "created_at"]
     list_select_related = ["owner"]
-    search_fields = ["original_name", "sha256"]
+    # Labels are searched in their stored JSON text: "cat" finds "tabby cat", "n02123045" its WordNet id.
+    search_fields = ["original_name", "sha256", "description", "labels"]
     date_hierarchy = "created_at"
     actions = ["soft_delete", "restore", "purge"]
     inlines = [DominantColorInline]
     readonly_fields = [
         "large_preview",
+        "label_names",
         "sha256",
         "width",
         "height",
@@ -75,7 +79,7 @@ class ImageAdmin(admin.ModelAdmin):
         "thumbnail_width",
         "thumbnail_height",
     ]
-    fields = ["large_preview", "original_name", "owner", "visibility", *readonly_fields[1:]]
+    fields = ["large_preview", "original_name", "owner", "visibility", "description", *readonly_fields[1:]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail").prefetch_related("colors")
@@ -116,18 +120,24 @@ class ImageAdmin(admin.ModelAdmin):
         hue = "no hue (boring)" if color.hue is None else f"{color.hue}°"
         return f"{hue}, {color.share:.0%} of the image"
 
+    @admin.display(description="labels")
+    def label_names(self, image: Image) -> str:
+        if image.labels is None:
+            return "not labelled yet"
+        return ", ".join(f"{label['name']} {label['probability']:.0%}" for label in image.labels)
+
     @admin.display(description="size")
     def dimensions(self, image: Image) -> str:
         return f"{image.width}×{image.height}"
 
     @admin.action(description="Delete selected images (restorable)")
-    def soft_delete(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def soft_delete(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for image in queryset.filter(deleted_at__isnull=True):
             services.soft_delete_image(actor=request.user, image_id=image.pk)
         self.message_user(request, "Deleted; restore them with the restore action.", messages.SUCCESS)
 
     @admin.action(description="Restore selected deleted images")
-    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def restore(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for image in queryset.filter(deleted_at__isnull=False):
             services.restore_image(actor=request.user, image_id=image.pk)
         self.message_user(request, "Restored.", messages.SUCCESS)

@@ -1,9 +1,11 @@
 """Bulk ingest: from uploaded bytes to stored images, with the image work spread over a process pool.
 
-Decoding, colour analysis and thumbnail encoding are CPU-bound Python/C work that
-holds the GIL for much of its time, so they run in worker processes (one per core
-by default, SCROLLER_INGEST_WORKERS); the server process keeps the HTTP parsing,
-hashing, database writes and file storage.
+Analysers come in two kinds. Fast ones (decoding, colour analysis, thumbnail encoding: a few
+milliseconds) run before the rows are written, in worker processes (one per core by default,
+SCROLLER_INGEST_WORKERS), because CPU-bound Python/C work holds the GIL for much of its time;
+the server process keeps the HTTP parsing, hashing, database writes and file storage. Slow ones
+(SLOW_ANALYSERS: the classifier's labels) run after the upload commits, as background tasks, so
+that an upload never waits for them; each fills in its own fields of the stored image later.
 """
 
 import asyncio
@@ -21,15 +23,20 @@ from typing import Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.labels.tasks import schedule_labelling
 from gallery.serializers import image_url
 from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected"]
 MAX_NAME_LENGTH = 255
+
+# Each is called with the ids of newly stored images, and schedules its work for after the commit.
+SLOW_ANALYSERS = (schedule_labelling,)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -118,7 +125,7 @@ def receive(*, filename: str, size: int, read) -> Upload:
     return Upload(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _triage(*, owner, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
+def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
     """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
     known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
     settled: dict[int, IngestResult] = {}
@@ -145,6 +152,7 @@ def _finish(
     settled: dict[int, IngestResult],
     outcomes: dict[int, ImageAnalysis | ImageRejected],
     visibility: str,
+    description: str = "",
 ) -> list[IngestResult]:
     analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
@@ -156,7 +164,14 @@ def _finish(
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    stored = (
+        services.store_images(owner=owner, new_images=new_images, visibility=visibility, description=description)
+        if new_images
+        else []
+    )
+    created_ids = [image.pk for image, created in stored if created]
+    for schedule in SLOW_ANALYSERS:
+        schedule(image_ids=created_ids)
     near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
@@ -185,7 +200,9 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
 
-async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list[IngestResult]:
+async def ingest_async(
+    *, owner: User, uploads: list[Upload], visibility: str, description: str = ""
+) -> list[IngestResult]:
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
@@ -194,12 +211,12 @@ async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list
     )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
     return await sync_to_async(_finish)(
-        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility
+        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
 
 
 def ingest_batches(
-    *, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
@@ -214,7 +231,7 @@ def ingest_batches(
         yield _finish_batch(owner=owner, batch=batch, visibility=visibility)
 
 
-def _finish_batch(*, owner, batch, visibility: str) -> list[IngestResult]:
+def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     uploads, settled, futures = batch
     outcomes = {index: future.result() for index, future in futures.items()}
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)

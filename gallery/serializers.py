@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
 
+from accounts.users import Viewer
 from gallery.models import Image
 from gallery.permissions import can_modify_image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
@@ -28,13 +29,19 @@ class ImageFacts:
 
 @dataclass(frozen=True, slots=True)
 class ImageCard:
-    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models."""
+    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models.
+
+    Labels and description can change after the upload (the classifier's task, a PATCH), so they
+    are read with the row every time, like the visibility, rather than kept with the ImageFacts.
+    """
 
     id: int
     owner_id: int
     owner_name: str
     visibility: str
     facts: ImageFacts
+    labels: list[dict] | None = None
+    description: str = ""
 
 
 def image_card(image: Image) -> ImageCard:
@@ -44,6 +51,8 @@ def image_card(image: Image) -> ImageCard:
         owner_id=image.owner_id,
         owner_name=image.owner.get_username(),
         visibility=image.visibility,
+        labels=image.labels,
+        description=image.description,
         facts=ImageFacts(
             original_name=image.original_name,
             width=image.width,
@@ -61,7 +70,7 @@ def palette_colors(palette: list[list]) -> tuple[tuple[int | None, float, float,
     return tuple((hue, saturation, value, share) for hue, saturation, value, share in palette)
 
 
-def card_to_dict(card: ImageCard, *, viewer) -> dict:
+def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
     facts = card.facts
     return {
         "id": card.id,
@@ -82,10 +91,12 @@ def card_to_dict(card: ImageCard, *, viewer) -> dict:
         "original_url": image_url("api-image-original", image_id=card.id),
         "page_url": image_url("image-page", image_id=card.id),
         "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
+        "description": card.description,
+        "labels": card.labels,
     }
 
 
-def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
+def image_to_dict(image: Image, *, viewer: Viewer, detail: bool = False) -> dict:
     """`image` needs `owner` selected to avoid a query per image."""
     data = card_to_dict(image_card(image), viewer=viewer)
     if detail:
@@ -95,8 +106,6 @@ def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
             "byte_size": image.byte_size,
             "created_at": image.created_at.isoformat(),
             "deleted_at": image.deleted_at.isoformat() if image.deleted_at else None,
-            "description": image.description,
-            "labels": image.labels,
         }
     return data
 

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -16,10 +17,12 @@ from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
+from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
 
 ORIGINALS_DIR = "originals"
+MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
@@ -35,8 +38,12 @@ class NewImage:
     analysis: ImageAnalysis
 
 
-def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(
+    *, owner: User, new_images: list[NewImage], visibility: str, description: str = ""
+) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
+
+    `description` goes to every image this call creates; images that already existed keep theirs.
 
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
@@ -47,7 +54,9 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    image_row(
+                        owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+                    )
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -55,15 +64,16 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
                 [
                     color
                     for image, new_image in zip(images, new_images, strict=True)
-                    for color in _color_rows(image=image, analysis=new_image.analysis)
+                    for color in color_rows(image=image, analysis=new_image.analysis)
                 ]
             )
+            search_services.index_images(images=images)
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
         # one at a time, so that each image learns whether it is new or a duplicate.
         return [
-            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility, description=description)
             for new_image, path in zip(new_images, paths, strict=True)
         ]
     except BaseException:
@@ -73,12 +83,15 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = image_row(
+                owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+            )
             image.save()
-            DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
+            DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
+            search_services.index_images(images=[image])
             events.announce_added(images=[image])
     except IntegrityError:
         # The winner's row points at this very path with identical content, so the file stays.
@@ -93,14 +106,15 @@ def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tup
     return image, True
 
 
-def _write_original(*, owner, new_image: NewImage) -> str:
+def _write_original(*, owner: User, new_image: NewImage) -> str:
     analysis = new_image.analysis
     path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
     default_storage.save(path, ContentFile(new_image.data))
     return path
 
 
-def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Image:
+def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
+    """The unsaved Image of an analysed upload; its palette repeats the colour rows for the websocket's one-query load."""
     analysis = new_image.analysis
     return Image(
         owner=owner,
@@ -115,8 +129,9 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         thumbnail_width=analysis.thumbnail_width,
         thumbnail_height=analysis.thumbnail_height,
         is_monochrome=analysis.monochrome,
-        palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
+        palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
+        description=description,
         **_similarity_fields(analysis),
     )
 
@@ -133,19 +148,20 @@ def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
     }
 
 
-def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+    """The unsaved DominantColor rows of a saved image, all under one random shuffle key (see gallery.streams)."""
     shuffle = secrets.randbits(32)
     return [
         DominantColor(
             image=image,
             rank=rank,
-            hue=colour.hue,
-            saturation=colour.saturation,
-            value=colour.value,
-            share=colour.share,
+            hue=color.hue,
+            saturation=color.saturation,
+            value=color.value,
+            share=color.share,
             shuffle=shuffle,
         )
-        for rank, colour in enumerate(analysis.colours)
+        for rank, color in enumerate(analysis.colors)
     ]
 
 
@@ -170,7 +186,7 @@ def revive_duplicate(*, image: Image) -> Image:
     return image
 
 
-def soft_delete_image(*, actor, image_id: int) -> Image:
+def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is None:
@@ -180,7 +196,7 @@ def soft_delete_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def restore_image(*, actor, image_id: int) -> Image:
+def restore_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is not None:
@@ -190,7 +206,7 @@ def restore_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def _lock_for_change(*, actor, image_id: int) -> Image:
+def _lock_for_change(*, actor: User, image_id: int) -> Image:
     """Raises Image.DoesNotExist when the actor cannot see the image, PermissionDenied when it is not theirs."""
     image = Image.objects.visible_to(actor).select_for_update().get(pk=image_id)
     if not can_modify_image(user=actor, owner_id=image.owner_id):
@@ -201,7 +217,7 @@ def _lock_for_change(*, actor, image_id: int) -> Image:
     return image
 
 
-def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
+def set_visibility(*, actor: User, image_id: int, visibility: str) -> Image:
     if visibility not in Visibility.values:
         raise ValueError(f"visibility must be one of {', '.join(Visibility.values)}")
     with transaction.atomic():
@@ -218,19 +234,16 @@ def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
     return image
 
 
-MAX_DESCRIPTION_LENGTH = 2000
-
-
 def set_description(*, actor, image_id: int, description: str) -> Image:
-    """Raises ValueError with the reason for a description that is not text or is too long."""
-    if not isinstance(description, str):
-        raise ValueError("description must be text")
     if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise ValueError(f"description is {len(description)} characters, over the limit of {MAX_DESCRIPTION_LENGTH}")
+        raise ValueError(f"a description is at most {MAX_DESCRIPTION_LENGTH} characters")
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
-        image.description = description
-        image.save(update_fields=["description"])
+        if image.description != description:
+            image.description = description
+            image.save(update_fields=["description"])
+            search_services.reindex_images(image_ids=[image.pk])
+            events.announce_updated(image_ids=[image.pk])
     return image
 
 

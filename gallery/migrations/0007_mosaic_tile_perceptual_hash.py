@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0005_image_description_labels"),
+        ("gallery", "0006_search_terms"),
     ]
 
     operations = [
