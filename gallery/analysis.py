@@ -109,11 +109,11 @@ def analyse_image(data: bytes, *, max_pixels: int) -> ImageAnalysis:
         thumbnail_width=decoded.thumbnail.width,
         thumbnail_height=decoded.thumbnail.height,
         colors=tuple(dominant_colors(decoded.thumbnail)),
-        **_similarity(decoded.thumbnail),
+        **similarity_of(decoded.thumbnail),
     )
 
 
-def _similarity(thumbnail: Image.Image) -> dict:
+def similarity_of(thumbnail: Image.Image) -> dict:
     """What mosaics and "more like this" need: see gallery.mosaic.tiles and gallery.similar.phash."""
     return {"tile": mosaic_tile(tile_sample(thumbnail)), "perceptual_hash": perceptual_hash(thumbnail)}
 

@@ -4,10 +4,8 @@ from collections.abc import Iterator
 
 from django.db.models import Q
 
-from gallery.analysis import tile_sample
+from gallery.analysis import similarity_of
 from gallery.models import Image
-from gallery.mosaic.tiles import mosaic_tile
-from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import decode_thumbnail
 
 _MISSING = Q(mosaic_l__isnull=True) | Q(perceptual_hash__isnull=True)
@@ -35,8 +33,7 @@ def fill_missing_tiles(*, batch_size: int) -> Iterator[int]:
 
 
 def _fill(image: Image) -> None:
-    thumbnail = decode_thumbnail(bytes(image.thumbnail)).convert("RGB")
-    tile = mosaic_tile(tile_sample(thumbnail))
-    image.mosaic_tile = tile.pixels
-    image.mosaic_l, image.mosaic_a, image.mosaic_b = tile.lab
-    image.perceptual_hash = perceptual_hash(thumbnail)
+    described = similarity_of(decode_thumbnail(bytes(image.thumbnail)).convert("RGB"))
+    image.mosaic_tile = described["tile"].pixels
+    image.mosaic_l, image.mosaic_a, image.mosaic_b = described["tile"].lab
+    image.perceptual_hash = described["perceptual_hash"]

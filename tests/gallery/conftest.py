@@ -7,12 +7,12 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery import services
-from gallery.analysis import ImageAnalysis
+from gallery.analysis import ImageAnalysis, similarity_of
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
-from gallery.thumbnails import encode_thumbnail
+from gallery.thumbnails import decode_thumbnail, encode_thumbnail
 from tests.gallery.labelled import BLUE, labels
 
 _serial = itertools.count()
@@ -51,6 +51,7 @@ def make_image(user):
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
+            **similarity_of(decode_thumbnail(thumbnail_bytes(hues[0] if hues else None))),
         )
         new_image = NewImage(original_name=f"{sha256[:8]}.png", data=bytes(4096), analysis=analysis)
         image = services.image_row(
