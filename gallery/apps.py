@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class GalleryConfig(AppConfig):
     name = "gallery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from gallery.uploading.handlers import allow_long_part_headers
+
+        allow_long_part_headers()

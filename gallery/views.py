@@ -3,6 +3,7 @@
 import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -17,6 +18,7 @@ from accounts.authentication import AuthenticationFailed, authenticate_api_reque
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
 from gallery.serializers import image_to_dict
+from gallery.uploading.handlers import HashedUploadedFile
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -97,9 +99,16 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
-    uploads = [ingest.receive(filename=file.name, size=file.size, read=file.read) for file in files]
+    uploads = [received_upload(file) for file in files]
     results = await ingest.ingest_async(owner=request.user, uploads=uploads, visibility=visibility)
     return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+def received_upload(file: HashedUploadedFile) -> ingest.Upload:
+    """The upload handler already wrote the file to disk and hashed it; workers and storage read it from there."""
+    return ingest.receive_file(
+        filename=file.name or "", size=file.size or 0, path=Path(file.temporary_file_path()), sha256=file.sha256
+    )
 
 
 async def list_images(request: HttpRequest) -> JsonResponse:
@@ -206,7 +215,7 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
 def json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")

@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from scroller.daphne_bodies import stream_request_bodies  # noqa: E402
 from scroller.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -27,6 +28,7 @@ def skip_twisted_form_parsing() -> None:
 
 
 skip_twisted_form_parsing()
+stream_request_bodies()
 
 application = ProtocolTypeRouter(
     {

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so that whatever they answer under /api/ is turned into JSON too.
+    "scroller.api_errors.ApiJsonErrorsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -226,6 +228,11 @@ SCROLLER_DEFAULT_VISIBILITY = os.environ.get("SCROLLER_DEFAULT_VISIBILITY", "pub
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
+# The whole body of one request: by default a browser chunk (16 files) of files at the per-file limit, plus room for
+# the multipart framing. Larger requests are answered 413 without their files being analysed.
+SCROLLER_MAX_REQUEST_BYTES = env_int("SCROLLER_MAX_REQUEST_BYTES", default=16 * SCROLLER_MAX_UPLOAD_BYTES + 1_000_000)
+# Every uploaded file streams to its own temporary file, hashed on the way; none is held in memory whole.
+FILE_UPLOAD_HANDLERS = ["gallery.uploading.handlers.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 LOGGING = {
