@@ -51,13 +51,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from gallery.serializers import card_to_dict
+from gallery.websocket_guards.layer import LayerOutageTolerantConsumer
 
 # Stream reads are independent per connection, so they need not queue behind channels'
 # one thread-sensitive thread: pools let their database round trips overlap, and their
@@ -184,7 +184,7 @@ def change_image(*, action: str, actor, image_id: int) -> None:
     change(actor=actor, image_id=image_id)
 
 
-class ScrollerConsumer(AsyncWebsocketConsumer):
+class ScrollerConsumer(LayerOutageTolerantConsumer):
     groups = (GALLERY_GROUP,)
 
     async def dispatch(self, message: dict) -> None:
