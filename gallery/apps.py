@@ -7,5 +7,6 @@ class GalleryConfig(AppConfig):
 
     def ready(self) -> None:
         from gallery.uploading.handlers import allow_long_part_headers
+        from gallery.websocket_guards import sessions  # noqa: F401 (connects its signal receivers)
 
         allow_long_part_headers()

@@ -57,6 +57,7 @@ from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from gallery.serializers import card_to_dict
+from gallery.websocket_guards import limits, sessions
 from gallery.websocket_guards.layer import LayerOutageTolerantConsumer
 
 # Stream reads are independent per connection, so they need not queue behind channels'
@@ -115,9 +116,11 @@ def parse_request(text: str | None) -> dict:
     """The client's request, validated; raises BadRequest with a message for the client."""
     if text is None:
         raise BadRequest("Send JSON text frames.")
+    if len(text) > limits.MAX_MESSAGE_CHARS:
+        raise BadRequest(f"Messages are at most {limits.MAX_MESSAGE_CHARS} characters.")
     try:
         request = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest("Not valid JSON.") from None
     if not isinstance(request, dict):
         raise BadRequest("Send a JSON object.")
@@ -197,6 +200,11 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_connect(self, message: dict) -> None:
+        self.groups = sessions.connection_groups(user=self.scope["user"], shared=GALLERY_GROUP)
+        self.rate = limits.message_rate()
+        await super().websocket_connect(message)
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.stream: streams.HueStream | None = None
@@ -215,6 +223,8 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         await self.settle()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not await self.within_rate():
+            return
         try:
             request = parse_request(text_data)
         except BadRequest as error:
@@ -233,6 +243,18 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await self.send_batch(size=streams.NEXT_BATCH_SIZE)
         else:
             await self.change_image(action=kind, image_id=request["id"])
+
+    async def within_rate(self) -> bool:
+        """Whether to handle this message: over the rate it is dropped unread, and a client that keeps on is closed."""
+        verdict = self.rate.judge()
+        if verdict is limits.Verdict.WARN:
+            await self.send_error(
+                code="rate_limited",
+                message=f"Too many messages: at most {self.rate.per_second:g} a second. Slow down or be disconnected.",
+            )
+        elif verdict is limits.Verdict.CLOSE:
+            await self.close(code=limits.POLICY_VIOLATION)
+        return verdict is limits.Verdict.ADMIT
 
     async def send_batch(self, *, size: int) -> None:
         await self.take_read_ahead(wait=not streams.can_serve(self.stream, size=size))
@@ -262,6 +284,9 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await reading
 
     async def change_image(self, *, action: str, image_id: int) -> None:
+        if self.user.is_authenticated:
+            # The session may have ended since the handshake (logout, new password, deactivation).
+            self.user = await sessions.current_user(self.scope)
         if not self.user.is_authenticated:
             await self.send_error(code="login_required", message=f"Log in to {action} images.", image_id=image_id)
             return
@@ -273,6 +298,9 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await self.send_error(
                 code="forbidden", message=f"Only the owner or staff may {action} this image.", image_id=image_id
             )
+
+    async def session_ended(self, event: dict) -> None:
+        await self.close(code=sessions.SESSION_ENDED)
 
     async def images_added(self, event: dict) -> None:
         if self.stream is None:

@@ -247,3 +247,5 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+# Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
+SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=20)

@@ -69,3 +69,14 @@ def test_a_very_long_file_name_is_stored_trimmed_and_fails_nothing_else(alice_cl
     stored_long_name = Image.objects.get(original_name__endswith=".jpg").original_name
     assert len(stored_long_name) == 255
     assert stored_long_name.startswith(long_name[:10])
+
+
+DEEP_JSON = "[" * 1000 + "]" * 1000
+
+
+def test_deeply_nested_json_answers_a_json_400(alice_client):
+    patched = alice_client.patch("/api/images/1/", DEEP_JSON, content_type="application/json")
+    looked_up = alice_client.post("/api/images/lookup/", DEEP_JSON, content_type="application/json")
+
+    assert_json_error(patched, 400, mentions="JSON")
+    assert_json_error(looked_up, 400, mentions="JSON")
