@@ -10,7 +10,9 @@ WAIT = 10
 
 
 async def open_scroller() -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, "/ws/scroller/", headers=[(b"origin", b"http://localhost")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/scroller/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    )
     connected, _ = await communicator.connect(timeout=WAIT)
     assert connected
     assert (await communicator.receive_json_from(timeout=WAIT))["type"] == "hello"

@@ -18,7 +18,11 @@ async def logged_in(user):
     """A browser session of alice's (its test client) and a scroller socket opened with its cookie."""
     client = Client()
     await database_sync_to_async(client.force_login)(user)
-    headers = [(b"origin", b"http://localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    headers = [
+        (b"origin", b"http://localhost"),
+        (b"host", b"localhost"),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+    ]
     communicator = WebsocketCommunicator(application, "/ws/scroller/", headers=headers)
     connected, _ = await communicator.connect(timeout=WAIT)
     assert connected
