@@ -183,6 +183,9 @@ async def image_original(request: HttpRequest, image_id: int) -> HttpResponse:
     response = StreamingHttpResponse(read_in_chunks(file), content_type=ORIGINAL_MEDIA_TYPES[image.format])
     response["Content-Length"] = str(image.byte_size)
     response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=image.original_name)
+    # An upload may also be valid HTML or script (a polyglot): with its exact image type, nosniff
+    # (SecurityMiddleware) and a sandbox, a browser shows it as an image or not at all.
+    response["Content-Security-Policy"] = "sandbox"
     return response
 
 
