@@ -19,11 +19,13 @@ from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
 from gallery.serializers import image_to_dict
 from gallery.uploading.handlers import HashedUploadedFile
+from scroller import ratelimits
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 ApiView = Callable[..., Awaitable[HttpResponse]]
+TOKEN_FAILURES = "failed authentications from this address"
 
 
 class BadRequest(Exception):
@@ -45,10 +47,13 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
                 response = error(f"method {request.method} not allowed", status=405)
                 response["Allow"] = ", ".join(methods)
                 return response
+            if refusal := await token_failures_exceeded(request):
+                return refusal.response()
             try:
                 await authenticate_api_request(request)
                 return await view(request, *args, **kwargs)
             except AuthenticationFailed as failure:
+                await count_token_failure(request)
                 return error(str(failure), status=401)
             except Image.DoesNotExist:
                 return error("no such image", status=404)
@@ -60,6 +65,20 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
         return wrapper
 
     return decorate
+
+
+async def token_failures_exceeded(request: HttpRequest) -> ratelimits.Exceeded | None:
+    """A client that failed to authenticate too often may not try again until its window ends."""
+    if "Authorization" not in request.headers:
+        return None
+    who = f"ip:{ratelimits.client_address(request)}"
+    return await sync_to_async(ratelimits.already_exceeded)("token_failures", who=who, what=TOKEN_FAILURES)
+
+
+async def count_token_failure(request: HttpRequest) -> None:
+    if "Authorization" in request.headers:
+        who = f"ip:{ratelimits.client_address(request)}"
+        await sync_to_async(ratelimits.count)("token_failures", who=who, what=TOKEN_FAILURES)
 
 
 def require_login(request: HttpRequest) -> None:
@@ -95,6 +114,10 @@ async def images_collection(request: HttpRequest) -> HttpResponse:
 
 async def upload_images(request: HttpRequest) -> JsonResponse:
     require_login(request)
+    if exceeded := await sync_to_async(ratelimits.count)(
+        "uploads", who=f"user:{request.user.pk}", what="upload requests from this account"
+    ):
+        return exceeded.response()
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")

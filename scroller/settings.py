@@ -247,5 +247,23 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+# Rate limits (scroller.ratelimits): events per window of seconds. SCROLLER_RATE_LIMITS overrides some or all,
+# e.g. "signup=5/3600,uploads=600/60".
+SCROLLER_RATE_LIMITS = {
+    "token_failures": (20, 60),  # failed API token / bearer authentications, per address
+    "device_start": (10, 60),  # device-flow starts (POST /o/device-authorization/), per address
+    "device_approval": (10, 600),  # codes typed or decided at /accounts/device/, per account and per address
+    "password_change": (5, 900),  # password change attempts, per account and per address
+    "signup": (5, 3600),  # accounts created, per address
+    "uploads": (1200, 60),  # upload requests, per account (the browser sends 16 files per request)
+} | {
+    name: (int(count), int(seconds))
+    for name, _, limit in (item.partition("=") for item in env_list("SCROLLER_RATE_LIMITS", default=[]))
+    for count, _, seconds in [limit.partition("/")]
+}
+# Part of every rate-limit key: changing it starts every count afresh (tests do, between tests).
+SCROLLER_RATE_LIMIT_SCOPE = os.environ.get("SCROLLER_RATE_LIMIT_SCOPE", "v1")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 # Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
 SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=20)

@@ -4,6 +4,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,6 +43,12 @@ def quick_password_hashing(settings):
 def media_root(settings, tmp_path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Every test counts its own requests; the cache (Redis on the second backend) outlives tests."""
+    settings.SCROLLER_RATE_LIMIT_SCOPE = uuid.uuid4().hex
 
 
 @pytest.fixture(autouse=True)
