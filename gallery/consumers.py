@@ -27,7 +27,8 @@ Server -> client
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
-  {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found", "message": "...", "id": N}
+  {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found" | "rate_limited",
+   "message": "...", "id": N}
       "id" only for delete and restore; not_found also covers images this user may not
       see, such as someone else's deleted or private ones. Malformed input (not JSON, unknown type, hue out of
       range, id not an integer, more before subscribe) gets bad_request; the connection
@@ -40,6 +41,11 @@ stored thumbnail as it is kept (an xz container around a JPEG, META["thumb_type"
 unpacked); never re-encoded. One frame per message rather than per image: every websocket
 message has a fixed cost in Channels, Daphne and autobahn.
 Anonymous clients may watch public images; delete and restore need a login.
+
+Limits and closing codes (gallery.websocket_guards): messages over 4,096 characters are bad_request;
+over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped,
+and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
+deactivation). 1012: the channel layer came back after an outage; reconnect and subscribe again.
 """
 
 import asyncio
