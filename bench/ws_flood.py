@@ -23,9 +23,7 @@ import time
 from pathlib import Path
 
 import websockets
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, stop_server  # noqa: E402
+from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
