@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
@@ -20,6 +21,7 @@ from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.permissions import can_modify_image
+from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class NewImage:
         return len(self.source) if isinstance(self.source, bytes) else self.source.stat().st_size
 
 
-def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(*, owner: User, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
 
     The files are written before the rows are committed, so a visible record always
@@ -56,7 +58,7 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -64,9 +66,10 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
                 [
                     color
                     for image, new_image in zip(images, new_images, strict=True)
-                    for color in _color_rows(image=image, analysis=new_image.analysis)
+                    for color in color_rows(image=image, analysis=new_image.analysis)
                 ]
             )
+            search_services.index_images(images=images)
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
@@ -82,12 +85,13 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
             image.save()
-            DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
+            DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
+            search_services.index_images(images=[image])
             events.announce_added(images=[image])
     except IntegrityError:
         # The winner's row points at this very path with identical content, so the file stays.
@@ -102,7 +106,7 @@ def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tup
     return image, True
 
 
-def _write_originals(*, owner, new_images: list[NewImage]) -> list[str]:
+def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
     """Each original's storage name; a file that a committed row already points at is left as it is.
 
     Those bytes are the same (the name is their hash), and rewriting them would let a download in
@@ -144,7 +148,8 @@ def _write_atomically(*, name: str, source: bytes | Path) -> None:
         raise
 
 
-def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Image:
+def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -> Image:
+    """The unsaved Image of an analysed upload; its palette repeats the colour rows for the websocket's one-query load."""
     analysis = new_image.analysis
     return Image(
         owner=owner,
@@ -159,24 +164,25 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         thumbnail_width=analysis.thumbnail_width,
         thumbnail_height=analysis.thumbnail_height,
         is_monochrome=analysis.monochrome,
-        palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
+        palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
     )
 
 
-def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+    """The unsaved DominantColor rows of a saved image, all under one random shuffle key (see gallery.streams)."""
     shuffle = secrets.randbits(32)
     return [
         DominantColor(
             image=image,
             rank=rank,
-            hue=colour.hue,
-            saturation=colour.saturation,
-            value=colour.value,
-            share=colour.share,
+            hue=color.hue,
+            saturation=color.saturation,
+            value=color.value,
+            share=color.share,
             shuffle=shuffle,
         )
-        for rank, colour in enumerate(analysis.colours)
+        for rank, color in enumerate(analysis.colors)
     ]
 
 
@@ -201,7 +207,7 @@ def revive_duplicate(*, image: Image) -> Image:
     return image
 
 
-def soft_delete_image(*, actor, image_id: int) -> Image:
+def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is None:
@@ -211,7 +217,7 @@ def soft_delete_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def restore_image(*, actor, image_id: int) -> Image:
+def restore_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is not None:
@@ -221,7 +227,7 @@ def restore_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def _lock_for_change(*, actor, image_id: int) -> Image:
+def _lock_for_change(*, actor: User, image_id: int) -> Image:
     """Raises Image.DoesNotExist when the actor cannot see the image, PermissionDenied when it is not theirs."""
     image = Image.objects.visible_to(actor).select_for_update().get(pk=image_id)
     if not can_modify_image(user=actor, owner_id=image.owner_id):
@@ -232,7 +238,7 @@ def _lock_for_change(*, actor, image_id: int) -> Image:
     return image
 
 
-def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
+def set_visibility(*, actor: User, image_id: int, visibility: str) -> Image:
     if visibility not in Visibility.values:
         raise ValueError(f"visibility must be one of {', '.join(Visibility.values)}")
     with transaction.atomic():

@@ -13,7 +13,7 @@ from channels.auth import get_user
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import pre_save
@@ -31,11 +31,11 @@ def user_group(user_id: int) -> str:
     return f"user-{user_id}"
 
 
-def connection_groups(*, user: AbstractBaseUser | AnonymousUser, shared: str) -> list[str]:
-    return [shared, user_group(user.pk)] if user.is_authenticated else [shared]
+def connection_groups(*, user: AbstractBaseUser | AnonymousUser, shared: str) -> tuple[str, ...]:
+    return (shared, user_group(user.pk)) if user.is_authenticated else (shared,)
 
 
-async def current_user(scope: dict) -> AbstractBaseUser | AnonymousUser:
+async def current_user(scope: dict) -> User | AnonymousUser:
     """The user the socket's session belongs to now: anonymous once it was logged out or expired, its
     password changed (the session's hash no longer matches) or the account deactivated.
 
