@@ -43,7 +43,7 @@ class Upload:
     """
 
     filename: str
-    source: bytes | Path
+    data: bytes | Path
     sha256: str
     error: str | None = None
 
@@ -157,7 +157,7 @@ def _finish(
                 uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
             )
     new_images = [
-        services.NewImage(original_name=uploads[index].filename, source=uploads[index].source, analysis=analysis)
+        services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
     stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
@@ -189,7 +189,7 @@ async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
     analysed = await asyncio.gather(
-        *(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].source)) for index in to_analyse)
+        *(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].data)) for index in to_analyse)
     )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
     return await sync_to_async(_finish)(
@@ -205,7 +205,7 @@ def ingest_batches(
     pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
     for uploads in batches:
         settled, to_analyse = _triage(owner=owner, uploads=uploads)
-        futures = {index: pool.submit(_analyse_in_worker(uploads[index].source)) for index in to_analyse}
+        futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
         pending.append((uploads, settled, futures))
         if len(pending) > in_flight:
             yield _finish_batch(owner=owner, batch=pending.pop(0), visibility=visibility)

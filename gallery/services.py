@@ -38,12 +38,12 @@ def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NewImage:
     original_name: str
-    source: bytes | Path  # the uploaded bytes, or the file that holds them
+    data: bytes | Path  # the uploaded bytes, or the file that holds them (a large upload is never read whole here)
     analysis: ImageAnalysis
 
     @property
     def byte_size(self) -> int:
-        return len(self.source) if isinstance(self.source, bytes) else self.source.stat().st_size
+        return len(self.data) if isinstance(self.data, bytes) else self.data.stat().st_size
 
 
 def store_images(*, owner: User, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
@@ -119,7 +119,7 @@ def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
     committed = set(Image.objects.filter(original__in=paths).values_list("original", flat=True))
     for path, new_image in zip(paths, new_images, strict=True):
         if path not in committed:
-            _write_atomically(name=path, source=new_image.source)
+            _write_atomically(name=path, source=new_image.data)
     return paths
 
 

@@ -51,7 +51,7 @@ def _store_images(*, owner, hue: int, count: int, visibility: str, size: tuple[i
         for index in range(count):
             data = image_bytes(hue=hue, size=size)
             analysis = analyse_image(data, max_pixels=settings.SCROLLER_MAX_PIXELS)
-            new_images.append(services.NewImage(original_name=f"hue-{hue}-{index}.png", source=data, analysis=analysis))
+            new_images.append(services.NewImage(original_name=f"hue-{hue}-{index}.png", data=data, analysis=analysis))
         stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility)
         assert all(created for _, created in stored)
         return [image for image, _ in stored]

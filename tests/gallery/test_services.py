@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def new_image(data: bytes, *, name: str) -> services.NewImage:
-    return services.NewImage(original_name=name, source=data, analysis=analyse_image(data, max_pixels=10**8))
+    return services.NewImage(original_name=name, data=data, analysis=analyse_image(data, max_pixels=10**8))
 
 
 def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
