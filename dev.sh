@@ -133,9 +133,9 @@ ensure_mariadb() { # host port
     as_root mkdir -p "$data"
     as_root chown mysql:mysql "$data"
     # "normal" authentication: root may log in without a password, as the default TEST_DATABASE_URL does.
-    # Names are not resolved (a fresh machine's hostname may not be in /etc/hosts): root@127.0.0.1 is a user of its own.
+    # Names are not resolved (--force: a fresh machine may not resolve even localhost): root@127.0.0.1 is a user of its own.
     if ! output=$(as_root mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=normal \
-      --skip-test-db --skip-name-resolve 2>&1); then
+      --skip-test-db --skip-name-resolve --force 2>&1); then
       echo "$output" >&2
       return 1
     fi
