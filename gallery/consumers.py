@@ -19,11 +19,13 @@ Server -> client
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
-      at all matches.
-  {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
+      at all matches, and then M is back at the configured margin (widened false), which
+      is what images arriving live are matched with.
+  {"type": "added", "margin": M, "widened": bool, "images": [META, ...]} + one binary frame of their thumbnails
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
-      the same cycle.
+      the same cycle. A widened stream that one of them matches at the configured margin
+      narrows back to it first (a new cycle), so M and widened may differ from the last batch's.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
@@ -287,7 +289,9 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             return
         metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
         if metas:
-            await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
+            # The margin too: an image that matches closely narrows a widened stream (see streams.announced_matches).
+            message = {"type": "added", "margin": self.stream.margin, "widened": self.stream.widened, "images": metas}
+            await self.send_with_thumbnails(message, thumbnails)
 
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:

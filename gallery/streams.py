@@ -222,9 +222,13 @@ def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool =
             continue
         if not may_walk:
             return []
+        if stream.shown_in_cycle:
+            # The cycle's pool was not empty, only used up (by images pushed live, say): the next cycle repeats it.
+            continue
         if not _widen(stream):
-            # Nothing matches at all; the next request looks again from scratch.
-            _restart_walk(stream)
+            # Nothing matches at all. The next request looks again from scratch, and meanwhile
+            # images arriving live match at the configured margin, not at the widest one tried.
+            _narrow(stream)
             return []
 
 
@@ -374,13 +378,22 @@ def announced_matches(
     """Ids of announced images (gallery.events format) this stream's client should receive live.
 
     Images just made public (`published`) go only to viewers who could not see them before.
+    A widened stream that an announced image matches at the configured margin narrows back to it
+    first (a new cycle): closer matches exist now, so the wide ones are no longer what it shows.
     """
+    narrow = settings.SCROLLER_HUE_MARGIN
+    if stream.widened and _matching(announced, hue=stream.hue, margin=narrow, viewer=viewer, published=published):
+        _start_cycle(stream)
+    return _matching(announced, hue=stream.hue, margin=stream.margin, viewer=viewer, published=published)
+
+
+def _matching(announced: list[dict], *, hue: int, margin: int, viewer: Viewer, published: bool) -> list[int]:
     return [
         item["id"]
         for item in announced
         if may_see(viewer=viewer, owner_id=item["owner_id"], visibility=item["visibility"])
         and not (published and may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE))
-        and match_score(hue=stream.hue, margin=stream.margin, colors=item["colors"]) is not None
+        and match_score(hue=hue, margin=margin, colors=item["colors"]) is not None
     ]
 
 
@@ -401,6 +414,7 @@ def take_added(stream: HueStream, *, viewer: Viewer, image_ids: list[int]) -> li
     for image_id in pushed:
         stream.pushed.add(image_id)
         stream.sent.add(image_id)
+    stream.shown_in_cycle += len(pushed)
     stream.lookahead = [candidate for candidate in stream.lookahead if candidate.image_id not in pushed]
     return images
 
@@ -423,6 +437,10 @@ def _start_cycle(stream: HueStream) -> None:
     stream.shown_in_cycle = 0
     stream.pushed.clear()
     # A margin widened for an empty pool must not stay wide once closer images may exist.
+    _narrow(stream)
+
+
+def _narrow(stream: HueStream) -> None:
     stream.margin = settings.SCROLLER_HUE_MARGIN
     stream.widened = False
     _restart_walk(stream)

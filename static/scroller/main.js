@@ -43,6 +43,7 @@ const socket = new StreamSocket(wsUrl(config.wsPath), {
   state: showConnection,
   hello: onHello,
   batch: onBatch,
+  added: showMargin,
   item: onItem,
   removed: (ids) => ids.forEach((id) => columns.remove(id)),
   error: onServerError,
@@ -65,11 +66,17 @@ function onServerError(msg) {
   toasts.error(msg.message || `Server error: ${msg.code}`);
 }
 
-function onBatch(msg) {
-  const count = msg.images?.length ?? 0;
-  const widened = Boolean(msg.widened) && count > 0;
+// Batches and live additions both say which margin the stream matches with: a widened
+// one narrows again as soon as a close image arrives, and the notice follows it.
+function showMargin(msg) {
+  const widened = Boolean(msg.widened);
   ui.notice.hidden = !widened;
   if (widened) ui.notice.textContent = `Nothing at this hue yet — showing ±${msg.margin}°`;
+}
+
+function onBatch(msg) {
+  const count = msg.images?.length ?? 0;
+  showMargin(msg);
   exhausted = count === 0;
   ui.empty.hidden = !(exhausted && columns.size === 0);
 }
