@@ -19,6 +19,7 @@ from accounts.authentication import AuthenticationFailed, authenticate_api_reque
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
 from gallery.serializers import image_to_dict
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -220,4 +221,4 @@ def json_body(request: HttpRequest) -> dict:
 
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/scroller.html")
+    return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})
