@@ -1,9 +1,10 @@
-"""Real image files for the browser tests: solid colours with a known hue, made with Pillow."""
+"""Real image files for the browser tests: solid colours with a known hue, made with Pillow, and real photographs."""
 
 import colorsys
 import io
 import itertools
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -54,6 +55,46 @@ def _store_images(*, owner, hue: int, count: int, visibility: str, size: tuple[i
             new_images.append(services.NewImage(original_name=f"hue-{hue}-{index}.png", data=data, analysis=analysis))
         stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility)
         assert all(created for _, created in stored)
+        return [image for image, _ in stored]
+    finally:
+        connection.close()
+
+
+# Photographs from Debian's lomiri-wallpapers-16.04 (a TEST_PACKAGES entry of dev.sh).
+PHOTOGRAPHS = Path("/usr/share/backgrounds")
+
+
+def store_photographs(*, owner, long_side: int = 800) -> list[Image]:
+    """The installed photographs, each also cropped in two, scaled down and stored as an upload stores them."""
+    paths = sorted(PHOTOGRAPHS.glob("*_by_*.jpg"))
+    assert paths, f"no photographs in {PHOTOGRAPHS}: install lomiri-wallpapers-16.04 (./dev.sh test does)"
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(_store_photographs, owner=owner, paths=paths, long_side=long_side).result()
+
+
+def _store_photographs(*, owner, paths: list[Path], long_side: int) -> list[Image]:
+    try:
+        new_images = []
+        for path in paths:
+            with PILImage.open(path) as opened:
+                opened.draft("RGB", (long_side * 2, long_side * 2))
+                photo = opened.convert("RGB")
+            width, height = photo.size
+            for name, box in (
+                ("whole", (0, 0, width, height)),
+                ("left", (0, 0, width * 2 // 3, height)),
+                ("right", (width // 3, 0, width, height)),
+            ):
+                part = photo.crop(box)
+                part.thumbnail((long_side, long_side))
+                buffer = io.BytesIO()
+                part.save(buffer, format="JPEG", quality=88)
+                data = buffer.getvalue()
+                analysis = analyse_image(data, max_pixels=settings.SCROLLER_MAX_PIXELS)
+                new_images.append(
+                    services.NewImage(original_name=f"{path.stem}-{name}.jpg", data=data, analysis=analysis)
+                )
+        stored = services.store_images(owner=owner, new_images=new_images, visibility="public")
         return [image for image, _ in stored]
     finally:
         connection.close()
