@@ -15,6 +15,7 @@ TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 # Test servers that dev.sh starts itself (where nothing answers on the test URLs' ports) keep their data here.
 TEST_SERVERS_DIR=/var/lib/scroller-test
+NEWLY_INSTALLED=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -29,6 +30,7 @@ install_system_packages() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
+    NEWLY_INSTALLED+=("${missing[@]}")
   fi
 }
 
@@ -162,7 +164,34 @@ ensure_redis() { # host port
 }
 
 prepare_test_database() {
+  local status=0
+  create_test_database || status=$?
+  if [ "$status" -eq 3 ] && let_root_in_to_new_server; then
+    create_test_database
+    return
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "Give TEST_DATABASE_URL a user that may create databases, or a free port on 127.0.0.1 for dev.sh to start" \
+      "a test server of its own on, e.g. TEST_DATABASE_URL=mysql://root@127.0.0.1:3307/scroller ./dev.sh test" >&2
+  fi
+  return "$status"
+}
+
+let_root_in_to_new_server() {
+  # Installing mariadb-server where systemd runs starts Debian's own server on 3306, which lets root in by socket
+  # only. Only a server installed by this very run, and so holding nothing yet, gets the password-less root login
+  # over TCP that the default TEST_DATABASE_URL asks for.
+  [[ " ${NEWLY_INSTALLED[*]} " == *" mariadb-server "* ]] || return 1
+  [[ $TEST_DATABASE_URL == mysql://root@127.0.0.1:3306/* || $TEST_DATABASE_URL == mysql://root@localhost:3306/* ]] \
+    || return 1
+  say "letting root log in from 127.0.0.1 without a password to the MariaDB server just installed (test machines only)"
+  as_root mariadb --protocol=socket -e \
+    "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')"
+}
+
+create_test_database() {
   # Logs in as TEST_DATABASE_URL says and creates its database; pytest-django then creates test_<name> beside it.
+  # Exit status 3: the server refused the login.
   DATABASE_URL="$TEST_DATABASE_URL" "$PYTHON" - <<'PYTHON'
 import os
 import sys
@@ -179,11 +208,9 @@ try:
         password=config["PASSWORD"] or "",
     )
 except MySQLdb.OperationalError as error:
-    sys.exit(
-        f"MariaDB refused TEST_DATABASE_URL's user {config['USER']!r}: {error.args[1]}\n"
-        "Give TEST_DATABASE_URL a user that may create databases, or a free port on 127.0.0.1 for dev.sh to start "
-        "a test server of its own there, e.g. TEST_DATABASE_URL=mysql://root@127.0.0.1:3307/scroller ./dev.sh test"
-    )
+    print(f"MariaDB refused TEST_DATABASE_URL's user {config['USER']!r}: {error.args[1]}", file=sys.stderr)
+    # 1045 and 1698: access denied (1698 when the account exists only for socket logins).
+    sys.exit(3 if error.args[0] in (1045, 1698) else 1)
 connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{config['NAME']}` CHARACTER SET utf8mb4")
 PYTHON
 }
