@@ -44,12 +44,14 @@ apt_install() { # packages...
     tail -n 30 "$log" >&2
     return 1
   fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Status-Fd=3 "$@" \
-    3>&1 >>"$log" 2>&1 | show_apt_progress; then
+  # The descriptors are set up in root's own shell: sudo closes every descriptor above 2 that it is given.
+  if ! as_root env DEBIAN_FRONTEND=noninteractive APT_LOG="$log" sh -c \
+    'exec apt-get install -y --no-install-recommends -o APT::Status-Fd=3 "$@" 3>&1 >>"$APT_LOG" 2>&1' apt-get "$@" \
+    | show_apt_progress; then
     tail -n 30 "$log" >&2
     return 1
   fi
-  say "installed: $(grep -Eo '[0-9]+ newly installed' "$log" || echo 'nothing new')"
+  say "installed: $(grep -Eo '[0-9]+ newly installed' "$log" | head -n 1)"
 }
 
 show_apt_progress() {
