@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 PYTHON="$VENV/bin/python"
-SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils)
+SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils wordnet-base)
 # lomiri-wallpapers-16.04: real photographs for the browser test that takes the README's screenshot (docs/scroller.png).
 TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}

@@ -16,6 +16,7 @@ from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.permissions import can_modify_image
+from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
                     for color in color_rows(image=image, analysis=new_image.analysis)
                 ]
             )
+            search_services.index_images(images=images)
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
@@ -79,6 +81,7 @@ def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str) 
             image = image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
             image.save()
             DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
+            search_services.index_images(images=[image])
             events.announce_added(images=[image])
     except IntegrityError:
         # The winner's row points at this very path with identical content, so the file stays.

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict
 from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
@@ -114,6 +115,8 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET:
+        return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
         viewer=viewer,
         hue=int_param(request, "hue", low=0, high=359),
@@ -128,6 +131,42 @@ async def list_images(request: HttpRequest) -> JsonResponse:
             "next": next_page_url(request, images=images, limit=limit),
         }
     )
+
+
+MAX_QUERY_LENGTH = 200
+
+
+async def search_images(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """?q=TEXT: best match first, each with its score; paged by `after` (the `next` URL carries it)."""
+    text = request.GET["q"]
+    if not text.strip():
+        raise BadRequest("q must contain a word to search for")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    for unsupported in ("before", "include_deleted"):
+        if unsupported in request.GET:
+            raise BadRequest(f"{unsupported} does not combine with q: search pages go on with 'after'")
+    after = None
+    if request.GET.get("after"):
+        try:
+            after = search_selectors.SearchCursor.decode(request.GET["after"])
+        except ValueError:
+            raise BadRequest("after must be the value a previous page's 'next' carries") from None
+    found, next_cursor = await sync_to_async(search_selectors.search_images)(
+        viewer=request.user,
+        text=text,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        after=after,
+        limit=limit,
+    )
+    next_url = None
+    if next_cursor is not None:
+        query = request.GET.copy()
+        query["after"] = next_cursor.encode()
+        next_url = f"{reverse('api-images')}?{urlencode(query, doseq=True)}"
+    results = [{**image_to_dict(item.image, viewer=request.user, detail=True), "score": item.score} for item in found]
+    return JsonResponse({"results": results, "next": next_url})
 
 
 def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> str | None:

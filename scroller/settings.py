@@ -261,3 +261,5 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+# Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
+SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
