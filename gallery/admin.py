@@ -54,19 +54,21 @@ class ImageAdmin(admin.ModelAdmin):
         "name",
         "owner",
         "swatches",
-        "visibility",
-        "dimensions",
+        "label_names",
+        "visibility_and_size",
         "dates",
     ]
     list_display_links = ["preview", "name"]
     list_filter = [DeletedFilter, "is_monochrome", "visibility", "owner", "created_at"]
     list_select_related = ["owner"]
-    search_fields = ["original_name", "sha256"]
+    # Labels are searched in their stored JSON text: "cat" finds "tabby cat", "n02123045" its WordNet id.
+    search_fields = ["original_name", "sha256", "description", "labels"]
     date_hierarchy = "created_at"
     actions = ["soft_delete", "restore", "purge"]
     inlines = [DominantColorInline]
     readonly_fields = [
         "large_preview",
+        "label_names",
         "sha256",
         "width",
         "height",
@@ -79,7 +81,7 @@ class ImageAdmin(admin.ModelAdmin):
         "thumbnail_width",
         "thumbnail_height",
     ]
-    fields = ["large_preview", "original_name", "owner", "visibility", *readonly_fields[1:]]
+    fields = ["large_preview", "original_name", "owner", "visibility", "description", *readonly_fields[1:]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail").prefetch_related("colors")
@@ -127,21 +129,28 @@ class ImageAdmin(admin.ModelAdmin):
         return f"{hue}, {color.share:.0%} of the image"
 
     # The list must fit a 1280 px window beside the admin's sidebar: a camera's long file name may break anywhere,
-    # and the dates share one column, as numbers (Django's long format is "Dec. 2, 2026, 5:40 p.m.").
+    # visibility and size share a column, and so do the dates, as numbers (Django's: "Dec. 2, 2026, 5:40 p.m."),
+    # under short headers (the admin never wraps a header).
     @admin.display(description="original name", ordering="original_name")
     def name(self, image: Image) -> str:
         return format_html('<span style="overflow-wrap:anywhere">{}</span>', image.original_name)
 
-    @admin.display(description="created / deleted", ordering="created_at")
+    @admin.display(description="dates", ordering="created_at")
     def dates(self, image: Image) -> str:
         created = date_format(localtime(image.created_at), COMPACT_DATE_TIME)
         if image.deleted_at is None:
             return created
         return format_html("{}<br>deleted {}", created, date_format(localtime(image.deleted_at), COMPACT_DATE_TIME))
 
-    @admin.display(description="size")
-    def dimensions(self, image: Image) -> str:
-        return f"{image.width}×{image.height}"
+    @admin.display(description="labels")
+    def label_names(self, image: Image) -> str:
+        if image.labels is None:
+            return "not labelled yet"
+        return ", ".join(f"{label['name']} {label['probability']:.0%}" for label in image.labels)
+
+    @admin.display(description="visibility", ordering="visibility")
+    def visibility_and_size(self, image: Image) -> str:
+        return format_html("{}<br>{}×{}", image.get_visibility_display(), image.width, image.height)
 
     @admin.action(description="Delete selected images (restorable)")
     def soft_delete(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:

@@ -51,6 +51,7 @@ const socket = new StreamSocket(wsUrl(config.wsPath), {
   batch: onBatch,
   added: showMargin,
   item: onItem,
+  updated: (metas) => metas.forEach((meta) => columns.update(meta)),
   removed: (ids) => ids.forEach((id) => columns.remove(id)),
   error: onServerError,
 });

@@ -29,7 +29,7 @@ export class StreamSocket {
   /**
    * @param {string} url ws(s):// URL
    * @param {object} on callbacks: state('connecting'|'open'|'closed'), hello(msg), batch(msg),
-   *   added(msg), item(meta, thumbnail, source), removed(ids), error(msg). A thumbnail is an
+   *   added(msg), item(meta, thumbnail, source), updated(metas), removed(ids), error(msg). A thumbnail is an
    *   ArrayBuffer of its own holding the xz bytes. An item's source is
    *   'batch', 'added', or 'resume' for the first batch after a reconnect, which
    *   restarts the stream and so repeats images the page may still show.
@@ -131,6 +131,9 @@ export class StreamSocket {
       case 'added':
         this.#expect(msg.images, 'added');
         this.#on.added(msg);
+        break;
+      case 'updated':
+        this.#on.updated(msg.images ?? []);
         break;
       case 'removed':
         this.#on.removed(msg.ids ?? []);
