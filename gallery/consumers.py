@@ -295,15 +295,26 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         announced = realtime.visible_announced(
             viewer=self.user, announced=event["images"], published=event.get("published", False)
         )
+        await self.send_matching(self.stream, announced=announced)
+
+    async def images_indexed(self, event: dict) -> None:
+        """What search finds these images by changed: searches they now match and have not shown receive them."""
+        if self.stream is None or not self.stream.matches_by_index:
+            return
+        sent = self.stream.sent
+        announced = realtime.visible_announced(viewer=self.user, announced=event["images"])
+        await self.send_matching(self.stream, announced=[item for item in announced if item["id"] not in sent])
+
+    async def send_matching(self, stream: Stream, *, announced: list[dict]) -> None:
         if not announced:
             return
-        if self.stream.matches_live_from_database:
-            image_ids = await matching_live_from_database(self.stream, announced=announced)
+        if stream.matches_by_index:
+            image_ids = await matching_live_from_database(stream, announced=announced)
         else:
-            image_ids = self.stream.matching_live(announced=announced)
+            image_ids = stream.matching_live(announced=announced)
         if not image_ids:
             return
-        metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
+        metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
             await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
 
