@@ -173,6 +173,10 @@ def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> 
     return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
+# In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
+start_search = in_db_thread()(start_search_stream)
+
+
 @in_db_thread("read-ahead")
 def read_ahead(stream: Stream, *, viewer: Viewer) -> object:
     return stream.read_ahead(viewer=viewer)
@@ -235,9 +239,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             if request.get("q") is not None:
-                self.stream = start_search_stream(
-                    text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent
-                )
+                self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
                 self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
