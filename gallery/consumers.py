@@ -180,6 +180,10 @@ def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> 
     return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
+# In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
+start_search = in_db_thread()(start_search_stream)
+
+
 @in_db_thread("read-ahead")
 def read_ahead(stream: Stream, *, viewer: Viewer) -> object:
     return stream.read_ahead(viewer=viewer)
@@ -251,9 +255,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             if request.get("q") is not None:
-                self.stream = start_search_stream(
-                    text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent
-                )
+                self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
                 self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
@@ -311,15 +313,26 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         announced = realtime.visible_announced(
             viewer=self.user, announced=event["images"], published=event.get("published", False)
         )
+        await self.send_matching(self.stream, announced=announced)
+
+    async def images_indexed(self, event: dict) -> None:
+        """What search finds these images by changed: searches they now match and have not shown receive them."""
+        if self.stream is None or not self.stream.matches_by_index:
+            return
+        sent = self.stream.sent
+        announced = realtime.visible_announced(viewer=self.user, announced=event["images"])
+        await self.send_matching(self.stream, announced=[item for item in announced if item["id"] not in sent])
+
+    async def send_matching(self, stream: Stream, *, announced: list[dict]) -> None:
         if not announced:
             return
-        if self.stream.matches_live_from_database:
-            image_ids = await matching_live_from_database(self.stream, announced=announced)
+        if stream.matches_by_index:
+            image_ids = await matching_live_from_database(stream, announced=announced)
         else:
-            image_ids = self.stream.matching_live(announced=announced)
+            image_ids = stream.matching_live(announced=announced)
         if not image_ids:
             return
-        metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
+        metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
             # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
             message = {"type": "added", **self.stream.describe(), "images": metas}

@@ -117,7 +117,7 @@ class Walk:
 class HueStream:
     """A stream of the images whose dominant colours match a hue (the Stream interface of gallery.realtime.stream)."""
 
-    matches_live_from_database: ClassVar[bool] = False
+    matches_by_index: ClassVar[bool] = False
 
     hue: int
     margin: int

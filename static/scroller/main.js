@@ -146,8 +146,9 @@ function tint(hue) {
 }
 
 // A search streams without a hue until the slider moves during it; the URL
-// says what is streamed, so a search can be bookmarked and shared.
-function subscribe(subscription) {
+// says what is streamed, so a search can be bookmarked and shared. The first
+// subscription comes from the URL, which it leaves as it is.
+function subscribe(subscription, { fromUrl = false } = {}) {
   exhausted = false;
   ui.notice.hidden = true;
   ui.empty.hidden = true;
@@ -155,6 +156,7 @@ function subscribe(subscription) {
   query = subscription.q ?? null;
   ui.searchClear.hidden = query === null;
   socket.subscribe(subscription);
+  if (fromUrl) return;
   const url = new URL(location.href);
   for (const name of ['q', 'hue']) {
     if (subscription[name] === undefined) url.searchParams.delete(name);
@@ -171,9 +173,9 @@ function initHue() {
   const searched = new URLSearchParams(location.search).get('q')?.trim();
   if (searched) {
     ui.searchInput.value = searched;
-    subscribe(fromUrl === null ? { q: searched } : { q: searched, hue });
+    subscribe(fromUrl === null ? { q: searched } : { q: searched, hue }, { fromUrl: true });
   } else {
-    subscribe({ hue });
+    subscribe({ hue }, { fromUrl: true });
   }
   let timer = 0;
   let current = hue;

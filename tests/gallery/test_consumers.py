@@ -16,9 +16,10 @@ from django.test import Client
 from gallery import events, ingest, services
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
+from gallery.search.services import reindex_images
 from scroller.asgi import application
 from tests.gallery.images import solid
-from tests.gallery.labelled import TABBY
+from tests.gallery.labelled import ESPRESSO, TABBY, labels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 
@@ -578,3 +579,24 @@ async def test_a_matching_upload_reaches_a_search_live_and_its_deletion_removes_
     assert ids_of(added) == [result.id]
     assert await kite_client.receive_json_from(timeout=WAIT) == {"type": "removed", "ids": [result.id]}
     assert await boat_client.receive_nothing(timeout=0.5)
+
+
+async def test_an_image_whose_labels_land_later_reaches_the_searches_it_now_matches(connect, make_found, user):
+    image = await database_sync_to_async(make_found)(description="mug", owner=user)
+    coffee_client, _ = await connect()
+    mug_client, _ = await connect()
+    await coffee_client.send_json_to({"type": "subscribe", "q": "coffee"})
+    await mug_client.send_json_to({"type": "subscribe", "q": "mug"})
+    assert ids_of((await receive_images(coffee_client))[0]) == []
+    assert ids_of((await receive_images(mug_client))[0]) == [image.pk]
+
+    @database_sync_to_async
+    def labels_land() -> None:
+        Image.objects.filter(pk=image.pk).update(labels=labels((ESPRESSO, 0.9)))
+        reindex_images(image_ids=[image.pk])
+
+    await labels_land()
+    added, _ = await receive_images(coffee_client, kind="added")
+
+    assert ids_of(added) == [image.pk]
+    assert await mug_client.receive_nothing(timeout=0.5)
