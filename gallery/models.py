@@ -43,7 +43,9 @@ class Image(models.Model):
     palette = models.JSONField(
         default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first."
     )
-    description = models.TextField(max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text.")
+    description = models.TextField(
+        max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text."
+    )
     # Filled by the background classifier after the upload commits; null until then.
     labels = models.JSONField(
         null=True,
@@ -73,6 +75,25 @@ class Image(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class PurgedContent(models.Model):
+    """The hash of bytes an owner deleted for good, kept so that uploading them again does not bring them back.
+
+    Nothing else about the image survives its purge: no name, no pixels, no dates but this one,
+    and the row itself is swept once SCROLLER_PURGED_HASH_RETENTION_DAYS have passed.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the purged original's bytes, hex.")
+    purged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="purged_content_unique_per_owner")]
+        indexes = [models.Index(fields=["purged_at"], name="purged_content_age")]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… purged {self.purged_at:%Y-%m-%d}"
 
 
 class DominantColor(models.Model):
