@@ -157,7 +157,7 @@ def wait_until_done(page: Page) -> str:
         timeout=DONE_TIMEOUT_MS,
         polling=100,
     )
-    return page.get_by_test_id("upload-summary").text_content()
+    return page.get_by_test_id("upload-summary").text_content() or ""
 
 
 def upload_folder(page: Page, folder: Path) -> tuple[float, str]:

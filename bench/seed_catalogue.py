@@ -241,7 +241,8 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
                     saturation.tolist(),
                     value.tolist(),
                     share.tolist(),
-                    shuffle.tolist(), strict=False,
+                    shuffle.tolist(),
+                    strict=False,
                 ):
                     hue_field = NULL_FIELD if row[2] < 0 else row[2]
                     out.write(f"{row[0]}\t{row[1]}\t{hue_field}\t{row[3]:.4f}\t{row[4]:.4f}\t{row[5]:.5f}\t{row[6]}\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from gallery import services
 from gallery.models import Image
@@ -60,6 +60,12 @@ def stored_so_far(page: Page, *, at_least: int) -> None:
     )
 
 
+def numbers_in(locator: Locator, pattern: str) -> list[int]:
+    match = re.search(pattern, locator.text_content() or "")
+    assert match, f"{pattern!r} not in {locator.text_content()!r}"
+    return [int(group) for group in match.groups()]
+
+
 def uploads_answered(page: Page) -> list[Response]:
     """Every answer to an upload request the page makes from now on: what the server received, file by file."""
     answered: list[Response] = []
@@ -109,9 +115,7 @@ def test_after_a_refresh_the_page_says_the_upload_was_interrupted_and_a_new_drop
 
     notice = page.get_by_test_id("upload-resume")
     expect(notice).to_contain_text("Your last upload from “camera”")
-    stored_before, found_before = map(
-        int, re.search(r"interrupted: (\d+) of (\d+) files stored", notice.text_content()).groups()
-    )
+    stored_before, found_before = numbers_in(notice, r"interrupted: (\d+) of (\d+) files stored")
     assert 150 <= stored_before <= found_before <= len(photos)
     answered = uploads_answered(page)
 
@@ -121,13 +125,13 @@ def test_after_a_refresh_the_page_says_the_upload_was_interrupted_and_a_new_drop
     expect(summary(page)).to_have_text(
         re.compile(r"Done: \d+ stored, \d+ already there(, \d+ duplicates?)?\."), timeout=FOLDER_WAIT_MS
     )
-    already_there = int(re.search(r"(\d+) already there", summary(page).text_content()).group(1))
+    [already_there] = numbers_in(summary(page), r"(\d+) already there")
     received = [result for response in answered for result in response.json()["results"]]
     assert already_there >= stored_before
     # Only the files the server did not hold were sent again, each once.
     assert len(received) == len(photos) - already_there
     assert len({result["sha256"] for result in received}) == len(received)
-    sent_bytes = sum(int(response.request.header_value("content-length")) for response in answered)
+    sent_bytes = sum(int(response.request.header_value("content-length") or 0) for response in answered)
     missing_bytes = sum(path.stat().st_size for path in photos) * len(received) // len(photos)
     assert sent_bytes < missing_bytes * 3
     assert Image.objects.filter(owner=user).count() == len(photos)
