@@ -21,6 +21,7 @@ from typing import Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
@@ -107,7 +108,7 @@ def receive(*, filename: str, size: int, read) -> Upload:
     return Upload(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _triage(*, owner, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
+def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
     """Settle what needs no image work (refused by size, duplicates, deleted before); return those results and the indexes left to analyse."""
     hashes = {upload.sha256 for upload in uploads if not upload.error}
     known = selectors.find_by_hashes(owner=owner, hashes=list(hashes))
@@ -188,7 +189,7 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
 
 
 async def ingest_async(
-    *, owner, uploads: list[Upload], visibility: str, restore_deleted: bool = False
+    *, owner: User, uploads: list[Upload], visibility: str, restore_deleted: bool = False
 ) -> list[IngestResult]:
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
     loop = asyncio.get_running_loop()
@@ -203,7 +204,7 @@ async def ingest_async(
 
 
 def ingest_batches(
-    *, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2, restore_deleted: bool = False
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2, restore_deleted: bool = False
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
@@ -218,7 +219,7 @@ def ingest_batches(
         yield _finish_batch(owner=owner, batch=batch, visibility=visibility)
 
 
-def _finish_batch(*, owner, batch, visibility: str) -> list[IngestResult]:
+def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     uploads, settled, futures = batch
     outcomes = {index: future.result() for index, future in futures.items()}
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)

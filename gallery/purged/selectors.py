@@ -2,6 +2,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from gallery.models import PurgedContent
@@ -12,7 +13,7 @@ def retention_cutoff(*, now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.SCROLLER_PURGED_HASH_RETENTION_DAYS)
 
 
-def purged_hashes(*, owner, hashes: Iterable[str]) -> set[str]:
+def purged_hashes(*, owner: User, hashes: Iterable[str]) -> set[str]:
     """Which of these hashes the owner purged within the retention period."""
     wanted = set(hashes)
     if not wanted:

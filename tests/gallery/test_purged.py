@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -28,15 +29,15 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def purged_image(*, owner, colour: tuple[int, int, int]) -> tuple[bytes, Image]:
-    data = make.solid(colour=colour, image_format="PNG")
+def purged_image(*, owner: User, color: tuple[int, int, int]) -> tuple[bytes, Image]:
+    data = make.solid(color=color, image_format="PNG")
     image = store_image(owner=owner, data=data)
     services.purge_images(image_ids=[image.pk])
     return data, image
 
 
 def test_a_purge_remembers_the_owner_and_hash_and_nothing_else(user):
-    image = store_image(owner=user, colour=(10, 10, 200))
+    image = store_image(owner=user, color=(10, 10, 200))
     Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now() - timedelta(days=40))
 
     services.purge_deleted_images(older_than=timedelta(days=30))
@@ -47,7 +48,7 @@ def test_a_purge_remembers_the_owner_and_hash_and_nothing_else(user):
 
 
 def test_reuploading_purged_bytes_is_deleted_before_without_an_id_and_stores_nothing(alice_client, user, media_root):
-    data, _ = purged_image(owner=user, colour=(200, 10, 10))
+    data, _ = purged_image(owner=user, color=(200, 10, 10))
 
     [result] = upload(alice_client, ("again.png", data))
 
@@ -57,7 +58,7 @@ def test_reuploading_purged_bytes_is_deleted_before_without_an_id_and_stores_not
 
 
 def test_restore_deleted_stores_purged_bytes_anew(alice_client, user):
-    data, _ = purged_image(owner=user, colour=(10, 200, 10))
+    data, _ = purged_image(owner=user, color=(10, 200, 10))
 
     [result] = upload(alice_client, ("again.png", data), restore_deleted="1")
 
@@ -66,7 +67,7 @@ def test_restore_deleted_stores_purged_bytes_anew(alice_client, user):
 
 
 def test_another_owner_may_upload_bytes_someone_else_purged(bob_client, user):
-    data, _ = purged_image(owner=user, colour=(10, 200, 200))
+    data, _ = purged_image(owner=user, color=(10, 200, 200))
 
     [result] = upload(bob_client, ("theirs.png", data))
 
@@ -75,8 +76,8 @@ def test_another_owner_may_upload_bytes_someone_else_purged(bob_client, user):
 
 def test_purged_hashes_older_than_the_retention_are_ignored_then_swept(alice_client, user, settings):
     settings.SCROLLER_PURGED_HASH_RETENTION_DAYS = 30
-    data, _ = purged_image(owner=user, colour=(200, 200, 10))
-    kept_data, _ = purged_image(owner=user, colour=(200, 10, 200))
+    data, _ = purged_image(owner=user, color=(200, 200, 10))
+    kept_data, _ = purged_image(owner=user, color=(200, 10, 200))
     old = PurgedContent.objects.get(sha256=sha256_of(data))
     PurgedContent.objects.filter(pk=old.pk).update(purged_at=timezone.now() - timedelta(days=31))
 
@@ -87,7 +88,7 @@ def test_purged_hashes_older_than_the_retention_are_ignored_then_swept(alice_cli
 
 def test_purge_deleted_command_forgets_expired_hashes(user, settings):
     settings.SCROLLER_PURGED_HASH_RETENTION_DAYS = 30
-    purged_image(owner=user, colour=(90, 30, 200))
+    purged_image(owner=user, color=(90, 30, 200))
     PurgedContent.objects.update(purged_at=timezone.now() - timedelta(days=31))
 
     call_command("purge_deleted", stdout=(output := io.StringIO()))
@@ -98,7 +99,7 @@ def test_purge_deleted_command_forgets_expired_hashes(user, settings):
 
 def test_purging_the_same_bytes_again_restarts_their_retention(user, settings):
     settings.SCROLLER_PURGED_HASH_RETENTION_DAYS = 30
-    data, _ = purged_image(owner=user, colour=(30, 90, 200))
+    data, _ = purged_image(owner=user, color=(30, 90, 200))
     PurgedContent.objects.update(purged_at=timezone.now() - timedelta(days=31))
     image = store_image(owner=user, data=data, filename="back.png")
 
@@ -109,8 +110,8 @@ def test_purging_the_same_bytes_again_restarts_their_retention(user, settings):
 
 
 def test_lookup_lists_purged_hashes_apart_from_held_images(alice_client, user):
-    data, _ = purged_image(owner=user, colour=(120, 30, 200))
-    held = store_image(owner=user, colour=(120, 200, 30))
+    data, _ = purged_image(owner=user, color=(120, 30, 200))
+    held = store_image(owner=user, color=(120, 200, 30))
     unknown = "0" * 64
 
     response = alice_client.post(
