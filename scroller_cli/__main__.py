@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     upload = subparsers.add_parser("upload", parents=[connection, transfer], help="upload image files and folders")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     upload.add_argument(
+        "--description",
+        type=description,
+        metavar="TEXT",
+        help="description of the new images (plain text, at most 2,000 characters)",
+    )
+    upload.add_argument(
         "--restore-deleted",
         action="store_true",
         help="bring back files you deleted on the server (restored from the trash, or sent again if purged); "
@@ -99,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = subparsers.add_parser("ls", parents=[connection], help="list your images")
     ls.add_argument("--hue", type=hue, help="only images with a dominant colour near this hue (0–359)")
+    ls.add_argument(
+        "--query",
+        "-q",
+        metavar="TEXT",
+        help="images matching these words (labels, their synonyms and broader terms, description, file name, "
+        "colour words), best match first, with their score",
+    )
     ls.add_argument("--deleted", action="store_true", help="include images in the trash")
     ls.add_argument("--all", action="store_true", dest="everyone", help="every image you can see, not only yours")
 
@@ -124,6 +137,15 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+def description(text: str) -> str:
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DESCRIPTION_LENGTH:,} characters, not {len(text):,}")
+    return text
+
+
 def hue(text: str) -> int:
     value = int_argument(text)
     if not 0 <= value <= 359:
@@ -139,7 +161,10 @@ def int_argument(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "ls" and arguments.query is not None and arguments.deleted:
+        parser.error("--deleted does not combine with --query: search finds only images not in the trash")
     try:
         return run(arguments)
     except (ScrollerError, ConfigError) as error:
@@ -173,7 +198,11 @@ def run(arguments: argparse.Namespace) -> int:
         return transfer(arguments=arguments, client=client, config_path=config_path)
     if arguments.command == "ls":
         commands.list_images(
-            client=client, hue=arguments.hue, include_deleted=arguments.deleted, everyone=arguments.everyone
+            client=client,
+            hue=arguments.hue,
+            query=arguments.query,
+            include_deleted=arguments.deleted,
+            everyone=arguments.everyone,
         )
         return EXIT_OK
     change = commands.remove if arguments.command == "rm" else commands.restore
@@ -201,6 +230,7 @@ def transfer(*, arguments: argparse.Namespace, client: ScrollerClient, config_pa
             client=client,
             paths=arguments.paths,
             visibility=arguments.visibility,
+            description=arguments.description,
             options=options,
             restore_deleted=arguments.restore_deleted,
         )

@@ -154,6 +154,7 @@ def upload(
     paths: Sequence[Path],
     visibility: str | None,
     options: Options,
+    description: str | None = None,
     restore_deleted: bool = False,
 ) -> Report:
     """Send what the server lacks. Files deleted on the server are reported and left deleted,
@@ -176,6 +177,7 @@ def upload(
         client=client,
         files=to_send,
         visibility=visibility,
+        description=description,
         report=report,
         options=options,
         restore_deleted=restore_deleted,
@@ -297,6 +299,7 @@ def send_files(
     visibility: str | None,
     report: Report,
     options: Options,
+    description: str | None = None,
     restore_deleted: bool = False,
 ) -> None:
     """Upload `files` in chunks, at most `options.jobs` chunks at a time.
@@ -307,6 +310,17 @@ def send_files(
     """
     chunks = iter(list(split_into_chunks(files=files)))
     pending: dict[Future, list[HashedFile]] = {}
+
+    def send(chunk: list[HashedFile]) -> Future:
+        return pool.submit(
+            send_chunk,
+            client=client,
+            chunk=chunk,
+            visibility=visibility,
+            description=description,
+            restore_deleted=restore_deleted,
+        )
+
     with (
         ThreadPoolExecutor(max_workers=options.jobs) as pool,
         progress_bar(options=options, total=sum(file.size for file in files), unit="B", desc="uploading") as bar,
@@ -314,11 +328,7 @@ def send_files(
     ):
         # Chunks are submitted only as others finish, so memory holds at most `jobs` chunk bodies.
         for chunk in itertools.islice(chunks, options.jobs):
-            pending[
-                pool.submit(
-                    send_chunk, client=client, chunk=chunk, visibility=visibility, restore_deleted=restore_deleted
-                )
-            ] = chunk
+            pending[send(chunk)] = chunk
         while pending:
             # The timeout only bounds how long a Ctrl-C waits to be noticed.
             done, _ = wait(pending, timeout=INTERRUPT_CHECK_SECONDS, return_when=FIRST_COMPLETED)
@@ -332,15 +342,7 @@ def send_files(
                     print(f"interrupted: waiting for the {len(pending)} chunk(s) already being sent", file=sys.stderr)
             if report.stopped_by is None:
                 for chunk in itertools.islice(chunks, len(done)):
-                    pending[
-                        pool.submit(
-                            send_chunk,
-                            client=client,
-                            chunk=chunk,
-                            visibility=visibility,
-                            restore_deleted=restore_deleted,
-                        )
-                    ] = chunk
+                    pending[send(chunk)] = chunk
     for chunk in chunks:
         mark_not_sent(chunk=chunk, report=report)
 
@@ -388,7 +390,12 @@ class ChunkResult:
 
 
 def send_chunk(
-    *, client: ScrollerClient, chunk: list[HashedFile], visibility: str | None, restore_deleted: bool
+    *,
+    client: ScrollerClient,
+    chunk: list[HashedFile],
+    visibility: str | None,
+    description: str | None = None,
+    restore_deleted: bool = False,
 ) -> ChunkResult:
     outcomes = []
     readable: list[tuple[HashedFile, UploadFile]] = []
@@ -405,7 +412,9 @@ def send_chunk(
         return ChunkResult(outcomes=outcomes, files_sent=0, bytes_sent=0)
     upload_files = [upload_file for _, upload_file in readable]
     try:
-        results = client.upload(files=upload_files, visibility=visibility, restore_deleted=restore_deleted)
+        results = client.upload(
+            files=upload_files, visibility=visibility, description=description, restore_deleted=restore_deleted
+        )
     except ApiError as error:
         outcomes.extend(
             FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message)
@@ -620,9 +629,11 @@ def claim_free_name(*, source: Path, wanted: Path) -> Path:
 # ls, rm, restore
 
 
-def list_images(*, client: ScrollerClient, hue: int | None, include_deleted: bool, everyone: bool) -> None:
+def list_images(
+    *, client: ScrollerClient, hue: int | None, query: str | None, include_deleted: bool, everyone: bool
+) -> None:
     count = 0
-    for image in client.iter_images(mine=not everyone, include_deleted=include_deleted, hue=hue):
+    for image in client.iter_images(mine=not everyone, include_deleted=include_deleted, hue=hue, query=query):
         print(format_image_line(image=image, show_owner=everyone))
         count += 1
     print(f"{count} image{'s' if count != 1 else ''}", file=sys.stderr)
@@ -640,6 +651,8 @@ def format_image_line(*, image: dict, show_owner: bool) -> str:
         f"{created:<10}",
         f"hues {hues or '-'}".ljust(20),
     ]
+    if "score" in image:
+        columns.append(f"score {image['score']:.4f}")
     if show_owner:
         columns.append(image.get("owner", ""))
     columns.append(image.get("filename", ""))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0005_image_description_labels"),
+        ("gallery", "0006_search_terms"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
