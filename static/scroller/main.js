@@ -243,6 +243,10 @@ async function initUploads() {
   const { Uploader } = await import('./upload.js');
   uploads = new Uploader(ui.upload, {
     url: config.uploadUrl,
+    lookupUrl: config.lookupUrl,
+    restoreUrl: config.restoreUrl,
+    hashWorkerUrl: config.hashWorkerUrl,
+    user: ui.upload.dataset.user,
     csrfToken: config.csrfToken,
     dropZone: root.querySelector('[data-testid="drop-zone"]'),
     toasts,

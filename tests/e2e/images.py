@@ -98,3 +98,46 @@ def _store_photographs(*, owner, paths: list[Path], long_side: int) -> list[Imag
         return [image for image, _ in stored]
     finally:
         connection.close()
+
+
+def small_jpeg(index: int, *, size: tuple[int, int] = (16, 12)) -> bytes:
+    """A tiny real JPEG of its own colour; the index in its comment makes its bytes differ from every other one's."""
+    red, green, blue = colorsys.hsv_to_rgb((index * 0.618033988749895) % 1, 0.8, 0.9)
+    image = PILImage.new("RGB", size, (round(red * 255), round(green * 255), round(blue * 255)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80, comment=f"scroller test photo {index}".encode())
+    return buffer.getvalue()
+
+
+def write_photo_folder(folder: Path, *, count: int, per_subfolder: int = 500, others: int = 0) -> list[Path]:
+    """`count` small JPEGs spread over subfolders, plus `others` files that are not images; returns the JPEGs."""
+    photos = []
+    for index in range(count):
+        path = folder / f"part-{index // per_subfolder:02d}" / f"photo-{index:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(small_jpeg(index))
+        photos.append(path)
+    for index in range(others):
+        (folder / f"notes-{index:04d}.txt").write_text(f"not an image {index}\n")
+    return photos
+
+
+def store_files(*, owner, paths: list[Path]) -> list[Image]:
+    """These files stored as an upload stores them (in a thread of its own, as store_images explains)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(_store_files, owner=owner, paths=paths).result()
+
+
+def _store_files(*, owner, paths: list[Path]) -> list[Image]:
+    try:
+        new_images = [
+            services.NewImage(
+                original_name=path.name,
+                data=path.read_bytes(),
+                analysis=analyse_image(path.read_bytes(), max_pixels=settings.SCROLLER_MAX_PIXELS),
+            )
+            for path in paths
+        ]
+        return [image for image, _ in services.store_images(owner=owner, new_images=new_images, visibility="public")]
+    finally:
+        connection.close()

@@ -527,6 +527,17 @@ async def test_more_before_subscribe_is_a_bad_request(connect):
     assert (await client.receive_json_from(timeout=WAIT))["code"] == "bad_request"
 
 
+async def test_a_bulk_restore_brings_the_images_back_to_clients_at_their_hue_after_commit(connect, make, user):
+    image_ids = await make(2, colors=[(150, 0.5)], owner=user, deleted=True)
+    watcher, _ = await connect()
+    await subscribe(watcher, hue=150)
+
+    restored = await database_sync_to_async(services.restore_images)(actor=user, image_ids=image_ids)
+
+    added, _ = await receive_images(watcher, kind="added")
+    assert sorted(ids_of(added)) == sorted(restored) == sorted(image_ids)
+
+
 async def test_a_search_streams_its_matches_best_first_then_starts_a_new_cycle(connect, make_found, other_user):
     @database_sync_to_async
     def catalogue() -> list[int]:
