@@ -335,7 +335,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
             # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
-            message = {"type": "added", **self.stream.describe(), "images": metas}
+            message = {"type": "added", **stream.describe(), "images": metas}
             await self.send_with_thumbnails(message, thumbnails)
 
     async def images_hidden(self, event: dict) -> None:
