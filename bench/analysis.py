@@ -23,8 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gallery.analysis import decode_image
+from gallery.analysis import decode_image, tile_sample
 from gallery.colors import dominant_colors, pin_native_threads
+from gallery.mosaic.tiles import mosaic_tile
+from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import encode_thumbnail
 
 MAX_PIXELS = 64_000_000
@@ -52,7 +54,13 @@ def main() -> None:
         sys.exit(f"no photos in {arguments.photos}")
 
     clock = CLOCKS[arguments.clock]
-    stages: dict[str, list[float]] = {"decode + scale": [], "colours": [], "encode + xz": [], "total": []}
+    stages: dict[str, list[float]] = {
+        "decode + scale": [],
+        "colours": [],
+        "encode + xz": [],
+        "tile + phash": [],
+        "total": [],
+    }
     stored_sizes = []
     # The first images pay for imports and lazily built tables; they are not what is being measured.
     for data in [paths[0].read_bytes()] * 5:
@@ -70,6 +78,8 @@ def main() -> None:
     for stage, durations in stages.items():
         print(f"{stage:<16}{statistics.median(durations) * 1000:>10.2f}{percentile(durations, 90) * 1000:>10.2f}")
     print(f"mean stored thumbnail: {statistics.fmean(stored_sizes) / 1024:.2f} KiB")
+    floor = statistics.median(stages["decode + scale"])
+    print(f"total / floor (decode + 400 px thumbnail, one core): {statistics.median(stages['total']) / floor:.2f}")
     print(f"reproduce: cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])}")
 
 
@@ -83,11 +93,15 @@ def measure_one(data: bytes, *, clock: Callable[[], float]) -> tuple[dict[str, f
     colored_at = clock()
     stored = encode_thumbnail(decoded.thumbnail)
     encoded_at = clock()
+    mosaic_tile(tile_sample(decoded.thumbnail))
+    perceptual_hash(decoded.thumbnail)
+    described_at = clock()
     timings = {
         "decode + scale": decoded_at - start,
         "colours": colored_at - decoded_at,
         "encode + xz": encoded_at - colored_at,
-        "total": encoded_at - start,
+        "tile + phash": described_at - encoded_at,
+        "total": described_at - start,
     }
     return timings, len(stored)
 

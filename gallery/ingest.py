@@ -30,6 +30,8 @@ from gallery.analysis import ImageAnalysis, ImageRejected
 from gallery.labels.tasks import schedule_labelling
 from gallery.models import Image
 from gallery.purged import selectors as purged_selectors
+from gallery.serializers import image_url
+from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
@@ -59,9 +61,20 @@ class IngestResult:
     id: int | None = None
     sha256: str | None = None
     error: str | None = None
+    # Stored, but looks like (a resized or re-encoded copy of) this older image of the same owner.
+    near_duplicate_of: int | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | self._page_urls()
+
+    def _page_urls(self) -> dict:
+        """Where the image page of this upload, and of the image it looks like, are."""
+        return {
+            "page_url": image_url("image-page", image_id=self.id) if self.id is not None else None,
+            "near_duplicate_url": image_url("image-page", image_id=self.near_duplicate_of)
+            if self.near_duplicate_of is not None
+            else None,
+        }
 
 
 def _forget_pool_in_child() -> None:
@@ -179,9 +192,14 @@ def _finish(
     created_ids = [image.pk for image, created in stored if created]
     for schedule in SLOW_ANALYSERS:
         schedule(image_ids=created_ids)
+    near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
-            uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
+            uploads[index].filename,
+            "created" if created else "duplicate",
+            id=image.pk,
+            sha256=uploads[index].sha256,
+            near_duplicate_of=near_duplicates.get(image.pk),
         )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]

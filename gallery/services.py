@@ -15,6 +15,7 @@ from django.utils import timezone
 from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
+from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
 from gallery.purged import services as purged_services
 from gallery.search import services as search_services
@@ -132,7 +133,20 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, d
         palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
         description=description,
+        **_similarity_fields(analysis),
     )
+
+
+def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
+    """What photomosaics and "more like this" keep of an image."""
+    lightness, green_red, blue_yellow = analysis.tile.lab
+    return {
+        "mosaic_tile": analysis.tile.pixels,
+        "mosaic_l": lightness,
+        "mosaic_a": green_red,
+        "mosaic_b": blue_yellow,
+        "perceptual_hash": analysis.perceptual_hash,
+    }
 
 
 def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
@@ -252,7 +266,9 @@ def purge_images(*, image_ids: list[int]) -> int:
         # Only the hash is kept, so that uploading the same bytes again does not bring the image back.
         purged_services.remember_purged(owner_hashes=[(owner_id, sha256) for _, owner_id, sha256 in rows])
         events.announce_removed(image_ids=list(image_ids))
-        transaction.on_commit(lambda: _delete_files(paths=paths))
+        # Display renditions are named after their originals (gallery.page.rendition) and go with them.
+        files = [*paths, *(rendition_path(path) for path in paths)]
+        transaction.on_commit(lambda: _delete_files(paths=files))
     return len(paths)
 
 

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -18,15 +18,20 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.mosaic import services as mosaic
+from gallery.page import rendition
+from gallery.page.presenters import page_context
 from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
-from gallery.serializers import image_to_dict
+from gallery.serializers import image_to_dict, image_url
+from gallery.similar.selectors import SimilarImage, similar_images
 from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 MAX_IDS_PER_RESTORE = 1000
+DEFAULT_SIMILAR, MAX_SIMILAR = 12, 100
 
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 
@@ -301,6 +306,54 @@ async def images_restore(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"restored": restored, "not_found": sorted(set(ids) - set(restored))})
 
 
+@api(methods=("GET",))
+async def image_display(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The display rendition (gallery.page.rendition): what the image page shows instead of the original."""
+    image = await sync_to_async(selectors.get_page_image)(viewer=request.user, image_id=image_id)
+    data = await sync_to_async(rendition.display_rendition, thread_sensitive=False)(image)
+    response = HttpResponse(data, content_type=rendition.MEDIA_TYPE)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@api(methods=("GET",))
+async def image_mosaic(request: HttpRequest, image_id: int) -> HttpResponse:
+    columns = int_param(request, "cells", low=mosaic.MIN_COLUMNS, high=mosaic.MAX_COLUMNS) or mosaic.DEFAULT_COLUMNS
+    cell_px = int_param(request, "cell_px", low=mosaic.MIN_CELL_PX, high=mosaic.MAX_CELL_PX) or mosaic.DEFAULT_CELL_PX
+    image = await sync_to_async(selectors.get_visible_image)(
+        viewer=request.user, image_id=image_id, with_thumbnail=True
+    )
+    try:
+        made = await sync_to_async(mosaic.get_mosaic)(
+            viewer=request.user, image=image, columns=columns, cell_px=cell_px
+        )
+    except mosaic.MosaicUnavailable as unavailable:
+        return error(str(unavailable), status=409)
+    response = HttpResponse(made.jpeg, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Mosaic-Cells"] = str(made.cells)
+    response["X-Mosaic-Tiles-Available"] = str(made.tiles_available)
+    response["X-Mosaic-Tiles-Used"] = str(len(made.tile_ids))
+    return response
+
+
+@api(methods=("GET",))
+async def image_similar(request: HttpRequest, image_id: int) -> JsonResponse:
+    limit = int_param(request, "limit", low=1, high=MAX_SIMILAR) or DEFAULT_SIMILAR
+    viewer = request.user
+    image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
+    found = await sync_to_async(similar_images)(viewer=viewer, image=image, limit=limit)
+    return JsonResponse({"results": [similar_to_dict(item, viewer=viewer) for item in found]})
+
+
+def similar_to_dict(item: SimilarImage, *, viewer) -> dict:
+    return image_to_dict(item.image, viewer=viewer) | {
+        "near_duplicate": item.near_duplicate,
+        "distance": round(item.distance, 4),
+        "page_url": reverse("image-page", args=[item.image.pk]),
+    }
+
+
 def json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
@@ -314,3 +367,19 @@ def json_body(request: HttpRequest) -> dict:
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})
+
+
+@ensure_csrf_cookie
+def image_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """One image: its picture, facts, colours, labels, description, mosaic and "more like this"."""
+    try:
+        image = selectors.get_page_image(viewer=request.user, image_id=image_id)
+    except Image.DoesNotExist:
+        raise Http404("no such image") from None
+    context = page_context(image=image, viewer=request.user) | {
+        "mosaic_tiles": mosaic.tiles_available(viewer=request.user, image_id=image.pk),
+        "mosaic_cells": mosaic.DEFAULT_COLUMNS * mosaic.default_rows(image),
+        "page_url": request.build_absolute_uri(),
+        "display_absolute_url": request.build_absolute_uri(image_url("api-image-display", image_id=image.pk)),
+    }
+    return render(request, "gallery/image.html", context)

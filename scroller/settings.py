@@ -264,6 +264,16 @@ LOGGING = {
 # The scroller: a dominant colour matches a hue within this many degrees, if it covers at least this share of the image.
 SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
+# Photomosaics are kept per process until the library changes enough to matter (gallery.mosaic.services);
+# a mosaic is 50–500 KB of JPEG, so at most this many stay in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "mosaics": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mosaics",
+        "OPTIONS": {"MAX_ENTRIES": env_int("SCROLLER_MOSAIC_CACHE_ENTRIES", default=100)},
+    },
+}
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 

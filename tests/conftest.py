@@ -11,10 +11,12 @@ import pytest
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.cache import caches
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
 from gallery.image_cache import stored_parts_cache
+from gallery.library.snapshot import forget_snapshot
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +61,13 @@ def labels_settings(settings, labels_model_dir) -> None:
 def empty_image_cache():
     """Every test starts from an empty database, whose image ids an earlier test's cached images may have had."""
     stored_parts_cache().clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_library_snapshot():
+    """Likewise for the per-process snapshot of the library and the mosaics made from it."""
+    forget_snapshot()
+    caches["mosaics"].clear()
 
 
 @pytest.fixture
