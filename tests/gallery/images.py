@@ -67,6 +67,17 @@ def split_image(
     return image
 
 
+def areas_image(areas: dict[Colour, float], *, width: int = 200, height: int = 100) -> Image.Image:
+    """Vertical bands, left to right, each colour covering its share of the columns (the last takes the rest)."""
+    image = Image.new("RGB", (width, height))
+    left = 0
+    for index, (colour, share) in enumerate(areas.items()):
+        right = width if index == len(areas) - 1 else left + round(width * share)
+        image.paste(Image.new("RGB", (right - left, height), colour), (left, 0))
+        left = right
+    return image
+
+
 def photo_like(*, width: int = 640, height: int = 480, image_format: str = "JPEG", seed: int = 0) -> bytes:
     """Smooth gradients under grain: compresses about as well as a photograph, not like a flat test card."""
     return encode(photo_like_image(width=width, height=height, seed=seed), image_format=image_format)

@@ -1,10 +1,19 @@
 import os
 import warnings
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from gallery.colors import DominantColour, dominant_colours, hue_distance, is_monochrome, pin_native_threads
+from gallery.colors import (
+    MAX_COLOURS,
+    MAX_HUED_COLOURS,
+    DominantColour,
+    dominant_colours,
+    hue_distance,
+    is_monochrome,
+    pin_native_threads,
+)
 from tests.gallery import images as make
 
 
@@ -58,23 +67,21 @@ def test_hue_distance_goes_the_short_way_round(a, b, distance):
     assert hue_distance(a, b) == distance
 
 
-def test_a_busy_photo_gives_at_most_four_colours_with_shares_summing_to_at_most_one():
+def test_a_busy_photo_gives_at_most_the_maximum_of_colours_largest_share_first():
     colours = dominant_colours(make.photo_like_image(width=400, height=300, seed=3))
 
-    assert 1 <= len(colours) <= 4
-    assert sum(colour.share for colour in colours) <= 1 + 1e-9
+    assert 1 <= len(colours) <= MAX_COLOURS
     assert [colour.share for colour in colours] == sorted((colour.share for colour in colours), reverse=True)
 
 
-def test_many_distinct_colours_still_give_at_most_four():
+def test_a_rainbow_gives_at_most_the_maximum_of_hued_colours():
     stripes = Image.new("RGB", (80, 64))
     for index, colour in enumerate(["red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta"]):
         stripes.paste(Image.new("RGB", (10, 64), colour), (index * 10, 0))
 
     colours = dominant_colours(stripes)
 
-    assert len(colours) == 4
-    assert sum(colour.share for colour in colours) <= 1 + 1e-9
+    assert len([colour for colour in colours if colour.hue is not None]) == MAX_HUED_COLOURS
 
 
 def test_fewer_colours_can_be_asked_for():
@@ -127,3 +134,83 @@ def test_pinning_native_threads_sets_single_thread_defaults(monkeypatch):
 
     assert os.environ["OMP_NUM_THREADS"] == "1"
     assert os.environ["OPENBLAS_NUM_THREADS"] == "3"  # an operator's explicit choice stands
+
+
+@pytest.mark.parametrize(
+    ("areas", "expected"),
+    [
+        ({(230, 40, 40): 0.5, (40, 90, 220): 0.3, (245, 245, 245): 0.2}, {0: 0.5, 225: 0.3}),
+        ({(250, 180, 20): 0.12, (128, 128, 128): 0.88}, {41: 0.12}),
+        ({(30, 160, 60): 0.07, (20, 20, 20): 0.93}, {135: 0.07}),
+        (
+            {(120, 40, 200): 0.25, (40, 200, 200): 0.25, (200, 200, 40): 0.25, (10, 10, 10): 0.25},
+            {272: 0.25, 180: 0.25, 60: 0.25},
+        ),
+    ],
+)
+def test_colour_areas_give_their_hues_with_shares_within_two_points(areas, expected):
+    colours = dominant_colours(make.areas_image(areas))
+
+    for hue, share in expected.items():
+        [colour] = [colour for colour in colours if colour.hue is not None and hue_distance(colour.hue, hue) <= 2]
+        assert colour.share == pytest.approx(share, abs=0.02)
+    # Where two areas meet, the downsample blends a column of pixels into a sliver of some third hue.
+    assert len([colour for colour in colours if colour.hue is not None and colour.share > 0.03]) == len(expected)
+
+
+@pytest.mark.parametrize(
+    "grey",
+    [
+        (176, 190, 212),  # a pale blue-grey sky: HSV saturation 0.17
+        (150, 140, 120),  # greige: HSV saturation 0.2, chroma 12
+        (165, 150, 125),  # warm grey: HSV saturation 0.24, chroma 17
+        (60, 60, 75),  # slate: HSV saturation 0.2
+        (40, 36, 30),  # near black with a tint
+        (250, 240, 228),  # off-white
+    ],
+)
+def test_colours_a_person_sees_as_grey_never_get_a_hue(grey):
+    colours = dominant_colours(make.areas_image({grey: 0.8, (255, 255, 255): 0.2}))
+
+    assert is_monochrome(colours)
+    assert sum(colour.share for colour in colours) == pytest.approx(1.0)
+
+
+def test_a_colour_covering_less_than_the_match_share_is_listed_under_it():
+    colours = dominant_colours(make.areas_image({(0, 120, 255): 0.08, (235, 235, 235): 0.92}))
+
+    [blue] = [colour for colour in colours if colour.hue is not None]
+    assert blue.share < 0.1
+    assert blue.share == pytest.approx(0.08, abs=0.02)
+
+
+def test_a_wide_band_of_hues_is_drawn_by_colours_whose_windows_cover_only_the_band():
+    gradient = Image.fromarray(
+        np.array([[[hue * 255 // 360, 255, 230] for hue in range(60, 181)]] * 60, dtype=np.uint8), "HSV"
+    ).convert("RGB")
+
+    hues = sorted(colour.hue for colour in dominant_colours(gradient) if colour.hue is not None)
+
+    assert all(75 - 3 <= hue <= 165 + 3 for hue in hues)
+    covered = {degree for hue in hues for degree in range(hue - 15, hue + 16)}
+    assert set(range(64, 177)) <= covered
+
+
+@pytest.mark.parametrize("turn", [60, 95, 150])
+def test_turning_every_hue_turns_the_colours_by_as_much(turn):
+    image = make.areas_image({(220, 60, 30): 0.4, (30, 110, 200): 0.35, (240, 240, 235): 0.25})
+    turned = Image.fromarray(
+        ((np.asarray(image.convert("HSV")).astype(np.int32) + np.array([round(turn * 256 / 360), 0, 0])) % 256).astype(
+            np.uint8
+        ),
+        "HSV",
+    ).convert("RGB")
+
+    before = [colour.hue for colour in dominant_colours(image) if colour.hue is not None]
+    after = [colour.hue for colour in dominant_colours(turned) if colour.hue is not None]
+
+    assert len(after) == len(before)
+    assert all(
+        hue_distance(hue_after, (hue_before + turn) % 360) <= 3
+        for hue_before, hue_after in zip(before, after, strict=True)
+    )
