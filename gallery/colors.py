@@ -11,13 +11,16 @@ as nearly as a few ±15° windows can draw them. Each hued colour's share counts
 within ±15° of its hue, not the size of a cluster, so it is the share the rule promises.
 """
 
+import functools
+import io
+import logging
 import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageCms
 from threadpoolctl import threadpool_limits
 
 # Colours with a hue (they index the scroller) and, after them, grey bands (dark and light).
@@ -42,6 +45,17 @@ _MIN_SEPARATION = 30
 _COVER_SLACK = 6
 # Grey pixels darker than this CIELAB lightness are the dark band, the rest the light one.
 _DARK_LIGHTNESS = 40.0
+
+logger = logging.getLogger(__name__)
+
+# Modes whose embedded profile is honoured; others (greyscale, palette) are converted as they are.
+_MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# A profile whose primaries lie this near sRGB's (in CIE XYZ) and that calls itself sRGB is sRGB.
+_SRGB_COLORANT_TOLERANCE = 0.003
+# Cameras and editors embed the same few profiles again and again; building a transform takes
+# a few milliseconds, applying one to a thumbnail-sized image about as much.
+_TRANSFORM_CACHE_SIZE = 16
 
 _CHANNEL_LEVELS = np.arange(256) / 255
 # sRGB's transfer function, then its primaries to CIE XYZ scaled by the D65 white: CIELAB's inputs.
@@ -115,6 +129,46 @@ def dominant_colours(image: Image.Image, *, max_colours: int = MAX_COLOURS) -> l
     ]
     kept = hued + greys[: max(max_colours - len(hued), 0)]
     return sorted(kept, key=lambda colour: -colour.share)
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """The image with its pixels converted to sRGB through its embedded ICC profile, as a colour-managed viewer shows it.
+
+    Without a profile, or with an sRGB one, the image itself (no cost). A profile that cannot be
+    read or used is ignored with a warning: the pixels are then taken as sRGB, as before.
+    """
+    embedded = image.info.get("icc_profile")
+    output_mode = _MANAGED_MODES.get(image.mode)
+    if not embedded or output_mode is None:
+        return image
+    try:
+        transform = _transform_to_srgb(embedded, input_mode=image.mode, output_mode=output_mode)
+        if transform is None:
+            return image
+        return ImageCms.applyTransform(image, transform)
+    except (ImageCms.PyCMSError, OSError, ValueError) as error:
+        logger.warning("ignoring an unusable embedded ICC profile (%s image): %s", image.mode, error)
+        return image
+
+
+@functools.lru_cache(maxsize=_TRANSFORM_CACHE_SIZE)
+def _transform_to_srgb(embedded: bytes, *, input_mode: str, output_mode: str) -> ImageCms.ImageCmsTransform | None:
+    """None for an sRGB profile: those images are already what the gallery wants."""
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(embedded))
+    if _is_srgb(profile.profile):
+        return None
+    return ImageCms.buildTransform(profile, _SRGB_PROFILE, input_mode, output_mode)
+
+
+def _is_srgb(profile: ImageCms.core.CmsProfile) -> bool:
+    if profile.xcolor_space.strip() != "RGB" or "srgb" not in (profile.profile_description or "").lower():
+        return False
+    reference = _SRGB_PROFILE.profile
+    colorants = ("red_colorant", "green_colorant", "blue_colorant")
+    return all(
+        np.allclose(getattr(profile, name)[0], getattr(reference, name)[0], atol=_SRGB_COLORANT_TOLERANCE)
+        for name in colorants
+    )
 
 
 def is_monochrome(colours: Iterable[DominantColour]) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image, ImageCms, ImageColor
 
 Colour = tuple[int, int, int] | str
 
@@ -76,6 +76,22 @@ def areas_image(areas: dict[Colour, float], *, width: int = 200, height: int = 1
         image.paste(Image.new("RGB", (right - left, height), colour), (left, 0))
         left = right
     return image
+
+
+def faithful_options(image_format: str) -> dict[str, object]:
+    """Save options that keep flat test colours exact enough to check hues within a few degrees."""
+    return {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(image_format, {})
+
+
+def in_profile(image: Image.Image, *, profile_path: str, mode: str = "RGB") -> Image.Image:
+    """`image` (sRGB) converted properly into the colour space of the ICC profile at `profile_path`, with the profile attached.
+
+    Saving it with `encode(..., icc_profile=result.info["icc_profile"])` makes a file a colour-managed viewer shows as `image`.
+    """
+    profile = ImageCms.getOpenProfile(profile_path)
+    converted = ImageCms.profileToProfile(image, ImageCms.createProfile("sRGB"), profile, outputMode=mode)
+    converted.info["icc_profile"] = profile.tobytes()
+    return converted
 
 
 def photo_like(*, width: int = 640, height: int = 480, image_format: str = "JPEG", seed: int = 0) -> bytes:

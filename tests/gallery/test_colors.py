@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from gallery.colors import (
     MAX_COLOURS,
@@ -13,6 +13,7 @@ from gallery.colors import (
     hue_distance,
     is_monochrome,
     pin_native_threads,
+    to_srgb,
 )
 from tests.gallery import images as make
 
@@ -214,3 +215,58 @@ def test_turning_every_hue_turns_the_colours_by_as_much(turn):
         hue_distance(hue_after, (hue_before + turn) % 360) <= 3
         for hue_before, hue_after in zip(before, after, strict=True)
     )
+
+
+ADOBE_RGB = "/usr/share/color/icc/compatibleWithAdobeRGB1998.icc"  # Debian's icc-profiles-free
+PRO_PHOTO_RGB = "/usr/share/color/icc/colord/ProPhotoRGB.icc"  # Debian's colord-data
+SWOP_CMYK = "/usr/share/color/icc/ghostscript/default_cmyk.icc"  # Debian's libgs-common
+SRGB = "/usr/share/color/icc/sRGB.icc"
+
+
+def hues(image: Image.Image) -> list[int]:
+    return [colour.hue for colour in dominant_colours(image) if colour.hue is not None]
+
+
+@pytest.mark.parametrize("profile_path", [ADOBE_RGB, PRO_PHOTO_RGB])
+def test_a_wide_gamut_picture_gets_the_hues_of_the_srgb_picture_it_shows(profile_path):
+    # A green and a magenta whose wide-gamut numbers, read as sRGB, are 28° and 7° off.
+    picture = make.areas_image({(40, 200, 60): 0.5, (200, 40, 160): 0.5})
+    wide = make.in_profile(picture, profile_path=profile_path)
+
+    converted = to_srgb(wide)
+
+    assert [hue_distance(a, b) <= 2 for a, b in zip(hues(converted), hues(picture), strict=True)] == [True, True]
+    assert hue_distance(hues(wide)[0], 128) > 20  # what the picture would get unconverted
+
+
+def test_a_cmyk_picture_is_converted_through_its_profile():
+    # Colours inside the printing gamut; the teal's ink percentages, read naively, are 25° off.
+    picture = make.areas_image({(20, 150, 140): 0.6, (200, 110, 40): 0.4})
+    cmyk = make.in_profile(picture, profile_path=SWOP_CMYK, mode="CMYK")
+
+    converted = to_srgb(cmyk)
+
+    assert converted.mode == "RGB"
+    assert [hue_distance(a, b) <= 3 for a, b in zip(hues(converted), hues(picture), strict=True)] == [True, True]
+    assert hue_distance(hues(cmyk.convert("RGB"))[0], 175) > 20
+
+
+@pytest.mark.parametrize("profile_path", [SRGB, None])
+def test_srgb_and_untagged_pictures_are_left_as_they_are(profile_path):
+    picture = make.areas_image({(40, 200, 60): 0.5, (200, 40, 160): 0.5})
+    if profile_path:
+        picture.info["icc_profile"] = ImageCms.getOpenProfile(profile_path).tobytes()
+
+    assert to_srgb(picture) is picture
+
+
+@pytest.mark.parametrize("embedded", [b"not a profile", b"acsp" * 40, b"\0" * 128])
+def test_a_broken_profile_is_ignored_with_a_log_line(embedded, caplog):
+    picture = make.areas_image({(40, 200, 60): 0.5, (200, 40, 160): 0.5})
+    picture.info["icc_profile"] = embedded
+
+    with caplog.at_level("WARNING", logger="gallery.colors"):
+        converted = to_srgb(picture)
+
+    assert converted is picture
+    assert "ICC profile" in caplog.text
