@@ -145,7 +145,7 @@ def to_srgb(image: Image.Image) -> Image.Image:
         transform = _transform_to_srgb(embedded, input_mode=image.mode, output_mode=output_mode)
         if transform is None:
             return image
-        return ImageCms.applyTransform(image, transform)
+        return transform.apply(image)
     except (ImageCms.PyCMSError, OSError, ValueError) as error:
         logger.warning("ignoring an unusable embedded ICC profile (%s image): %s", image.mode, error)
         return image
