@@ -34,7 +34,7 @@ from PIL import Image, ImageCms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gallery.analysis import analyse_image
-from gallery.colors import DominantColour, pin_native_threads
+from gallery.colors import DominantColor, pin_native_threads
 
 HUES = tuple(range(0, 360, 30))
 MARGIN = 15
@@ -88,7 +88,7 @@ class Evaluation:
         }
 
 
-def hue_and_colourfulness(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+def hue_and_colorfulness(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel: HSV hue in degrees (float) and whether it is colourful (CIELAB chroma ≥ MIN_CHROMA)."""
     rgb = image.convert("RGB")
     lab = np.asarray(ImageCms.applyTransform(rgb, _SRGB_TO_LAB)).reshape(-1, 3)
@@ -112,18 +112,17 @@ def _hsv_hue(pixels: np.ndarray) -> np.ndarray:
     return hue * 60 % 360
 
 
-def true_shares(hues: np.ndarray, colourful: np.ndarray) -> np.ndarray:
+def true_shares(hues: np.ndarray, colorful: np.ndarray) -> np.ndarray:
     """For each whole degree H, the share of all pixels that are colourful and within ±MARGIN of H."""
-    histogram = np.bincount(np.round(hues[colourful]).astype(int) % 360, minlength=360)
+    histogram = np.bincount(np.round(hues[colorful]).astype(int) % 360, minlength=360)
     window = np.ones(2 * MARGIN + 1)
     wrapped = np.concatenate([histogram[-MARGIN:], histogram, histogram[:MARGIN]])
     return np.convolve(wrapped, window, mode="valid") / len(hues)
 
 
-def gallery_matches(colours: Iterable[DominantColour], *, hue: int) -> bool:
+def gallery_matches(colors: Iterable[DominantColor], *, hue: int) -> bool:
     return any(
-        colour.hue is not None and _distance(colour.hue, hue) <= MARGIN and colour.share >= MIN_SHARE
-        for colour in colours
+        color.hue is not None and _distance(color.hue, hue) <= MARGIN and color.share >= MIN_SHARE for color in colors
     )
 
 
@@ -153,13 +152,13 @@ def evaluate(paths: Sequence[Path], *, turned_every: int = 1, verbose: bool = Fa
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            shares = true_shares(*hue_and_colourfulness(image))
-            colours = analyse_image(data, max_pixels=MAX_PIXELS).colours
+            shares = true_shares(*hue_and_colorfulness(image))
+            colors = analyse_image(data, max_pixels=MAX_PIXELS).colors
             result.photos += 1
             for hue in HUES:
-                _count(result, hue=hue, truth=shares[hue] >= MIN_SHARE, found=gallery_matches(colours, hue=hue))
+                _count(result, hue=hue, truth=shares[hue] >= MIN_SHARE, found=gallery_matches(colors, hue=hue))
             if verbose:
-                _report_errors(path, shares=shares, colours=colours)
+                _report_errors(path, shares=shares, colors=colors)
             strongest = int(np.argmax(shares))
             if shares[strongest] < TURNED_MIN_SHARE:
                 continue
@@ -167,7 +166,7 @@ def evaluate(paths: Sequence[Path], *, turned_every: int = 1, verbose: bool = Fa
             if eligible % turned_every:
                 continue
             theta = 60 + (eligible * 37) % 91
-            copy = analyse_image(jpeg_bytes(turned(image, degrees=theta)), max_pixels=MAX_PIXELS).colours
+            copy = analyse_image(jpeg_bytes(turned(image, degrees=theta)), max_pixels=MAX_PIXELS).colors
             result.turned_tried += 1
             if gallery_matches(copy, hue=(strongest + theta) % 360):
                 result.turned_found += 1
@@ -188,12 +187,12 @@ def _count(result: Evaluation, *, hue: int, truth: bool, found: bool) -> None:
             counts.false_negative += 1
 
 
-def _report_errors(path: Path, *, shares: np.ndarray, colours: Sequence[DominantColour]) -> None:
+def _report_errors(path: Path, *, shares: np.ndarray, colors: Sequence[DominantColor]) -> None:
     for hue in HUES:
-        truth, found = shares[hue] >= MIN_SHARE, gallery_matches(colours, hue=hue)
+        truth, found = shares[hue] >= MIN_SHARE, gallery_matches(colors, hue=hue)
         if truth != found:
             kind = "false positive" if found else "false negative"
-            described = [(c.hue, round(c.saturation, 2), round(c.value, 2), round(c.share, 3)) for c in colours]
+            described = [(c.hue, round(c.saturation, 2), round(c.value, 2), round(c.share, 3)) for c in colors]
             print(f"  {kind} {path.name} at {hue}°: true share {shares[hue]:.3f}; gallery {described}")
 
 

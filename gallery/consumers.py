@@ -48,12 +48,15 @@ import json
 import os
 import struct
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeGuard
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
+from accounts.users import Viewer
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.models import Image
@@ -135,7 +138,7 @@ def parse_request(text: str | None) -> dict:
     return request
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -149,12 +152,12 @@ def thumbnails_frame(images: list[streams.StreamedImage]) -> bytes:
     return b"".join(parts)
 
 
-def serialize_images(images: list[streams.StreamedImage], *, viewer) -> tuple[list[dict], bytes]:
+def serialize_images(images: list[streams.StreamedImage], *, viewer: Viewer) -> tuple[list[dict], bytes]:
     return [card_to_dict(streamed.card, viewer=viewer) for streamed in images], thumbnails_frame(images)
 
 
 @in_db_thread()
-def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
+def load_batch(stream: streams.HueStream, *, viewer: Viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
     images = streams.next_batch(stream, viewer=viewer, size=size, may_walk=may_walk)
     metas, thumbnails = serialize_images(images, viewer=viewer)
     message = {
@@ -169,17 +172,17 @@ def load_batch(stream: streams.HueStream, *, viewer, size: int, may_walk: bool) 
 
 
 @in_db_thread("read-ahead")
-def read_ahead(stream: streams.HueStream, *, viewer) -> streams.ReadAhead:
+def read_ahead(stream: streams.HueStream, *, viewer: Viewer) -> streams.ReadAhead:
     return streams.read_ahead(stream, viewer=viewer)
 
 
 @in_db_thread()
-def load_added(stream: streams.HueStream, *, viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
+def load_added(stream: streams.HueStream, *, viewer: Viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
     return serialize_images(streams.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
 
 
 @in_db_thread()
-def change_image(*, action: str, actor, image_id: int) -> None:
+def change_image(*, action: str, actor: User, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
     change(actor=actor, image_id=image_id)
 
@@ -198,7 +201,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.user = self.scope["user"]
+        self.user: Viewer = self.scope["user"]
         self.stream: streams.HueStream | None = None
         self.reading_ahead: asyncio.Future | None = None
         await self.accept()
@@ -225,35 +228,35 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             self.stream = streams.start_stream(hue=request["hue"], sent=sent)
-            await self.send_batch(size=streams.FIRST_BATCH_SIZE)
+            await self.send_batch(self.stream, size=streams.FIRST_BATCH_SIZE)
         elif kind == "more":
             if self.stream is None:
                 await self.send_error(code="bad_request", message="Subscribe to a hue first.")
                 return
-            await self.send_batch(size=streams.NEXT_BATCH_SIZE)
+            await self.send_batch(self.stream, size=streams.NEXT_BATCH_SIZE)
         else:
             await self.change_image(action=kind, image_id=request["id"])
 
-    async def send_batch(self, *, size: int) -> None:
-        await self.take_read_ahead(wait=not streams.can_serve(self.stream, size=size))
+    async def send_batch(self, stream: streams.HueStream, *, size: int) -> None:
+        await self.take_read_ahead(stream, wait=not streams.can_serve(stream, size=size))
         may_walk = self.reading_ahead is None
-        message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=may_walk)
+        message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=may_walk)
         if not message["images"] and not may_walk:
             # Every candidate the lookahead held was deleted meanwhile: walk on after all.
-            await self.take_read_ahead(wait=True)
-            message, thumbnails = await load_batch(self.stream, viewer=self.user, size=size, may_walk=True)
+            await self.take_read_ahead(stream, wait=True)
+            message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=True)
         await self.send_with_thumbnails(message, thumbnails)
-        if self.reading_ahead is None and streams.needs_read_ahead(self.stream):
+        if self.reading_ahead is None and streams.needs_read_ahead(stream):
             # The walk for the next batches runs while the client looks at this one, on a
             # copy of the stream's walk: batches can still be served from the lookahead.
-            self.reading_ahead = asyncio.ensure_future(read_ahead(self.stream, viewer=self.user))
+            self.reading_ahead = asyncio.ensure_future(read_ahead(stream, viewer=self.user))
 
-    async def take_read_ahead(self, *, wait: bool) -> None:
+    async def take_read_ahead(self, stream: streams.HueStream, *, wait: bool) -> None:
         """Add a finished read-ahead to the stream; with `wait`, wait for one still in flight."""
         if self.reading_ahead is None or not (wait or self.reading_ahead.done()):
             return
         reading, self.reading_ahead = self.reading_ahead, None
-        streams.apply_read_ahead(self.stream, await reading)
+        streams.apply_read_ahead(stream, await reading)
 
     async def settle(self) -> None:
         """Let a read-ahead in flight finish and drop it: the stream it was for is going away."""
@@ -306,7 +309,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.send(bytes_data=thumbnails)
 
     async def send_error(self, *, code: str, message: str, image_id: int | None = None) -> None:
-        error = {"type": "error", "code": code, "message": message}
+        error: dict[str, str | int] = {"type": "error", "code": code, "message": message}
         if image_id is not None:
             error["id"] = image_id
         await self.send_json(error)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.users import Viewer
+
 
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -14,7 +16,7 @@ class ImageQuerySet(models.QuerySet):
     def alive(self) -> "ImageQuerySet":
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user) -> "ImageQuerySet":
+    def visible_to(self, user: Viewer) -> "ImageQuerySet":
         """What `user` may see: public images, plus their own and, for staff, everything."""
         if user is not None and user.is_authenticated and user.is_staff:
             return self
@@ -43,7 +45,9 @@ class Image(models.Model):
     palette = models.JSONField(
         default=list, help_text="The dominant colours as [hue or null, saturation, value, share], largest share first."
     )
-    description = models.TextField(max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text.")
+    description = models.TextField(
+        max_length=2000, blank=True, default="", help_text="The uploader's own words; plain text."
+    )
     # Filled by the background classifier after the upload commits; null until then.
     labels = models.JSONField(
         null=True,

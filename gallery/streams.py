@@ -58,7 +58,9 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Field, Model
 
+from accounts.users import Viewer
 from gallery.image_cache import StoredParts, stored_parts_cache
 from gallery.models import DominantColor, Image, Visibility
 from gallery.serializers import ImageCard, ImageFacts, palette_colors
@@ -144,7 +146,7 @@ class Walk:
 class HueStream:
     hue: int
     margin: int
-    walk: Walk | None = None
+    walk: Walk
     widened: bool = False
     cycle: int = 0
     shown_in_cycle: int = 0
@@ -180,7 +182,7 @@ def match_score(*, hue: int, margin: int, colors: Iterable[tuple[int | None, flo
     return best
 
 
-def may_see(*, viewer, owner_id: int, visibility: str) -> bool:
+def may_see(*, viewer: Viewer, owner_id: int, visibility: str) -> bool:
     if visibility == Visibility.PUBLIC:
         return True
     return bool(viewer is not None and viewer.is_authenticated and (viewer.is_staff or viewer.pk == owner_id))
@@ -188,14 +190,14 @@ def may_see(*, viewer, owner_id: int, visibility: str) -> bool:
 
 def start_stream(*, hue: int, sent: RecentIds | None = None, rng: random.Random | None = None) -> HueStream:
     """A fresh stream at `hue`; `sent` carries over what the client was already shown."""
-    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, rng=rng or random.Random())
+    rng = rng or random.Random()
+    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, walk=_new_walk(rng, density=None), rng=rng)
     if sent is not None:
         stream.sent = sent
-    _restart_walk(stream)
     return stream
 
 
-def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
     """Up to `size` images, best match first, loaded for sending.
 
     A batch never spans two cycles, so it may come short at the end of one; it is
@@ -245,7 +247,7 @@ def can_serve(stream: HueStream, *, size: int) -> bool:
     return len(stream.lookahead) >= size
 
 
-def read_ahead(stream: HueStream, *, viewer) -> ReadAhead:
+def read_ahead(stream: HueStream, *, viewer: Viewer) -> ReadAhead:
     """Walk a copy of the stream's walk on for the next batches, leaving the stream itself alone.
 
     Batches may meanwhile be served from the lookahead (next_batch with may_walk
@@ -268,7 +270,7 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
     stream.lookahead += [candidate for candidate in result.candidates if candidate.image_id not in stream.pushed]
 
 
-def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
+def load_images(*, image_ids: list[int], viewer: Viewer) -> list[StreamedImage]:
     """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
 
     A plain SQL query reads straight into ImageCards, without model instances (four times cheaper
@@ -327,7 +329,8 @@ def _load_sql(vendor: str) -> str:
     """The query of load_images, with {thumbnail}, {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
-    username = user_model._meta.get_field(user_model.USERNAME_FIELD).column
+    username = _column(user_model, user_model.USERNAME_FIELD)
+    user_id = _column(user_model, user_model._meta.pk.name)
     columns = ", ".join(
         [
             *(f"i.{quote(column)}" for column in ("id", "owner_id")),
@@ -349,16 +352,25 @@ def _load_sql(vendor: str) -> str:
     )
     return (
         f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
-        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
+        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_id)} = i.{quote('owner_id')} "
         "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
     )
+
+
+def _column(model: type[Model], field_name: str) -> str:
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not stored in a column of its own")
+    return field.column
 
 
 def _placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def announced_matches(stream: HueStream, *, viewer, announced: list[dict], published: bool = False) -> list[int]:
+def announced_matches(
+    stream: HueStream, *, viewer: Viewer, announced: list[dict], published: bool = False
+) -> list[int]:
     """Ids of announced images (gallery.events format) this stream's client should receive live.
 
     Images just made public (`published`) go only to viewers who could not see them before.
@@ -372,7 +384,7 @@ def announced_matches(stream: HueStream, *, viewer, announced: list[dict], publi
     ]
 
 
-def hidden_from(stream: HueStream, *, viewer, hidden: list[dict]) -> list[int]:
+def hidden_from(stream: HueStream, *, viewer: Viewer, hidden: list[dict]) -> list[int]:
     """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
     return [
         item["id"]
@@ -382,7 +394,7 @@ def hidden_from(stream: HueStream, *, viewer, hidden: list[dict]) -> list[int]:
     ]
 
 
-def take_added(stream: HueStream, *, viewer, image_ids: list[int]) -> list[StreamedImage]:
+def take_added(stream: HueStream, *, viewer: Viewer, image_ids: list[int]) -> list[StreamedImage]:
     """Load live-announced images and keep the walk from handing them out again this cycle."""
     images = load_images(image_ids=image_ids, viewer=viewer)
     pushed = {streamed.card.id for streamed in images}
@@ -397,9 +409,12 @@ def sent_among(stream: HueStream, *, image_ids: Iterable[int]) -> list[int]:
     return [image_id for image_id in image_ids if image_id in stream.sent]
 
 
+def _new_walk(rng: random.Random, *, density: float | None) -> Walk:
+    return Walk(start=rng.randrange(KEY_SPACE), descending=rng.random() < 0.5, density=density)
+
+
 def _restart_walk(stream: HueStream) -> None:
-    density = stream.walk.density if stream.walk else None
-    stream.walk = Walk(start=stream.rng.randrange(KEY_SPACE), descending=stream.rng.random() < 0.5, density=density)
+    stream.walk = _new_walk(stream.rng, density=stream.walk.density)
     stream.lookahead = []
 
 
@@ -440,7 +455,7 @@ def _phase_range(walk: Walk) -> tuple[int, int]:
     return low, high
 
 
-def _refill(stream: HueStream, *, viewer, size: int) -> None:
+def _refill(stream: HueStream, *, viewer: Viewer, size: int) -> None:
     if len(stream.lookahead) >= size + LOOKAHEAD_LOW:
         return
     # A new Walk, not the old one moved on, so that apply_read_ahead sees that the stream walked.
@@ -452,7 +467,7 @@ def _refill(stream: HueStream, *, viewer, size: int) -> None:
     stream.walk = walk
 
 
-def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidate]:
+def _walk(stream: HueStream, walk: Walk, *, viewer: Viewer, count: int) -> list[Candidate]:
     """Read the next stretch of the key space for `stream`; returns up to `count` scored candidates and moves `walk` past them."""
     low, high = _phase_range(walk)
     if low >= high:
@@ -485,9 +500,9 @@ def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidat
             walk.cursor = start if walk.descending else end - 1
     _learn_density(walk, found=len(taken), covered=covered)
     return [
-        Candidate(image_id=image_id, rank=_rank(stream, colours=colours))
+        Candidate(image_id=image_id, rank=_rank(stream, colors=colors))
         for key in taken
-        for image_id, colours in by_key[key].items()
+        for image_id, colors in by_key[key].items()
         if image_id not in stream.pushed
     ]
 
@@ -504,8 +519,8 @@ def _learn_density(walk: Walk, *, found: int, covered: int) -> None:
     walk.density = observed if walk.density is None else (walk.density + observed) / 2
 
 
-def _rank(stream: HueStream, *, colours: list[tuple[int, float]]) -> float:
-    score = match_score(hue=stream.hue, margin=stream.margin, colors=colours) or 0.0
+def _rank(stream: HueStream, *, colors: list[tuple[int, float]]) -> float:
+    score = match_score(hue=stream.hue, margin=stream.margin, colors=colors) or 0.0
     return score * stream.rng.uniform(1 - SCORE_JITTER, 1)
 
 
@@ -514,7 +529,7 @@ def _next_phase(walk: Walk) -> None:
     walk.cursor = None
 
 
-def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool) -> list[tuple]:
+def _read_stretch(*, hues: list[int], start: int, end: int, viewer: Viewer, capped: bool) -> list[tuple]:
     """(image_id, hue, shuffle, share) of the matching colours with keys in [start, end) of alive images the viewer may see.
 
     One range scan of the color_hue_stream index per hue in the window, each row joined
@@ -551,7 +566,7 @@ def _stretch_sql(vendor: str) -> str:
     )
 
 
-def _visibility_sql(viewer) -> tuple[str, list]:
+def _visibility_sql(viewer: Viewer) -> tuple[str, list]:
     """The SQL twin of Image.objects.visible_to (and of may_see), for the image table aliased i."""
     if viewer is not None and viewer.is_authenticated and viewer.is_staff:
         return "", []

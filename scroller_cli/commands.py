@@ -602,6 +602,8 @@ def login_with_token(*, client: ScrollerClient, config_path: Path) -> None:
         raise ScrollerError(
             f"the server at {client.server} does not accept this token (mistyped, or revoked?)"
         ) from None
+    if client.credentials is None:
+        raise ScrollerError("no token to save: give one with --token")
     save_credentials(config_path=config_path, server=client.server, credentials=client.credentials)
     print(f"Logged in to {client.server}; token saved in {config_path}")
 

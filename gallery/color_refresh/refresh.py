@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from gallery.color_refresh import selectors, services
-from gallery.color_refresh.work import colours_or_refusal
-from gallery.colors import DominantColour
+from gallery.color_refresh.work import colors_or_refusal
+from gallery.colors import DominantColor
 from gallery.ingest import ingest_pool
 
 BATCH_SIZE = 64
@@ -54,17 +54,17 @@ def _submitted(batch: list[tuple[int, str]]) -> Iterator[tuple[int, Future | str
         except OSError as error:
             yield image_id, f"original unreadable: {error.strerror or error}"
             continue
-        yield image_id, pool.submit(partial(colours_or_refusal, data, max_pixels=settings.SCROLLER_MAX_PIXELS))
+        yield image_id, pool.submit(partial(colors_or_refusal, data, max_pixels=settings.SCROLLER_MAX_PIXELS))
 
 
 def _finish(outcomes: dict[int, Future | str], *, summary: RefreshSummary, on_batch: Callable[[int], None]) -> None:
-    colours_by_image: dict[int, tuple[DominantColour, ...]] = {}
+    colors_by_image: dict[int, tuple[DominantColor, ...]] = {}
     for image_id, outcome in outcomes.items():
         result = outcome.result() if isinstance(outcome, Future) else outcome
         if isinstance(result, str):
             summary.skip(image_id=image_id, reason=result)
         else:
-            colours_by_image[image_id] = result
-    services.replace_colors(colours_by_image=colours_by_image)
-    summary.rewritten += len(colours_by_image)
+            colors_by_image[image_id] = result
+    services.replace_colors(colors_by_image=colors_by_image)
+    summary.rewritten += len(colors_by_image)
     on_batch(len(outcomes))

@@ -14,7 +14,7 @@ and its asked share: 1 when the image has exactly the asked 60% of teal, 2/3 for
 from collections.abc import Iterable, Sequence
 
 from gallery.colors import hue_distance
-from gallery.palette_search.query import AskedColour
+from gallery.palette_search.query import AskedColor
 
 # Degrees from an asked hue at which a colour stops counting: one window's width.
 HUE_REACH = 30
@@ -25,7 +25,7 @@ TONE_TOLERANCE = 0.5
 PaletteEntry = Sequence[float | int | None]
 
 
-def held_near(*, hue: int, saturation: float, value: float, share: float, asked: AskedColour) -> float:
+def held_near(*, hue: int, saturation: float, value: float, share: float, asked: AskedColor) -> float:
     """The share of the image one colour holds near the asked colour."""
     closeness = _falling(hue_distance(hue, asked.hue), reach=HUE_REACH)
     if asked.saturation is not None:
@@ -40,7 +40,7 @@ def _falling(distance: float, *, reach: float) -> float:
     return max(0.0, 1 - distance / reach)
 
 
-def coverage(palette: Iterable[PaletteEntry], *, asked: AskedColour) -> float:
+def coverage(palette: Iterable[PaletteEntry], *, asked: AskedColor) -> float:
     """The share of the image near the asked colour, estimated from its palette."""
     return max(
         (
@@ -52,17 +52,17 @@ def coverage(palette: Iterable[PaletteEntry], *, asked: AskedColour) -> float:
     )
 
 
-def score(coverages: Sequence[float], *, asked: Sequence[AskedColour]) -> float:
+def score(coverages: Sequence[float], *, asked: Sequence[AskedColor]) -> float:
     """0–1: the asked colours' weights, each times how near its coverage is to its asked share."""
-    total = sum(colour.weight for colour in asked)
+    total = sum(color.weight for color in asked)
     matched = sum(
-        colour.weight * min(held, colour.weight) / max(held, colour.weight)
-        for held, colour in zip(coverages, asked, strict=True)
+        color.weight * min(held, color.weight) / max(held, color.weight)
+        for held, color in zip(coverages, asked, strict=True)
     )
     return matched / total
 
 
-def palette_score(palette: Iterable[PaletteEntry], *, asked: Sequence[AskedColour]) -> float:
+def palette_score(palette: Iterable[PaletteEntry], *, asked: Sequence[AskedColor]) -> float:
     """The score of one image from its stored palette: what a live stream checks a new upload with."""
     entries = list(palette)
-    return score([coverage(entries, asked=colour) for colour in asked], asked=asked)
+    return score([coverage(entries, asked=color) for color in asked], asked=asked)

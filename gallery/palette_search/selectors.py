@@ -1,12 +1,13 @@
 """Reads for a palette search: the images whose palettes best cover the asked colours."""
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from django.db.models import Q
 
 from gallery import selectors
 from gallery.models import DominantColor, Image
-from gallery.palette_search.query import AskedColour
+from gallery.palette_search.query import AskedColor
 from gallery.palette_search.ranking import HUE_REACH, held_near, score
 
 # An image is a candidate when one of its colours holds at least this fraction of an asked
@@ -20,7 +21,7 @@ Cursor = tuple[float, int]
 def search_by_palette(
     *,
     viewer,
-    asked: Sequence[AskedColour],
+    asked: Sequence[AskedColor],
     hue: int | None = None,
     owner_only: bool = False,
     include_deleted: bool = False,
@@ -40,21 +41,25 @@ def search_by_palette(
     return [(found[image_id], image_score) for image_score, image_id in page if image_id in found]
 
 
-def _coverages(*, asked: Sequence[AskedColour], images) -> dict[int, list[float]]:
+def _coverages(*, asked: Sequence[AskedColor], images) -> dict[int, list[float]]:
     """For each candidate image, how much of it lies near each asked colour."""
     coverages: dict[int, list[float]] = {}
-    for index, colour in enumerate(asked):
-        for image_id, hue, saturation, value, share in _colours_near(colour, images=images):
-            held = held_near(hue=hue, saturation=saturation, value=value, share=share, asked=colour)
+    for index, color in enumerate(asked):
+        for image_id, hue, saturation, value, share in _colors_near(color, images=images):
+            held = held_near(hue=hue, saturation=saturation, value=value, share=share, asked=color)
             image_coverages = coverages.setdefault(image_id, [0.0] * len(asked))
             image_coverages[index] = max(image_coverages[index], held)
     return coverages
 
 
-def _colours_near(colour: AskedColour, *, images) -> Iterable[tuple[int, int, float, float, float]]:
+def _colors_near(color: AskedColor, *, images) -> Iterable[tuple[int, int, float, float, float]]:
     """(image id, hue, saturation, value, share) of the candidates' colours within reach of the asked hue."""
     in_reach = Q()
-    for low, high in selectors.hue_ranges(hue=colour.hue, margin=HUE_REACH - 1):
+    for low, high in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1):
         in_reach |= Q(hue__gte=low, hue__lte=high)
-    rows = DominantColor.objects.filter(in_reach, share__gte=colour.weight * CANDIDATE_FRACTION, image__in=images)
-    return rows.values_list("image_id", "hue", "saturation", "value", "share")
+    rows = DominantColor.objects.filter(in_reach, share__gte=color.weight * CANDIDATE_FRACTION, image__in=images)
+    # The hue ranges leave out grey rows, whose hue is NULL.
+    return cast(
+        Iterable[tuple[int, int, float, float, float]],
+        rows.values_list("image_id", "hue", "saturation", "value", "share"),
+    )

@@ -6,10 +6,10 @@ import pytest
 from PIL import Image, ImageCms
 
 from gallery.colors import (
-    MAX_COLOURS,
-    MAX_HUED_COLOURS,
-    DominantColour,
-    dominant_colours,
+    MAX_COLORS,
+    MAX_HUED_COLORS,
+    DominantColor,
+    dominant_colors,
     hue_distance,
     is_monochrome,
     pin_native_threads,
@@ -19,46 +19,47 @@ from tests.gallery import images as make
 
 
 def test_sixty_forty_red_blue_split_gives_two_hues_with_shares():
-    colours = dominant_colours(
+    colors = dominant_colors(
         make.split_image(first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=200, height=100)
     )
 
-    assert [colour.hue for colour in colours[:2]] == [0, 240]
-    assert colours[0].share == pytest.approx(0.6, abs=0.03)
-    assert colours[1].share == pytest.approx(0.4, abs=0.03)
+    assert [color.hue for color in colors[:2]] == [0, 240]
+    assert colors[0].share == pytest.approx(0.6, abs=0.03)
+    assert colors[1].share == pytest.approx(0.4, abs=0.03)
 
 
-def test_a_solid_colour_is_one_colour_covering_everything():
-    [colour] = dominant_colours(Image.new("RGB", (300, 200), (0, 200, 0)))
+def test_a_solid_color_is_one_color_covering_everything():
+    [color] = dominant_colors(Image.new("RGB", (300, 200), (0, 200, 0)))
 
-    assert colour.hue == 120
-    assert colour.share == pytest.approx(1.0)
-    assert colour.saturation == pytest.approx(1.0)
-    assert colour.value == pytest.approx(200 / 255, abs=0.01)
-
-
-@pytest.mark.parametrize("colour", ["white", "black", (128, 128, 128), (250, 245, 240), (20, 10, 10)])
-def test_white_black_and_grey_images_are_monochrome(colour):
-    colours = dominant_colours(Image.new("RGB", (120, 80), colour))
-
-    assert colours and colours[0].hue is None
-    assert is_monochrome(colours)
+    assert color.hue == 120
+    assert color.share == pytest.approx(1.0)
+    assert color.saturation == pytest.approx(1.0)
+    assert color.value == pytest.approx(200 / 255, abs=0.01)
 
 
-def test_boring_colours_are_listed_with_their_share():
-    colours = dominant_colours(make.split_image(first="white", second=(0, 160, 255), first_share=0.7))
+@pytest.mark.parametrize("color", ["white", "black", (128, 128, 128), (250, 245, 240), (20, 10, 10)])
+def test_white_black_and_grey_images_are_monochrome(color):
+    colors = dominant_colors(Image.new("RGB", (120, 80), color))
 
-    assert colours[0].hue is None and colours[0].share == pytest.approx(0.7, abs=0.03)
-    assert colours[1].hue == pytest.approx(202, abs=2)
-    assert not is_monochrome(colours)
+    assert colors and colors[0].hue is None
+    assert is_monochrome(colors)
+
+
+def test_boring_colors_are_listed_with_their_share():
+    colors = dominant_colors(make.split_image(first="white", second=(0, 160, 255), first_share=0.7))
+
+    assert colors[0].hue is None and colors[0].share == pytest.approx(0.7, abs=0.03)
+    assert colors[1].hue == pytest.approx(202, abs=2)
+    assert not is_monochrome(colors)
 
 
 @pytest.mark.parametrize("hue", [355, 359, 0, 5])
 def test_a_pure_hue_near_red_keeps_its_side_of_the_wrap(hue):
-    [colour] = dominant_colours(Image.new("RGB", (64, 64), f"hsv({hue}, 100%, 100%)"))
+    [color] = dominant_colors(Image.new("RGB", (64, 64), f"hsv({hue}, 100%, 100%)"))
 
-    assert hue_distance(colour.hue, hue) <= 1
-    assert 0 <= colour.hue <= 359
+    assert color.hue is not None
+    assert hue_distance(color.hue, hue) <= 1
+    assert 0 <= color.hue <= 359
 
 
 @pytest.mark.parametrize(
@@ -68,60 +69,60 @@ def test_hue_distance_goes_the_short_way_round(a, b, distance):
     assert hue_distance(a, b) == distance
 
 
-def test_a_busy_photo_gives_at_most_the_maximum_of_colours_largest_share_first():
-    colours = dominant_colours(make.photo_like_image(width=400, height=300, seed=3))
+def test_a_busy_photo_gives_at_most_the_maximum_of_colors_largest_share_first():
+    colors = dominant_colors(make.photo_like_image(width=400, height=300, seed=3))
 
-    assert 1 <= len(colours) <= MAX_COLOURS
-    assert [colour.share for colour in colours] == sorted((colour.share for colour in colours), reverse=True)
+    assert 1 <= len(colors) <= MAX_COLORS
+    assert [color.share for color in colors] == sorted((color.share for color in colors), reverse=True)
 
 
-def test_a_rainbow_gives_at_most_the_maximum_of_hued_colours():
+def test_a_rainbow_gives_at_most_the_maximum_of_hued_colors():
     stripes = Image.new("RGB", (80, 64))
-    for index, colour in enumerate(["red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta"]):
-        stripes.paste(Image.new("RGB", (10, 64), colour), (index * 10, 0))
+    for index, color in enumerate(["red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta"]):
+        stripes.paste(Image.new("RGB", (10, 64), color), (index * 10, 0))
 
-    colours = dominant_colours(stripes)
+    colors = dominant_colors(stripes)
 
-    assert len([colour for colour in colours if colour.hue is not None]) == MAX_HUED_COLOURS
+    assert len([color for color in colors if color.hue is not None]) == MAX_HUED_COLORS
 
 
-def test_fewer_colours_can_be_asked_for():
+def test_fewer_colors_can_be_asked_for():
     stripes = make.split_image(first="red", second="blue", first_share=0.5)
 
-    assert len(dominant_colours(stripes, max_colours=1)) == 1
+    assert len(dominant_colors(stripes, max_colors=1)) == 1
 
 
-def test_images_with_fewer_distinct_colours_than_clusters_raise_no_warnings():
+def test_images_with_fewer_distinct_colors_than_clusters_raise_no_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        dominant_colours(Image.new("RGB", (50, 50), "red"))
-        dominant_colours(make.split_image(first="red", second="blue", first_share=0.5))
-        dominant_colours(make.photo_like_image(width=200, height=100))
+        dominant_colors(Image.new("RGB", (50, 50), "red"))
+        dominant_colors(make.split_image(first="red", second="blue", first_share=0.5))
+        dominant_colors(make.photo_like_image(width=200, height=100))
 
 
-def test_the_same_image_always_gives_the_same_colours():
+def test_the_same_image_always_gives_the_same_colors():
     image = make.photo_like_image(width=300, height=200, seed=7)
 
-    assert dominant_colours(image) == dominant_colours(image.copy())
+    assert dominant_colors(image) == dominant_colors(image.copy())
 
 
-def test_near_identical_shades_count_as_one_colour():
+def test_near_identical_shades_count_as_one_color():
     shades = make.split_image(first=(200, 30, 30), second=(203, 32, 29), first_share=0.5)
 
-    [colour] = dominant_colours(shades)
+    [color] = dominant_colors(shades)
 
-    assert colour.share == pytest.approx(1.0)
+    assert color.share == pytest.approx(1.0)
 
 
 def test_images_in_other_modes_are_read_as_rgb():
-    [colour] = dominant_colours(Image.new("RGB", (40, 40), (0, 0, 255)).convert("P"))
+    [color] = dominant_colors(Image.new("RGB", (40, 40), (0, 0, 255)).convert("P"))
 
-    assert colour.hue == 240
+    assert color.hue == 240
 
 
-def test_monochrome_means_no_colour_has_a_hue():
-    grey = DominantColour(hue=None, saturation=0.0, value=0.5, share=0.9)
-    red = DominantColour(hue=0, saturation=1.0, value=1.0, share=0.1)
+def test_monochrome_means_no_color_has_a_hue():
+    grey = DominantColor(hue=None, saturation=0.0, value=0.5, share=0.9)
+    red = DominantColor(hue=0, saturation=1.0, value=1.0, share=0.1)
 
     assert is_monochrome([grey])
     assert not is_monochrome([grey, red])
@@ -149,14 +150,14 @@ def test_pinning_native_threads_sets_single_thread_defaults(monkeypatch):
         ),
     ],
 )
-def test_colour_areas_give_their_hues_with_shares_within_two_points(areas, expected):
-    colours = dominant_colours(make.areas_image(areas))
+def test_color_areas_give_their_hues_with_shares_within_two_points(areas, expected):
+    colors = dominant_colors(make.areas_image(areas))
 
     for hue, share in expected.items():
-        [colour] = [colour for colour in colours if colour.hue is not None and hue_distance(colour.hue, hue) <= 2]
-        assert colour.share == pytest.approx(share, abs=0.02)
+        [color] = [color for color in colors if color.hue is not None and hue_distance(color.hue, hue) <= 2]
+        assert color.share == pytest.approx(share, abs=0.02)
     # Where two areas meet, the downsample blends a column of pixels into a sliver of some third hue.
-    assert len([colour for colour in colours if colour.hue is not None and colour.share > 0.03]) == len(expected)
+    assert len([color for color in colors if color.hue is not None and color.share > 0.03]) == len(expected)
 
 
 @pytest.mark.parametrize(
@@ -170,27 +171,27 @@ def test_colour_areas_give_their_hues_with_shares_within_two_points(areas, expec
         (250, 240, 228),  # off-white
     ],
 )
-def test_colours_a_person_sees_as_grey_never_get_a_hue(grey):
-    colours = dominant_colours(make.areas_image({grey: 0.8, (255, 255, 255): 0.2}))
+def test_colors_a_person_sees_as_grey_never_get_a_hue(grey):
+    colors = dominant_colors(make.areas_image({grey: 0.8, (255, 255, 255): 0.2}))
 
-    assert is_monochrome(colours)
-    assert sum(colour.share for colour in colours) == pytest.approx(1.0)
+    assert is_monochrome(colors)
+    assert sum(color.share for color in colors) == pytest.approx(1.0)
 
 
-def test_a_colour_covering_less_than_the_match_share_is_listed_under_it():
-    colours = dominant_colours(make.areas_image({(0, 120, 255): 0.08, (235, 235, 235): 0.92}))
+def test_a_color_covering_less_than_the_match_share_is_listed_under_it():
+    colors = dominant_colors(make.areas_image({(0, 120, 255): 0.08, (235, 235, 235): 0.92}))
 
-    [blue] = [colour for colour in colours if colour.hue is not None]
+    [blue] = [color for color in colors if color.hue is not None]
     assert blue.share < 0.1
     assert blue.share == pytest.approx(0.08, abs=0.02)
 
 
-def test_a_wide_band_of_hues_is_drawn_by_colours_whose_windows_cover_only_the_band():
+def test_a_wide_band_of_hues_is_drawn_by_colors_whose_windows_cover_only_the_band():
     gradient = Image.fromarray(
         np.array([[[hue * 255 // 360, 255, 230] for hue in range(60, 181)]] * 60, dtype=np.uint8), "HSV"
     ).convert("RGB")
 
-    hues = sorted(colour.hue for colour in dominant_colours(gradient) if colour.hue is not None)
+    hues = sorted(color.hue for color in dominant_colors(gradient) if color.hue is not None)
 
     assert all(75 - 3 <= hue <= 165 + 3 for hue in hues)
     covered = {degree for hue in hues for degree in range(hue - 15, hue + 16)}
@@ -198,7 +199,7 @@ def test_a_wide_band_of_hues_is_drawn_by_colours_whose_windows_cover_only_the_ba
 
 
 @pytest.mark.parametrize("turn", [60, 95, 150])
-def test_turning_every_hue_turns_the_colours_by_as_much(turn):
+def test_turning_every_hue_turns_the_colors_by_as_much(turn):
     image = make.areas_image({(220, 60, 30): 0.4, (30, 110, 200): 0.35, (240, 240, 235): 0.25})
     turned = Image.fromarray(
         ((np.asarray(image.convert("HSV")).astype(np.int32) + np.array([round(turn * 256 / 360), 0, 0])) % 256).astype(
@@ -207,8 +208,8 @@ def test_turning_every_hue_turns_the_colours_by_as_much(turn):
         "HSV",
     ).convert("RGB")
 
-    before = [colour.hue for colour in dominant_colours(image) if colour.hue is not None]
-    after = [colour.hue for colour in dominant_colours(turned) if colour.hue is not None]
+    before = [color.hue for color in dominant_colors(image) if color.hue is not None]
+    after = [color.hue for color in dominant_colors(turned) if color.hue is not None]
 
     assert len(after) == len(before)
     assert all(
@@ -224,7 +225,7 @@ SRGB = "/usr/share/color/icc/sRGB.icc"
 
 
 def hues(image: Image.Image) -> list[int]:
-    return [colour.hue for colour in dominant_colours(image) if colour.hue is not None]
+    return [color.hue for color in dominant_colors(image) if color.hue is not None]
 
 
 @pytest.mark.parametrize("profile_path", [ADOBE_RGB, PRO_PHOTO_RGB])

@@ -23,13 +23,13 @@ def run(*args) -> str:
 def photo_folder(tmp_path):
     folder = tmp_path / "photos"
     (folder / "2024" / "summer").mkdir(parents=True)
-    (folder / "2024" / "summer" / "beach.png").write_bytes(solid(colour=(0, 120, 255)))
-    (folder / "2024" / "forest.png").write_bytes(solid(colour=(20, 160, 40)))
-    (folder / "sunset.png").write_bytes(solid(colour=(255, 90, 0)))
-    (folder / "copy-of-sunset.png").write_bytes(solid(colour=(255, 90, 0)))
+    (folder / "2024" / "summer" / "beach.png").write_bytes(solid(color=(0, 120, 255)))
+    (folder / "2024" / "forest.png").write_bytes(solid(color=(20, 160, 40)))
+    (folder / "sunset.png").write_bytes(solid(color=(255, 90, 0)))
+    (folder / "copy-of-sunset.png").write_bytes(solid(color=(255, 90, 0)))
     (folder / "notes.txt").write_text("not a picture")
     (folder / ".hidden").mkdir()
-    (folder / ".hidden" / "skipped.png").write_bytes(solid(colour=(1, 2, 250)))
+    (folder / ".hidden" / "skipped.png").write_bytes(solid(color=(1, 2, 250)))
     return folder
 
 
@@ -72,7 +72,7 @@ def test_import_refuses_a_missing_path(tmp_path, user):
 
 
 def test_purge_deleted_command_purges_by_age(user, media_root):
-    image = store_image(owner=user, colour=(200, 0, 100))
+    image = store_image(owner=user, color=(200, 0, 100))
     Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now() - timedelta(days=40))
 
     output = run("purge_deleted", "--older-than", "30d")
@@ -93,16 +93,16 @@ def as_if_analysed_long_ago(image: Image) -> None:
     Image.objects.filter(pk=image.pk).update(palette=[[210, 0.22, 0.8, 0.5]], is_monochrome=False)
 
 
-def stored_colours(image: Image) -> list[tuple]:
+def stored_colors(image: Image) -> list[tuple]:
     return list(
         DominantColor.objects.filter(image=image).order_by("rank").values_list("rank", "hue", "share", "shuffle")
     )
 
 
-def test_reanalyse_colors_rewrites_colours_palette_and_monochrome_flag_from_the_originals(user):
-    grey = store_image(owner=user, data=solid(colour=(176, 190, 212)))  # pale blue-grey: grey to a person
-    split = store_image(owner=user, data=make.two_colour_split(first=(230, 40, 40), second=(40, 90, 220)))
-    fresh = {image.pk: (stored_colours(image), image.palette, image.is_monochrome) for image in (grey, split)}
+def test_reanalyse_colors_rewrites_colors_palette_and_monochrome_flag_from_the_originals(user):
+    grey = store_image(owner=user, data=solid(color=(176, 190, 212)))  # pale blue-grey: grey to a person
+    split = store_image(owner=user, data=make.two_color_split(first=(230, 40, 40), second=(40, 90, 220)))
+    fresh = {image.pk: (stored_colors(image), image.palette, image.is_monochrome) for image in (grey, split)}
     thumbnails = {image.pk: bytes(image.thumbnail) for image in (grey, split)}
     for image in (grey, split):
         as_if_analysed_long_ago(image)
@@ -112,14 +112,14 @@ def test_reanalyse_colors_rewrites_colours_palette_and_monochrome_flag_from_the_
 
     assert "re-analysed 2, kept as they were 0" in output
     for image in Image.objects.filter(pk__in=fresh):
-        assert (stored_colours(image), image.palette, image.is_monochrome) == fresh[image.pk]
+        assert (stored_colors(image), image.palette, image.is_monochrome) == fresh[image.pk]
         assert bytes(image.thumbnail) == thumbnails[image.pk]
     assert Image.objects.get(pk=grey.pk).is_monochrome
 
 
-def test_reanalyse_colors_keeps_the_colours_of_an_image_whose_original_is_gone(user, media_root):
-    missing = store_image(owner=user, data=solid(colour=(0, 120, 255)))
-    present = store_image(owner=user, data=solid(colour=(20, 160, 40)))
+def test_reanalyse_colors_keeps_the_colors_of_an_image_whose_original_is_gone(user, media_root):
+    missing = store_image(owner=user, data=solid(color=(0, 120, 255)))
+    present = store_image(owner=user, data=solid(color=(20, 160, 40)))
     for image in (missing, present):
         as_if_analysed_long_ago(image)
     (media_root / missing.original.name).unlink()
@@ -129,11 +129,11 @@ def test_reanalyse_colors_keeps_the_colours_of_an_image_whose_original_is_gone(u
     assert "re-analysed 1, kept as they were 1" in output
     assert f"original unreadable: No such file or directory: #{missing.pk}" in output
     assert Image.objects.get(pk=missing.pk).palette == [[210, 0.22, 0.8, 0.5]]
-    assert [hue for _, hue, _, _ in stored_colours(present)] == [pytest.approx(128, abs=2)]
+    assert [hue for _, hue, _, _ in stored_colors(present)] == [pytest.approx(128, abs=2)]
 
 
 def test_reanalyse_colors_shows_a_progress_bar(user, capsys):
-    store_image(owner=user, data=solid(colour=(0, 120, 255)))
+    store_image(owner=user, data=solid(color=(0, 120, 255)))
 
     run("reanalyse_colors")
 

@@ -242,14 +242,14 @@ async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, ma
     blue_client, _ = await connect()
     await subscribe(red_client, hue=0)
     await subscribe(blue_client, hue=240)
-    data = solid(colour=(255, 0, 0))
+    data = solid(color=(255, 0, 0))
 
     [result] = await ingest.ingest_async(
         owner=user, uploads=[ingest.receive(filename="red.png", size=len(data), read=lambda: data)], visibility="public"
     )
 
     added, thumbnails = await receive_images(red_client, kind="added")
-    assert ids_of(added) == [result.id]
+    assert result.id is not None and ids_of(added) == [result.id]
     assert added["images"][0]["owner"] == "alice"
     assert lzma.decompress(thumbnails[result.id]).startswith(b"\xff\xd8\xff")
     assert await blue_client.receive_nothing(timeout=0.5)

@@ -22,7 +22,7 @@ def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = streams.NEXT_BAT
 def cycles(stream, *, viewer=ANONYMOUS, count: int = 1) -> list[list[int]]:
     """The ids of the stream's next `count` cycles (the current one from where it stands), in order."""
     first = stream.cycle
-    walked = [[] for _ in range(count)]
+    walked: list[list[int]] = [[] for _ in range(count)]
     while images := streams.next_batch(stream, viewer=viewer, size=streams.NEXT_BATCH_SIZE):
         if stream.cycle >= first + count:
             break
@@ -46,11 +46,12 @@ def test_window_wraps_past_zero_and_covers_the_circle_at_180():
     assert streams.window_hues(hue=10, margin=180) == list(range(360))
 
 
-def test_closer_and_larger_colours_score_higher_and_the_rest_do_not_match(settings):
+def test_closer_and_larger_colors_score_higher_and_the_rest_do_not_match(settings):
     settings.SCROLLER_MIN_MATCH_SHARE = 0.1
     exact_large = streams.match_score(hue=100, margin=15, colors=[(100, 0.8)])
     exact_small = streams.match_score(hue=100, margin=15, colors=[(100, 0.2)])
     edge_large = streams.match_score(hue=100, margin=15, colors=[(115, 0.8)])
+    assert exact_large is not None and exact_small is not None and edge_large is not None
 
     assert exact_large > exact_small
     assert exact_large > edge_large
@@ -73,7 +74,7 @@ def test_first_batch_and_next_batches_have_the_requested_sizes(make_image):
     assert not stream.widened
 
 
-def test_only_images_with_a_large_enough_colour_near_the_hue_are_streamed(make_image):
+def test_only_images_with_a_large_enough_color_near_the_hue_are_streamed(make_image):
     near = {make_image(colors=[(200 + offset, 0.5)]).pk for offset in (-15, -3, 0, 9, 15)}
     make_image(colors=[(184, 0.9)])
     make_image(colors=[(216, 0.9)])
@@ -106,7 +107,7 @@ def test_a_batch_ends_with_its_cycle_and_the_next_batch_starts_the_next_cycle(ma
     assert stream.cycle == 1
 
 
-def test_an_image_matching_through_several_colours_comes_once(make_image):
+def test_an_image_matching_through_several_colors_comes_once(make_image):
     several = make_image(colors=[(100, 0.4), (105, 0.3), (95, 0.2), (100, 0.1)])
     others = {make_image(colors=[(100, 0.5)]).pk for _ in range(5)}
     stream = streams.start_stream(hue=100)
@@ -208,7 +209,7 @@ def test_deleted_images_are_not_streamed_even_after_they_were_read_ahead(make_im
     assert sorted(first + rest) == sorted({image.pk for image in pool} - set(read_ahead[:5]))
 
 
-def test_closer_and_larger_colours_come_first(make_image):
+def test_closer_and_larger_colors_come_first(make_image):
     strong = {make_image(colors=[(180, 0.9)]).pk for _ in range(8)}
     for _ in range(30):
         make_image(colors=[(194, 0.12)])
