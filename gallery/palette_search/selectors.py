@@ -1,19 +1,20 @@
 """Reads for a palette search: the images whose palettes best cover the asked colours."""
 
-from collections.abc import Iterable, Sequence
-from typing import cast
+from collections.abc import Sequence
 
-from django.db.models import Q
+from django.db import connection
 
 from gallery import selectors
 from gallery.models import DominantColor, Image
 from gallery.palette_search.query import AskedColor
-from gallery.palette_search.ranking import HUE_REACH, held_near, score
+from gallery.palette_search.ranking import HUE_REACH, TONE_TOLERANCE
 
 # An image is a candidate when one of its colours holds at least this fraction of an asked
-# colour's share near it; the others would score under it for that colour, and reading them all
-# would mean reading most of a large catalogue's colour index for a common hue.
-CANDIDATE_FRACTION = 0.25
+# colour's share: the others score at most half of that colour's weight for it, and reading
+# them all would mean reading most of a large catalogue's colour index for a common hue.
+CANDIDATE_FRACTION = 0.5
+# Candidates are checked against the viewer's filters this many at a time, best first.
+CHECKED_AT_ONCE = 200
 # (score, image id) of the last result of a page; the next page continues after it.
 Cursor = tuple[float, int]
 
@@ -28,38 +29,68 @@ def search_by_palette(
     after: Cursor | None = None,
     limit: int = selectors.DEFAULT_PAGE_SIZE,
 ) -> list[tuple[Image, float]]:
-    """Best score first (ties: newest first), with the score; filters as `gallery.selectors.list_images`."""
+    """Best score first (ties: newest first), with the score; filters as `gallery.selectors.list_images`.
+
+    The database scores the candidates from the colour index alone (hue, share and image are all in
+    `color_hue_stream`, so the scan touches no table rows) and hands back the best few hundred; the
+    viewer's filters (visibility, deletion, owner, hue) are then checked on those only.
+    """
     images = selectors.listable_images(viewer=viewer, hue=hue, owner_only=owner_only, include_deleted=include_deleted)
-    coverages = _coverages(asked=asked, images=images)
-    ranked = sorted(
-        ((round(score(held, asked=asked), 6), image_id) for image_id, held in coverages.items()), reverse=True
+    limit = min(max(limit, 1), selectors.MAX_PAGE_SIZE)
+    page: list[tuple[Image, float]] = []
+    while len(page) < limit:
+        ranked = _best_candidates(asked=asked, after=after, count=CHECKED_AT_ONCE)
+        found = images.select_related("owner").defer("thumbnail").in_bulk([image_id for _, image_id in ranked])
+        page += [(found[image_id], image_score) for image_score, image_id in ranked if image_id in found]
+        if len(ranked) < CHECKED_AT_ONCE:
+            break
+        after = ranked[-1]
+    return page[:limit]
+
+
+def _best_candidates(*, asked: Sequence[AskedColor], after: Cursor | None, count: int) -> list[tuple[float, int]]:
+    """(score, image id) of the best-scoring candidates after the cursor, best first.
+
+    The same arithmetic as `ranking.palette_score`, in SQL, over the colour rows within reach of each
+    asked hue that hold at least CANDIDATE_FRACTION of its share.
+    """
+    least, greatest = ("MIN", "MAX") if connection.vendor == "sqlite" else ("LEAST", "GREATEST")
+    coverages: list[str] = []
+    parameters: list[float | int] = []
+    for color in asked:
+        in_reach = " OR ".join(
+            "hue BETWEEN %s AND %s" for _ in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1)
+        )
+        # `hue - 0.0`: MariaDB's unsigned column would refuse to go below zero.
+        closeness = f"(1 - {least}(ABS(hue - 0.0 - %s), 360 - ABS(hue - 0.0 - %s)) / {HUE_REACH}.0)"
+        tone = "".join(
+            f" * {greatest}(0, 1 - ABS({field} - %s) / {TONE_TOLERANCE})"
+            for field, asked_tone in (("saturation", color.saturation), ("value", color.value))
+            if asked_tone is not None
+        )
+        coverages.append(
+            f"SELECT image_id, %s * {least}(MAX(share * {closeness}{tone}), %s) / "
+            f"{greatest}(MAX(share * {closeness}{tone}), %s) AS term "
+            f"FROM {DominantColor._meta.db_table} WHERE ({in_reach}) AND share >= %s GROUP BY image_id"
+        )
+        tones = [tone_value for tone_value in (color.saturation, color.value) if tone_value is not None]
+        parameters += [color.weight, color.hue, color.hue, *tones, color.weight, color.hue, color.hue, *tones]
+        parameters += [color.weight]
+        parameters += [
+            bound for window in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1) for bound in window
+        ]
+        parameters += [color.weight * CANDIDATE_FRACTION]
+    total_weight = sum(color.weight for color in asked)
+    scored = "ROUND(SUM(term) / %s, 6)"
+    having = f"HAVING {scored} < %s OR ({scored} = %s AND image_id < %s)" if after is not None else ""
+    sql = (
+        f"SELECT {scored} AS score, image_id FROM ({' UNION ALL '.join(coverages)}) AS coverage "
+        f"GROUP BY image_id {having} ORDER BY score DESC, image_id DESC LIMIT %s"
     )
+    parameters = [total_weight, *parameters]
     if after is not None:
-        ranked = [entry for entry in ranked if entry < after]
-    page = ranked[: min(max(limit, 1), selectors.MAX_PAGE_SIZE)]
-    found = images.select_related("owner").defer("thumbnail").in_bulk([image_id for _, image_id in page])
-    return [(found[image_id], image_score) for image_score, image_id in page if image_id in found]
-
-
-def _coverages(*, asked: Sequence[AskedColor], images) -> dict[int, list[float]]:
-    """For each candidate image, how much of it lies near each asked colour."""
-    coverages: dict[int, list[float]] = {}
-    for index, color in enumerate(asked):
-        for image_id, hue, saturation, value, share in _colors_near(color, images=images):
-            held = held_near(hue=hue, saturation=saturation, value=value, share=share, asked=color)
-            image_coverages = coverages.setdefault(image_id, [0.0] * len(asked))
-            image_coverages[index] = max(image_coverages[index], held)
-    return coverages
-
-
-def _colors_near(color: AskedColor, *, images) -> Iterable[tuple[int, int, float, float, float]]:
-    """(image id, hue, saturation, value, share) of the candidates' colours within reach of the asked hue."""
-    in_reach = Q()
-    for low, high in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1):
-        in_reach |= Q(hue__gte=low, hue__lte=high)
-    rows = DominantColor.objects.filter(in_reach, share__gte=color.weight * CANDIDATE_FRACTION, image__in=images)
-    # The hue ranges leave out grey rows, whose hue is NULL.
-    return cast(
-        Iterable[tuple[int, int, float, float, float]],
-        rows.values_list("image_id", "hue", "saturation", "value", "share"),
-    )
+        parameters += [total_weight, after[0], total_weight, after[0], after[1]]
+    parameters.append(count)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        return [(float(image_score), int(image_id)) for image_score, image_id in cursor.fetchall()]
