@@ -1,10 +1,13 @@
+import json
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from bench.colour_truth import evaluate
 from gallery.colors import (
     MAX_COLORS,
     MAX_HUED_COLORS,
@@ -271,3 +274,17 @@ def test_a_broken_profile_is_ignored_with_a_log_line(embedded, caplog):
 
     assert converted is picture
     assert "ICC profile" in caplog.text
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_hue_matching_on_real_photographs_is_no_worse_than_the_committed_baseline():
+    baseline = json.loads((REPOSITORY / "bench" / "colour_truth_baseline.json").read_text())["sample"]
+
+    figures = evaluate(sorted((REPOSITORY / "tests" / "gallery" / "photos").glob("*.jpg")), turned_every=1).as_dict()
+
+    assert figures["photos"] == baseline["photos"]
+    assert figures["precision"] >= baseline["precision"]  # both rounded to 4 places
+    assert figures["recall"] >= baseline["recall"]
+    assert figures["turned_found"] >= baseline["turned_found"]
