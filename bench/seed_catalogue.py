@@ -172,7 +172,8 @@ def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple
         cursor.execute(
             f"""
             INSERT INTO gallery_image (id, owner_id, original_name, sha256, width, height, format, byte_size, original,
-                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, description, visibility, created_at, deleted_at)
+                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, description, visibility, created_at,
+                deleted_at)
             SELECT s.seq, o.user_id, CONCAT('photo-', s.seq, '.jpg'), SHA2(s.seq, 256),
                 t.width * 16, t.height * 16, 'JPEG', 1500000 + s.seq % 900000,
                 CONCAT('originals/', o.user_id, '/', SHA2(s.seq, 256), '.jpg'),

@@ -49,25 +49,27 @@ at the same hue start at independent random keys.
 from __future__ import annotations
 
 import functools
-import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Field, Model
 
 from accounts.users import Viewer
-from gallery.image_cache import StoredParts, stored_parts_cache
-from gallery.models import DominantColor, Image, Visibility
-from gallery.serializers import ImageCard, ImageFacts, palette_colors
+from gallery.models import DominantColor, Image, ViewerScope
+from gallery.realtime.stream import (
+    NEXT_BATCH_SIZE,
+    PUSHED_MEMORY,
+    SENT_MEMORY,
+    RecentIds,
+    StreamedImage,
+    load_images,
+    placeholders,
+)
 
 KEY_SPACE = 2**32
-FIRST_BATCH_SIZE = 20
-NEXT_BATCH_SIZE = 10
 # Candidates held beyond the batch: a batch that finds fewer than LOOKAHEAD_LOW walks for
 # them itself; after it, reading ahead tops them up to LOOKAHEAD_HIGH, so that one read
 # serves several batches.
@@ -80,43 +82,12 @@ LOOKAHEAD_JITTER = 0.5
 WIDER_MARGINS = (30, 60, 90, 180)
 # Scores are scaled by a random factor in [1 - SCORE_JITTER, 1].
 SCORE_JITTER = 0.25
-# A client will not hold more thumbnails than this; older ids are forgotten first.
-SENT_MEMORY = 5000
-PUSHED_MEMORY = 2000
 WALK_DONE = 2
 # Each read covers a stretch of the key space sized to hold the keys it needs, from the density seen so far.
 INITIAL_SPAN = 2**22
 MIN_SPAN = 1
 SPAN_HEADROOM = 2
 READ_CAP = 2000
-
-
-class RecentIds:
-    """An insertion-ordered set of ids that forgets the oldest beyond `limit`."""
-
-    def __init__(self, *, limit: int) -> None:
-        self._ids: dict[int, None] = {}
-        self._limit = limit
-
-    def add(self, image_id: int) -> None:
-        self._ids.pop(image_id, None)
-        self._ids[image_id] = None
-        if len(self._ids) > self._limit:
-            del self._ids[next(iter(self._ids))]
-
-    def __contains__(self, image_id: object) -> bool:
-        return image_id in self._ids
-
-    def clear(self) -> None:
-        self._ids.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamedImage:
-    """An image as the websocket sends it: its card for the JSON metadata and its stored thumbnail."""
-
-    card: ImageCard
-    thumbnail: bytes
 
 
 class Candidate(NamedTuple):
@@ -144,6 +115,10 @@ class Walk:
 
 @dataclass
 class HueStream:
+    """A stream of the images whose dominant colours match a hue (the Stream interface of gallery.realtime.stream)."""
+
+    matches_live_from_database: ClassVar[bool] = False
+
     hue: int
     margin: int
     walk: Walk
@@ -154,6 +129,37 @@ class HueStream:
     pushed: RecentIds = field(default_factory=lambda: RecentIds(limit=PUSHED_MEMORY))
     sent: RecentIds = field(default_factory=lambda: RecentIds(limit=SENT_MEMORY))
     rng: random.Random = field(default_factory=random.Random)
+
+    def describe(self) -> dict[str, Any]:
+        return {"hue": self.hue, "margin": self.margin, "widened": self.widened, "cycle": self.cycle}
+
+    def next_batch(self, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+        return next_batch(self, viewer=viewer, size=size, may_walk=may_walk)
+
+    def can_serve(self, *, size: int) -> bool:
+        return can_serve(self, size=size)
+
+    def needs_read_ahead(self) -> bool:
+        return needs_read_ahead(self)
+
+    def read_ahead(self, *, viewer: Viewer) -> ReadAhead:
+        return read_ahead(self, viewer=viewer)
+
+    def apply_read_ahead(self, result: object) -> None:
+        assert isinstance(result, ReadAhead)
+        apply_read_ahead(self, result)
+
+    def matching_live(self, *, announced: list[dict]) -> list[int]:
+        return [
+            item["id"]
+            for item in announced
+            if match_score(hue=self.hue, margin=self.margin, colors=item["colors"]) is not None
+        ]
+
+    def mark_pushed(self, *, image_ids: set[int]) -> None:
+        for image_id in image_ids:
+            self.pushed.add(image_id)
+        self.lookahead = [candidate for candidate in self.lookahead if candidate.image_id not in image_ids]
 
 
 def hue_distance(first: int, second: int) -> int:
@@ -180,12 +186,6 @@ def match_score(*, hue: int, margin: int, colors: Iterable[tuple[int | None, flo
         score = share * (1 - distance / (2 * margin)) if margin else share
         best = score if best is None else max(best, score)
     return best
-
-
-def may_see(*, viewer: Viewer, owner_id: int, visibility: str) -> bool:
-    if visibility == Visibility.PUBLIC:
-        return True
-    return bool(viewer is not None and viewer.is_authenticated and (viewer.is_staff or viewer.pk == owner_id))
 
 
 def start_stream(*, hue: int, sent: RecentIds | None = None, rng: random.Random | None = None) -> HueStream:
@@ -268,145 +268,6 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
         return
     stream.walk = result.advanced
     stream.lookahead += [candidate for candidate in result.candidates if candidate.image_id not in stream.pushed]
-
-
-def load_images(*, image_ids: list[int], viewer: Viewer) -> list[StreamedImage]:
-    """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
-
-    A plain SQL query reads straight into ImageCards, without model instances (four times cheaper
-    in CPU than select_related + prefetch_related, and CPU is what bounds how many batches a
-    server process sends per second). Whether an image is alive and visible, and whose it is,
-    always comes from the database; its thumbnail only when the process's StoredPartsCache
-    does not hold it yet. One query.
-    """
-    if not image_ids:
-        return []
-    cache = stored_parts_cache()
-    stored = cache.get_many(image_ids)
-    missing = [image_id for image_id in image_ids if image_id not in stored]
-    visible_sql, visible_params = _visibility_sql(viewer)
-    # Thumbnails travel only for the images the cache lacks.
-    thumbnail_sql = f"CASE WHEN i.id IN ({_placeholders(len(missing))}) THEN i.thumbnail END" if missing else "NULL"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _load_sql(connection.vendor).format(
-                thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql
-            ),
-            [*missing, *image_ids, *visible_params],
-        )
-        rows = {row[0]: row for row in cursor.fetchall()}
-    fetched = {image_id: _stored_parts(rows[image_id]) for image_id in missing if image_id in rows}
-    cache.put_many(fetched)
-    stored |= fetched
-    return [
-        StreamedImage(card=_card(rows[image_id], stored=stored[image_id]), thumbnail=stored[image_id].thumbnail)
-        for image_id in image_ids
-        if image_id in rows
-    ]
-
-
-def _stored_parts(row: tuple) -> StoredParts:
-    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
-    facts = ImageFacts(
-        original_name=original_name,
-        width=width,
-        height=height,
-        thumbnail_width=thumbnail_width,
-        thumbnail_height=thumbnail_height,
-        is_monochrome=bool(is_monochrome),
-        colors=palette_colors(json.loads(palette)),
-    )
-    return StoredParts(facts=facts, thumbnail=bytes(thumbnail))
-
-
-def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
-    image_id, owner_id, owner_name, visibility, *_ = row
-    return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
-
-
-@functools.cache
-def _load_sql(vendor: str) -> str:
-    """The query of load_images, with {thumbnail}, {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
-    quote = connection.ops.quote_name
-    user_model = get_user_model()
-    username = _column(user_model, user_model.USERNAME_FIELD)
-    user_id = _column(user_model, user_model._meta.pk.name)
-    columns = ", ".join(
-        [
-            *(f"i.{quote(column)}" for column in ("id", "owner_id")),
-            f"u.{quote(username)}",
-            *(
-                f"i.{quote(column)}"
-                for column in (
-                    "visibility",
-                    "original_name",
-                    "width",
-                    "height",
-                    "thumbnail_width",
-                    "thumbnail_height",
-                    "is_monochrome",
-                    "palette",
-                )
-            ),
-        ]
-    )
-    return (
-        f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
-        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_id)} = i.{quote('owner_id')} "
-        "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
-    )
-
-
-def _column(model: type[Model], field_name: str) -> str:
-    field = model._meta.get_field(field_name)
-    if not isinstance(field, Field) or field.column is None:
-        raise TypeError(f"{model.__name__}.{field_name} is not stored in a column of its own")
-    return field.column
-
-
-def _placeholders(count: int) -> str:
-    return ", ".join(["%s"] * count)
-
-
-def announced_matches(
-    stream: HueStream, *, viewer: Viewer, announced: list[dict], published: bool = False
-) -> list[int]:
-    """Ids of announced images (gallery.events format) this stream's client should receive live.
-
-    Images just made public (`published`) go only to viewers who could not see them before.
-    """
-    return [
-        item["id"]
-        for item in announced
-        if may_see(viewer=viewer, owner_id=item["owner_id"], visibility=item["visibility"])
-        and not (published and may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE))
-        and match_score(hue=stream.hue, margin=stream.margin, colors=item["colors"]) is not None
-    ]
-
-
-def hidden_from(stream: HueStream, *, viewer: Viewer, hidden: list[dict]) -> list[int]:
-    """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
-    return [
-        item["id"]
-        for item in hidden
-        if item["id"] in stream.sent
-        and not may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE)
-    ]
-
-
-def take_added(stream: HueStream, *, viewer: Viewer, image_ids: list[int]) -> list[StreamedImage]:
-    """Load live-announced images and keep the walk from handing them out again this cycle."""
-    images = load_images(image_ids=image_ids, viewer=viewer)
-    pushed = {streamed.card.id for streamed in images}
-    for image_id in pushed:
-        stream.pushed.add(image_id)
-        stream.sent.add(image_id)
-    stream.lookahead = [candidate for candidate in stream.lookahead if candidate.image_id not in pushed]
-    return images
-
-
-def sent_among(stream: HueStream, *, image_ids: Iterable[int]) -> list[int]:
-    return [image_id for image_id in image_ids if image_id in stream.sent]
 
 
 def _new_walk(rng: random.Random, *, density: float | None) -> Walk:
@@ -535,9 +396,9 @@ def _read_stretch(*, hues: list[int], start: int, end: int, viewer: Viewer, capp
     One range scan of the color_hue_stream index per hue in the window, each row joined
     to its image's entry in image_stream_filter; at most READ_CAP + 1 rows if `capped`.
     """
-    visible_sql, visible_params = _visibility_sql(viewer)
+    visible_sql, visible_params = ViewerScope.of(viewer).sql(alias="i")
     sql = _stretch_sql(connection.vendor).format(
-        hues=_placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else ""
+        hues=placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else ""
     )
     params = [
         *hues,
@@ -564,12 +425,3 @@ def _stretch_sql(vendor: str) -> str:
         f"INNER JOIN {quote(Image._meta.db_table)} i{force_filter_index} ON i.id = c.image_id "
         "WHERE c.hue IN ({hues}) AND c.shuffle >= %s AND c.shuffle < %s AND c.share >= %s AND i.deleted_at IS NULL{visible}{limit}"
     )
-
-
-def _visibility_sql(viewer: Viewer) -> tuple[str, list]:
-    """The SQL twin of Image.objects.visible_to (and of may_see), for the image table aliased i."""
-    if viewer is not None and viewer.is_authenticated and viewer.is_staff:
-        return "", []
-    if viewer is not None and viewer.is_authenticated:
-        return " AND (i.visibility = %s OR i.owner_id = %s)", [Visibility.PUBLIC, viewer.pk]
-    return " AND i.visibility = %s", [Visibility.PUBLIC]

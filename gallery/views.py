@@ -20,6 +20,7 @@ from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
 from gallery.palette_search.query import PaletteQueryError, parse_colors
 from gallery.palette_search.selectors import Cursor, search_by_palette
+from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict
 
 XZ_MEDIA_TYPE = "application/x-xz"
@@ -91,6 +92,15 @@ def checked_visibility(value: object) -> str:
     return value
 
 
+def checked_description(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadRequest("description must be a string")
+    limit = services.MAX_DESCRIPTION_LENGTH
+    if len(value) > limit:
+        raise BadRequest(f"description is {len(value):,} characters, over the limit of {limit:,}")
+    return value
+
+
 @api(methods=("GET", "POST"))
 async def images_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
@@ -104,8 +114,9 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
+    description = checked_description(request.POST.get("description", ""))
     uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility)
+    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility, description=description)
     return JsonResponse({"results": [result.as_dict() for result in results]})
 
 
@@ -115,8 +126,12 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET and "colors" in request.GET:
+        raise BadRequest("q and colors do not combine yet: search by words or by colours")
     if "colors" in request.GET:
         return await list_images_by_palette(request, owner_only=owner_only, limit=limit)
+    if "q" in request.GET:
+        return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
         viewer=viewer,
         hue=int_param(request, "hue", low=0, high=359),
@@ -174,6 +189,42 @@ def palette_cursor(raw: str | None) -> Cursor | None:
         raise BadRequest("after must be score:id, as the next link gives it") from None
 
 
+MAX_QUERY_LENGTH = 200
+
+
+async def search_images(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """?q=TEXT: best match first, each with its score; paged by `after` (the `next` URL carries it)."""
+    text = request.GET["q"]
+    if not text.strip():
+        raise BadRequest("q must contain a word to search for")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    for unsupported in ("before", "include_deleted"):
+        if unsupported in request.GET:
+            raise BadRequest(f"{unsupported} does not combine with q: search pages go on with 'after'")
+    after = None
+    if request.GET.get("after"):
+        try:
+            after = search_selectors.SearchCursor.decode(request.GET["after"])
+        except ValueError:
+            raise BadRequest("after must be the value a previous page's 'next' carries") from None
+    found, next_cursor = await sync_to_async(search_selectors.search_images)(
+        viewer=request.user,
+        text=text,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        after=after,
+        limit=limit,
+    )
+    next_url = None
+    if next_cursor is not None:
+        query = request.GET.copy()
+        query["after"] = next_cursor.encode()
+        next_url = f"{reverse('api-images')}?{urlencode(query, doseq=True)}"
+    results = [{**image_to_dict(item.image, viewer=request.user, detail=True), "score": item.score} for item in found]
+    return JsonResponse({"results": results, "next": next_url})
+
+
 def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> str | None:
     if len(images) < limit:
         return None
@@ -191,12 +242,23 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     elif request.method == "PATCH":
         actor = require_login(request)
-        visibility = checked_visibility(json_body(request).get("visibility"))
-        await sync_to_async(services.set_visibility)(actor=actor, image_id=image_id, visibility=visibility)
+        await sync_to_async(change_image)(actor=actor, image_id=image_id, changes=json_body(request))
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     else:
         image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
     return JsonResponse(image_to_dict(image, viewer=viewer, detail=True))
+
+
+def change_image(*, actor: User, image_id: int, changes: dict) -> None:
+    """A PATCH: every field is checked before any is written."""
+    if not {"visibility", "description"} & changes.keys():
+        raise BadRequest("send visibility and/or description")
+    visibility = checked_visibility(changes["visibility"]) if "visibility" in changes else None
+    description = checked_description(changes["description"]) if "description" in changes else None
+    if visibility is not None:
+        services.set_visibility(actor=actor, image_id=image_id, visibility=visibility)
+    if description is not None:
+        services.set_description(actor=actor, image_id=image_id, description=description)
 
 
 @api(methods=("POST",))

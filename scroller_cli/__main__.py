@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload = subparsers.add_parser("upload", parents=[connection, transfer], help="upload image files and folders")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    upload.add_argument(
+        "--description",
+        type=description,
+        metavar="TEXT",
+        help="description of the new images (plain text, at most 2,000 characters)",
+    )
 
     sync = subparsers.add_parser(
         "sync",
@@ -93,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = subparsers.add_parser("ls", parents=[connection], help="list your images")
     ls.add_argument("--hue", type=hue, help="only images with a dominant colour near this hue (0–359)")
+    ls.add_argument(
+        "--query",
+        "-q",
+        metavar="TEXT",
+        help="images matching these words (labels, their synonyms and broader terms, description, file name, "
+        "colour words), best match first, with their score",
+    )
     ls.add_argument("--deleted", action="store_true", help="include images in the trash")
     ls.add_argument("--all", action="store_true", dest="everyone", help="every image you can see, not only yours")
 
@@ -118,6 +131,15 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+def description(text: str) -> str:
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DESCRIPTION_LENGTH:,} characters, not {len(text):,}")
+    return text
+
+
 def hue(text: str) -> int:
     value = int_argument(text)
     if not 0 <= value <= 359:
@@ -133,7 +155,10 @@ def int_argument(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "ls" and arguments.query is not None and arguments.deleted:
+        parser.error("--deleted does not combine with --query: search finds only images not in the trash")
     try:
         return run(arguments)
     except (ScrollerError, ConfigError) as error:
@@ -167,7 +192,11 @@ def run(arguments: argparse.Namespace) -> int:
         return transfer(arguments=arguments, client=client, config_path=config_path)
     if arguments.command == "ls":
         commands.list_images(
-            client=client, hue=arguments.hue, include_deleted=arguments.deleted, everyone=arguments.everyone
+            client=client,
+            hue=arguments.hue,
+            query=arguments.query,
+            include_deleted=arguments.deleted,
+            everyone=arguments.everyone,
         )
         return EXIT_OK
     change = commands.remove if arguments.command == "rm" else commands.restore
@@ -191,7 +220,13 @@ def login(*, arguments: argparse.Namespace, server: str, config_path: Path, retr
 def transfer(*, arguments: argparse.Namespace, client: ScrollerClient, config_path: Path) -> int:
     options = commands.Options(jobs=arguments.jobs, progress=not arguments.no_progress, verbose=arguments.verbose)
     if arguments.command == "upload":
-        report = commands.upload(client=client, paths=arguments.paths, visibility=arguments.visibility, options=options)
+        report = commands.upload(
+            client=client,
+            paths=arguments.paths,
+            visibility=arguments.visibility,
+            description=arguments.description,
+            options=options,
+        )
         always_summarised = commands.ALWAYS_SUMMARISED
     else:
         report = commands.sync(

@@ -135,9 +135,13 @@ class ScrollerClient:
                 for sha256, entry in response.json()["images"].items()
             }
 
-    def upload(self, *, files: Sequence[UploadFile], visibility: str | None) -> list[UploadResult]:
+    def upload(
+        self, *, files: Sequence[UploadFile], visibility: str | None, description: str | None = None
+    ) -> list[UploadResult]:
         fields = [("file", (file.filename, file.content, guess_media_type(file.filename))) for file in files]
         data = {"visibility": visibility} if visibility else {}
+        if description:
+            data["description"] = description
         response = self._request("POST", "/api/images/", files=fields, data=data)
         with unexpected_answer_from(response):
             return [
@@ -152,10 +156,18 @@ class ScrollerClient:
             ]
 
     def iter_images(
-        self, *, mine: bool, include_deleted: bool = False, hue: int | None = None, page_size: int = 100
+        self,
+        *,
+        mine: bool,
+        include_deleted: bool = False,
+        hue: int | None = None,
+        query: str | None = None,
+        page_size: int = 100,
     ) -> Iterator[dict]:
-        """Image dicts page after page, following the server's `next` links."""
+        """Image dicts page after page, following the server's `next` links; best match first with a `query`."""
         params: dict[str, str | int] = {"limit": page_size}
+        if query is not None:
+            params["q"] = query
         if mine:
             params["owner"] = "me"
         if include_deleted:

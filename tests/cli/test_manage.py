@@ -37,6 +37,22 @@ def test_ls_with_a_hue_lists_only_images_of_that_color(logged_in_cli, red_and_bl
     assert listed_ids(logged_in_cli("ls", "--hue", "120")) == []
 
 
+def test_ls_with_a_query_lists_the_matches_best_first_with_their_score(logged_in_cli, red_and_blue, photos):
+    red, _ = red_and_blue
+    write_image(photos / "red kite.png", color=(250, 10, 0))
+    assert logged_in_cli("upload", str(photos)).exit_code == 0
+    kite = Image.objects.get(original_name="red kite.png")
+
+    run = logged_in_cli("ls", "--query", "Red")
+
+    assert run.exit_code == 0, run.output
+    assert listed_ids(run) == [kite.pk, red.pk]
+    assert run.stdout.count("score 1.0000") == 2
+    assert listed_ids(logged_in_cli("ls", "-q", "kites")) == [kite.pk]
+    assert listed_ids(logged_in_cli("ls", "-q", "xyzzy")) == []
+    assert logged_in_cli("ls", "-q", "red", "--deleted").exit_code == 2
+
+
 def test_ls_rejects_a_hue_outside_the_circle(logged_in_cli):
     run = logged_in_cli("ls", "--hue", "360")
 

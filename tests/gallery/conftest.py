@@ -10,8 +10,10 @@ from gallery import services
 from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
+from gallery.search.services import reindex_images
 from gallery.services import NewImage
 from gallery.thumbnails import encode_thumbnail
+from tests.gallery.labelled import BLUE, labels
 
 _serial = itertools.count()
 
@@ -61,6 +63,23 @@ def make_image(user):
             for row in rows:
                 row.shuffle = shuffle
         DominantColor.objects.bulk_create(rows)
+        return image
+
+    return make
+
+
+@pytest.fixture
+def make_found(make_image):
+    """An image (see make_image) with labels [(label, probability)], a description and a file name, indexed for search."""
+
+    def make(*, labelled=(), description: str = "", name: str | None = None, colors=(BLUE,), **options) -> Image:
+        image = make_image(colors=colors, **options)
+        image.labels = labels(*labelled) if labelled else None
+        image.description = description
+        if name is not None:
+            image.original_name = name
+        image.save(update_fields=["labels", "description", "original_name"])
+        reindex_images(image_ids=[image.pk])
         return image
 
     return make
