@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from gallery.colors import DominantColor, dominant_colors, is_monochrome
+from gallery.colors import DominantColor, dominant_colors, is_monochrome, to_srgb
 from gallery.mosaic.tiles import MosaicTile, mosaic_tile
 from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
@@ -136,7 +136,7 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     with warnings.catch_warnings(action="ignore"):
         image, (stored_width, stored_height) = _decode(data, image_format=image_format, max_pixels=max_pixels)
         orientation = _orientation(image)
-        thumbnail = _orient(scale_down(_flatten_to_rgb(image)), orientation=orientation)
+        thumbnail = _orient(scale_down(_flatten_to_rgb(to_srgb(image))), orientation=orientation)
     quarter_turned = orientation in _QUARTER_TURNS
     return DecodedImage(
         format=image_format,

@@ -21,6 +21,8 @@ from gallery.models import Image, Visibility
 from gallery.mosaic import services as mosaic
 from gallery.page import rendition
 from gallery.page.presenters import page_context
+from gallery.palette_search.query import PaletteQueryError, parse_colors
+from gallery.palette_search.selectors import Cursor, search_by_palette
 from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict, image_url
@@ -144,6 +146,10 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET and "colors" in request.GET:
+        raise BadRequest("q and colors do not combine yet: search by words or by colours")
+    if "colors" in request.GET:
+        return await list_images_by_palette(request, owner_only=owner_only, limit=limit)
     if "q" in request.GET:
         return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
@@ -160,6 +166,47 @@ async def list_images(request: HttpRequest) -> JsonResponse:
             "next": next_page_url(request, images=images, limit=limit),
         }
     )
+
+
+async def list_images_by_palette(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """Best match first; each result carries its `palette_score` (0–1); `next` continues after the last."""
+    try:
+        asked = parse_colors(request.GET["colors"])
+    except PaletteQueryError as problem:
+        raise BadRequest(str(problem)) from None
+    if request.GET.get("before"):
+        raise BadRequest("before pages the newest-first listing; with colors, follow next (after=score:id)")
+    found = await sync_to_async(search_by_palette)(
+        viewer=request.user,
+        asked=asked,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        include_deleted=request.GET.get("include_deleted") in {"1", "true"},
+        after=palette_cursor(request.GET.get("after")),
+        limit=limit,
+    )
+    query = request.GET.copy()
+    if len(found) == limit:
+        query["after"] = f"{found[-1][1]}:{found[-1][0].pk}"
+    return JsonResponse(
+        {
+            "results": [
+                image_to_dict(image, viewer=request.user, detail=True) | {"palette_score": image_score}
+                for image, image_score in found
+            ],
+            "next": f"{reverse('api-images')}?{urlencode(query, doseq=True)}" if len(found) == limit else None,
+        }
+    )
+
+
+def palette_cursor(raw: str | None) -> Cursor | None:
+    if not raw:
+        return None
+    score_text, _, id_text = raw.partition(":")
+    try:
+        return float(score_text), int(id_text)
+    except ValueError:
+        raise BadRequest("after must be score:id, as the next link gives it") from None
 
 
 MAX_QUERY_LENGTH = 200
