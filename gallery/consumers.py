@@ -21,12 +21,18 @@ Server -> client
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
-      at all matches. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
+      at all matches, and then M is back at the configured margin (widened false), which
+      is what images arriving live are matched with. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
       "cycle": C, "images": [...]}: best match first, each cycle in the same order.
-  {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
+  {"type": "added", "hue": H, "margin": M, "widened": bool, "cycle": C, "images": [META, ...]} + one binary frame
+      of their thumbnails (a search stream's says "q" instead of margin and widened, as its batches do)
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
-      the same cycle.
+      the same cycle. A widened stream that one of them matches at the configured margin
+      narrows back to it first (a new cycle), so M and widened may differ from the last batch's.
+  {"type": "updated", "images": [META, ...]}
+      Live, no binary frame: images this client was sent (the last 5,000) whose labels or
+      description changed since, as this client may still see them.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
@@ -67,6 +73,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.users import Viewer
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
+from gallery.labels.relay import ensure_relay
 from gallery.models import Image
 from gallery.realtime import stream as realtime
 from gallery.realtime.stream import Stream, StreamedImage
@@ -182,6 +189,10 @@ def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> 
     return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
+# In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
+start_search = in_db_thread()(start_search_stream)
+
+
 @in_db_thread("read-ahead")
 def read_ahead(stream: Stream, *, viewer: Viewer) -> object:
     return stream.read_ahead(viewer=viewer)
@@ -195,6 +206,14 @@ def matching_live_from_database(stream: Stream, *, announced: list[dict]) -> lis
 @in_db_thread()
 def load_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
     return serialize_images(realtime.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
+
+
+@in_db_thread()
+def load_updated(*, viewer: Viewer, image_ids: list[int]) -> list[dict]:
+    return [
+        card_to_dict(streamed.card, viewer=viewer)
+        for streamed in realtime.load_images(image_ids=image_ids, viewer=viewer)
+    ]
 
 
 @in_db_thread()
@@ -225,6 +244,7 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         self.user: Viewer = self.scope["user"]
         self.stream: Stream | None = None
         self.reading_ahead: asyncio.Future | None = None
+        ensure_relay()
         await self.accept()
         authenticated = self.user.is_authenticated
         await self.send_json(
@@ -251,9 +271,7 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             if request.get("q") is not None:
-                self.stream = start_search_stream(
-                    text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent
-                )
+                self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
                 self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
@@ -329,17 +347,30 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         announced = realtime.visible_announced(
             viewer=self.user, announced=event["images"], published=event.get("published", False)
         )
+        await self.send_matching(self.stream, announced=announced)
+
+    async def images_indexed(self, event: dict) -> None:
+        """What search finds these images by changed: searches they now match and have not shown receive them."""
+        if self.stream is None or not self.stream.matches_by_index:
+            return
+        sent = self.stream.sent
+        announced = realtime.visible_announced(viewer=self.user, announced=event["images"])
+        await self.send_matching(self.stream, announced=[item for item in announced if item["id"] not in sent])
+
+    async def send_matching(self, stream: Stream, *, announced: list[dict]) -> None:
         if not announced:
             return
-        if self.stream.matches_live_from_database:
-            image_ids = await matching_live_from_database(self.stream, announced=announced)
+        if stream.matches_by_index:
+            image_ids = await matching_live_from_database(stream, announced=announced)
         else:
-            image_ids = self.stream.matching_live(announced=announced)
+            image_ids = stream.matching_live(announced=announced)
         if not image_ids:
             return
-        metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
+        metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
-            await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
+            # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
+            message = {"type": "added", **stream.describe(), "images": metas}
+            await self.send_with_thumbnails(message, thumbnails)
 
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:
@@ -354,6 +385,16 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
+
+    async def images_updated(self, event: dict) -> None:
+        if self.stream is None:
+            return
+        image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
+        if not image_ids:
+            return
+        metas = await load_updated(viewer=self.user, image_ids=image_ids)
+        if metas:
+            await self.send_json({"type": "updated", "images": metas})
 
     async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)

@@ -38,20 +38,28 @@ def announce_added(*, images: list[Image], published: bool = False) -> None:
     """Tell every scroller that these images appeared (uploaded, restored, or with `published` made public); each consumer filters by hue and visibility."""
     if not images:
         return
-    message = {
-        "type": "images.added",
-        "published": published,
-        "images": [
-            {
-                "id": image.pk,
-                "owner_id": image.owner_id,
-                "visibility": image.visibility,
-                "colors": [[hue, share] for hue, _, _, share in image.palette if hue is not None],
-            }
-            for image in images
-        ],
-    }
+    message = {"type": "images.added", "published": published, "images": _announced(images)}
     transaction.on_commit(lambda: _send(message))
+
+
+def announce_indexed(*, images: list[Image]) -> None:
+    """Tell every scroller that what search finds these images by changed (labels or description), so that searches they now match receive them."""
+    if not images:
+        return
+    message = {"type": "images.indexed", "images": _announced(images)}
+    transaction.on_commit(lambda: _send(message))
+
+
+def _announced(images: list[Image]) -> list[dict]:
+    return [
+        {
+            "id": image.pk,
+            "owner_id": image.owner_id,
+            "visibility": image.visibility,
+            "colors": [[hue, share] for hue, _, _, share in image.palette if hue is not None],
+        }
+        for image in images
+    ]
 
 
 def announce_hidden(*, images: list[Image]) -> None:
@@ -66,6 +74,14 @@ def announce_removed(*, image_ids: list[int]) -> None:
     if not image_ids:
         return
     message = {"type": "images.removed", "ids": list(image_ids)}
+    transaction.on_commit(lambda: _send(message))
+
+
+def announce_updated(*, image_ids: list[int]) -> None:
+    """Tell every scroller that what it shows of these images changed (labels, description); each consumer reloads the ones it was sent."""
+    if not image_ids:
+        return
+    message = {"type": "images.updated", "ids": list(image_ids)}
     transaction.on_commit(lambda: _send(message))
 
 

@@ -1,9 +1,11 @@
 """Bulk ingest: from uploaded bytes to stored images, with the image work spread over a process pool.
 
-Decoding, colour analysis and thumbnail encoding are CPU-bound Python/C work that
-holds the GIL for much of its time, so they run in worker processes (one per core
-by default, SCROLLER_INGEST_WORKERS); the server process keeps the HTTP parsing,
-hashing, database writes and file storage.
+Analysers come in two kinds. Fast ones (decoding, colour analysis, thumbnail encoding: a few
+milliseconds) run before the rows are written, in worker processes (one per core by default,
+SCROLLER_INGEST_WORKERS), because CPU-bound Python/C work holds the GIL for much of its time;
+the server process keeps the HTTP parsing, hashing, database writes and file storage. Slow ones
+(SLOW_ANALYSERS: the classifier's labels) run after the upload commits, as background tasks, so
+that an upload never waits for them; each fills in its own fields of the stored image later.
 """
 
 import asyncio
@@ -25,10 +27,18 @@ from django.contrib.auth.models import User
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.labels.tasks import schedule_labelling
+from gallery.models import Image
+from gallery.purged import selectors as purged_selectors
+from gallery.serializers import image_url
+from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.worker import analyse_or_reject, start_worker
 
-Status = Literal["created", "duplicate", "rejected"]
+Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
 MAX_NAME_LENGTH = 255
+
+# Each is called with the ids of newly stored images, and schedules its work for after the commit.
+SLOW_ANALYSERS = (schedule_labelling,)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -55,9 +65,20 @@ class IngestResult:
     id: int | None = None
     sha256: str | None = None
     error: str | None = None
+    # Stored, but looks like (a resized or re-encoded copy of) this older image of the same owner.
+    near_duplicate_of: int | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | self._page_urls()
+
+    def _page_urls(self) -> dict:
+        """Where the image page of this upload, and of the image it looks like, are."""
+        return {
+            "page_url": image_url("image-page", image_id=self.id) if self.id is not None else None,
+            "near_duplicate_url": image_url("image-page", image_id=self.near_duplicate_of)
+            if self.near_duplicate_of is not None
+            else None,
+        }
 
 
 def _forget_pool_in_child() -> None:
@@ -122,9 +143,11 @@ def _size_refusal(size: int) -> str | None:
     return None
 
 
-def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
-    """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
-    known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
+def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
+    """Settle what needs no image work (refused by size, duplicates, deleted before); return those results and the indexes left to analyse."""
+    hashes = {upload.sha256 for upload in uploads if not upload.error}
+    known = selectors.find_by_hashes(owner=owner, hashes=list(hashes))
+    purged = purged_selectors.purged_hashes(owner=owner, hashes=hashes - known.keys())
     settled: dict[int, IngestResult] = {}
     to_analyse: list[int] = []
     first_in_batch: dict[str, int] = {}
@@ -132,14 +155,30 @@ def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResu
         if upload.error:
             settled[index] = IngestResult(upload.filename, "rejected", error=upload.error)
         elif upload.sha256 in known:
-            image = services.revive_duplicate(image=known[upload.sha256])
-            settled[index] = IngestResult(upload.filename, "duplicate", id=image.pk, sha256=upload.sha256)
+            settled[index] = _settle_known(upload=upload, image=known[upload.sha256], restore_deleted=restore_deleted)
+        elif upload.sha256 in purged and not restore_deleted:
+            settled[index] = IngestResult(upload.filename, "deleted_before", sha256=upload.sha256)
         elif upload.sha256 in first_in_batch:
             settled[index] = IngestResult(upload.filename, "duplicate", sha256=upload.sha256)
         else:
             first_in_batch[upload.sha256] = index
             to_analyse.append(index)
+    to_restore = [result.id for result in settled.values() if result.status == "restored" and result.id is not None]
+    if to_restore:
+        services.restore_images(actor=owner, image_ids=to_restore)
     return settled, to_analyse
+
+
+def _settle_known(*, upload: Upload, image: Image, restore_deleted: bool) -> IngestResult:
+    """Bytes the owner holds already. Deleted ones stay deleted unless the upload asks to restore them:
+    otherwise every phone or sync client that still has the file would undo the deletion."""
+    if image.deleted_at is None:
+        status: Status = "duplicate"
+    elif restore_deleted:
+        status = "restored"
+    else:
+        status = "deleted_before"
+    return IngestResult(upload.filename, status, id=image.pk, sha256=upload.sha256)
 
 
 def _finish(
@@ -149,6 +188,7 @@ def _finish(
     settled: dict[int, IngestResult],
     outcomes: dict[int, ImageAnalysis | ImageRejected],
     visibility: str,
+    description: str = "",
 ) -> list[IngestResult]:
     analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
@@ -160,10 +200,22 @@ def _finish(
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
+    stored = (
+        services.store_images(owner=owner, new_images=new_images, visibility=visibility, description=description)
+        if new_images
+        else []
+    )
+    created_ids = [image.pk for image, created in stored if created]
+    for schedule in SLOW_ANALYSERS:
+        schedule(image_ids=created_ids)
+    near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
-            uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
+            uploads[index].filename,
+            "created" if created else "duplicate",
+            id=image.pk,
+            sha256=uploads[index].sha256,
+            near_duplicate_of=near_duplicates.get(image.pk),
         )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]
@@ -184,8 +236,10 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
 
-async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -> list[IngestResult]:
-    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
+async def ingest_async(
+    *, owner: User, uploads: list[Upload], visibility: str, description: str = "", restore_deleted: bool = False
+) -> list[IngestResult]:
+    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
     analysed = await asyncio.gather(
@@ -193,18 +247,18 @@ async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -
     )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
     return await sync_to_async(_finish)(
-        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility
+        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
 
 
 def ingest_batches(
-    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2, restore_deleted: bool = False
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
     pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
     for uploads in batches:
-        settled, to_analyse = _triage(owner=owner, uploads=uploads)
+        settled, to_analyse = _triage(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
         futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
         pending.append((uploads, settled, futures))
         if len(pending) > in_flight:

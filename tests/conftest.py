@@ -15,10 +15,12 @@ import pytest
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.cache import caches
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
 from gallery.image_cache import stored_parts_cache
+from gallery.library.snapshot import forget_snapshot
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +47,20 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(scope="session")
+def labels_model_dir(tmp_path_factory) -> Path:
+    """One directory for the converted classifier per test session: it is built once, on first use, and shared."""
+    return tmp_path_factory.mktemp("labels-models")
+
+
+@pytest.fixture(autouse=True)
+def labels_settings(settings, labels_model_dir) -> None:
+    settings.SCROLLER_LABELS_MODEL_DIR = labels_model_dir
+    settings.SCROLLER_LABELS_WEIGHTS = ""
+    # Workers run inside the test process here, and reach consumers directly: the relay (tested on its own) would repeat them.
+    settings.SCROLLER_LABELS_RELAY_SECONDS = 0
+
+
 @pytest.fixture(autouse=True)
 def fresh_rate_limits(settings):
     """Every test counts its own requests; the cache (Redis on the second backend) outlives tests."""
@@ -55,6 +71,13 @@ def fresh_rate_limits(settings):
 def empty_image_cache():
     """Every test starts from an empty database, whose image ids an earlier test's cached images may have had."""
     stored_parts_cache().clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_library_snapshot():
+    """Likewise for the per-process snapshot of the library and the mosaics made from it."""
+    forget_snapshot()
+    caches["mosaics"].clear()
 
 
 @pytest.fixture

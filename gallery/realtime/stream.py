@@ -66,8 +66,9 @@ class Stream(Protocol):
     two cycles; an empty batch means nothing matches at all.
     """
 
-    # Whether matching_live reads the database (then the consumer calls it in a database thread).
-    matches_live_from_database: ClassVar[bool]
+    # Whether matching reads the search index: the consumer then runs matching_live in a database
+    # thread, and asks it again when an image's index changes (its labels or description landed).
+    matches_by_index: ClassVar[bool]
     sent: RecentIds
 
     def describe(self) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def placeholders(count: int) -> str:
 
 
 def _stored_parts(row: tuple) -> StoredParts:
-    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
+    *_, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
     facts = ImageFacts(
         original_name=original_name,
         width=width,
@@ -196,8 +197,16 @@ def _stored_parts(row: tuple) -> StoredParts:
 
 
 def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
-    image_id, owner_id, owner_name, visibility, *_ = row
-    return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
+    image_id, owner_id, owner_name, visibility, labels, description, *_ = row
+    return ImageCard(
+        id=image_id,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        visibility=visibility,
+        facts=stored.facts,
+        labels=json.loads(labels) if labels is not None else None,
+        description=description,
+    )
 
 
 @functools.cache
@@ -215,6 +224,8 @@ def _load_sql(vendor: str) -> str:
                 f"i.{quote(column)}"
                 for column in (
                     "visibility",
+                    "labels",
+                    "description",
                     "original_name",
                     "width",
                     "height",

@@ -28,6 +28,7 @@ const BACKLOG_MAX = 200;
 const DRAG_THRESHOLD_PX = 6;
 const ARROW_NUDGE_PX = 120;
 const LEAVE_MS = 220;
+const STREAM_KEY = 'scroller:stream';
 
 export class Columns {
   #stream;
@@ -99,6 +100,15 @@ export class Columns {
       this.#place(meta, load);
     }
     this.#schedule();
+  }
+
+  /** New metadata for an image already sent (its labels landed, its description changed): redraw its tiles. */
+  update(meta) {
+    for (const item of this.#backlog) if (item.meta.id === meta.id) item.meta = { ...item.meta, ...meta };
+    for (const tile of this.#byId.get(meta.id) ?? []) {
+      tile.meta = { ...tile.meta, ...meta };
+      showDetails(tile);
+    }
   }
 
   /** Fade out every tile showing image `id`. */
@@ -205,7 +215,7 @@ export class Columns {
 
   #place(meta, load) {
     const tile = createTile(meta);
-    this.#byEl.set(tile.el, tile);
+    this.#byEl.set(tile.face, tile);
     const sameId = this.#byId.get(meta.id);
     if (sameId) sameId.add(tile);
     else this.#byId.set(meta.id, new Set([tile]));
@@ -228,10 +238,10 @@ export class Columns {
       tile.url = URL.createObjectURL(new Blob([bytes], { type: thumbType(tile.meta) }));
       tile.img.src = tile.url;
       await tile.img.decode();
-      tile.el.classList.add('is-loaded');
+      tile.face.classList.add('is-loaded');
     } catch (err) {
       if (tile.gone) return;
-      tile.el.classList.add('is-broken');
+      tile.face.classList.add('is-broken');
       console.warn(`scroller: thumbnail ${tile.meta.id} failed:`, err.message);
     }
   }
@@ -242,7 +252,7 @@ export class Columns {
     col.tiles.splice(index, 1);
     col.height -= tile.step;
     if (tile.el.contains(document.activeElement)) {
-      (col.tiles[index] ?? col.tiles[index - 1])?.el.focus({ preventScroll: true });
+      (col.tiles[index] ?? col.tiles[index - 1])?.face.focus({ preventScroll: true });
     }
     this.#forget(tile);
     // Collapse rather than vanish, so the tiles below slide up instead of jumping.
@@ -357,10 +367,24 @@ export class Columns {
   }
 
   #onClick(event) {
+    if (event.target.closest('.tile-info')) {
+      this.#rememberStream();
+      return;
+    }
     const tile = this.#byEl.get(event.target.closest('.tile'));
     if (!tile?.meta.can_delete || tile.gone) return;
     event.preventDefault();
     this.#onActivate(tile.meta);
+  }
+
+  // The image page walks what was on screen with its arrow keys (static/page/image.js).
+  #rememberStream() {
+    const ids = [...new Set(this.#tilesByScreenTop().map((tile) => tile.meta.id))];
+    try {
+      sessionStorage.setItem(STREAM_KEY, JSON.stringify(ids));
+    } catch {
+      // Storage full or disabled: the page then simply has no previous/next.
+    }
   }
 
   #onKey(event) {
@@ -419,24 +443,19 @@ function createTile(meta) {
   const href = safeHref(meta.original_url);
   const kind = meta.can_delete ? 'button' : href ? 'a' : 'div';
   const el = document.createElement(kind);
-  const who = meta.owner ? ` by ${meta.owner}` : '';
   if (kind === 'button') {
     el.type = 'button';
     el.dataset.hint = 'Delete';
-    el.setAttribute('aria-label', `Delete image ${meta.id}${who}`);
   } else if (kind === 'a') {
     Object.assign(el, { href, target: '_blank', rel: 'noopener' });
     el.dataset.hint = 'Open original';
-    el.setAttribute('aria-label', `Image ${meta.id}${who}, opens the original in a new tab`);
   } else {
     el.setAttribute('role', 'img');
-    el.setAttribute('aria-label', `Image ${meta.id}${who}`);
   }
   el.className = 'tile';
   el.draggable = false;
   el.dataset.testid = 'tile';
   el.dataset.imageId = String(meta.id);
-  el.title = describe(meta);
   const [w, h] = thumbSize(meta);
   el.style.aspectRatio = `${w} / ${h}`;
   el.style.backgroundColor = placeholderColor(meta.colors);
@@ -444,8 +463,63 @@ function createTile(meta) {
   img.alt = '';
   img.decoding = 'async';
   img.draggable = false;
-  el.append(img);
-  return { meta, el, img, col: null, step: 0, url: null, gone: false };
+  // What the classifier saw and the uploader wrote, shown on hover and keyboard focus.
+  const details = document.createElement('span');
+  details.className = 'tile__details';
+  details.dataset.testid = 'tile-details';
+  details.setAttribute('aria-hidden', 'true');
+  el.append(img, details);
+  // The info control sits beside the tile, not in it: a link inside a button (or a link) is
+  // not allowed, and a click on it must never reach the tile's delete.
+  const frame = document.createElement('div');
+  frame.className = 'tile-frame';
+  frame.append(el, infoLink(meta));
+  const tile = { meta, el: frame, face: el, img, details, col: null, step: 0, url: null, gone: false };
+  showDetails(tile);
+  return tile;
+}
+
+function infoLink(meta) {
+  const info = document.createElement('a');
+  info.className = 'tile-info';
+  info.href = safeHref(meta.page_url) ?? '#';
+  info.dataset.testid = 'tile-info';
+  info.setAttribute('aria-label', `About image ${meta.id}: its page`);
+  info.title = 'About this image';
+  info.textContent = 'i';
+  return info;
+}
+
+const LABELS_SHOWN = 3;
+
+function showDetails(tile) {
+  const { meta, face: el, details } = tile;
+  const labels = (meta.labels ?? []).slice(0, LABELS_SHOWN);
+  const chips = labels.map((label) => {
+    const chip = document.createElement('span');
+    chip.className = 'tile__label';
+    chip.textContent = `${label.name} ${Math.round(label.probability * 100)}%`;
+    return chip;
+  });
+  const lines = [];
+  if (meta.description) {
+    const text = document.createElement('span');
+    text.className = 'tile__description';
+    text.textContent = meta.description;
+    lines.push(text);
+  }
+  details.replaceChildren(...chips, ...lines);
+  details.hidden = lines.length + chips.length === 0;
+  el.title = describe(meta);
+  el.setAttribute('aria-label', spoken(meta, el.localName));
+}
+
+function spoken(meta, kind) {
+  const who = meta.owner ? ` by ${meta.owner}` : '';
+  const seen = meta.labels?.length ? `: ${meta.labels.slice(0, LABELS_SHOWN).map((label) => label.name).join(', ')}` : '';
+  if (kind === 'button') return `Delete image ${meta.id}${who}${seen}`;
+  if (kind === 'a') return `Image ${meta.id}${who}${seen}, opens the original in a new tab`;
+  return `Image ${meta.id}${who}${seen}`;
 }
 
 function thumbSize(meta) {
@@ -477,5 +551,5 @@ function safeHref(url) {
 
 function describe(meta) {
   const size = meta.width && meta.height ? `${meta.width}×${meta.height}` : '';
-  return [meta.owner && `by ${meta.owner}`, size].filter(Boolean).join(' · ');
+  return [meta.description, meta.owner && `by ${meta.owner}`, size].filter(Boolean).join(' · ');
 }
