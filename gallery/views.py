@@ -27,11 +27,10 @@ from gallery.palette_search.query import PaletteQueryError, parse_colors
 from gallery.palette_search.selectors import Cursor, search_by_palette
 from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
-from gallery.serializers import image_to_dict
-from gallery.uploading.handlers import HashedUploadedFile
-from scroller import ratelimits
 from gallery.serializers import image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
+from gallery.uploading.handlers import HashedUploadedFile
+from scroller import ratelimits
 from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
