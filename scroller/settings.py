@@ -300,7 +300,7 @@ SCROLLER_RATE_LIMITS = {
 # Part of every rate-limit key: changing it starts every count afresh (tests do, between tests).
 SCROLLER_RATE_LIMIT_SCOPE = os.environ.get("SCROLLER_RATE_LIMIT_SCOPE", "v1")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 # Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
 SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
 
