@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from asgiref.sync import sync_to_async
@@ -46,10 +46,14 @@ _pool_lock = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One file as received: the client's name and, unless refused by size, its bytes."""
+    """One file as received: the client's name and, unless refused by size, its bytes or the file that holds them.
+
+    A file is read only by the worker that analyses it and by the storage that copies it, so a
+    large upload is never held in the server process's memory whole.
+    """
 
     filename: str
-    data: bytes
+    data: bytes | Path
     sha256: str
     error: str | None = None
 
@@ -116,15 +120,27 @@ def sanitise_filename(name: str) -> str:
 def receive(*, filename: str, size: int, read) -> Upload:
     """Size checks come before `read()`, so an oversized file is refused without being read."""
     name = sanitise_filename(filename)
-    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
-    if size > limit:
-        return Upload(
-            name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
-        )
-    if size == 0:
-        return Upload(name, b"", "", error="empty file")
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
     data = read()
     return Upload(name, data, hashlib.sha256(data).hexdigest())
+
+
+def receive_file(*, filename: str, size: int, path: Path, sha256: str) -> Upload:
+    """A file the upload handler already wrote to disk and hashed (gallery.uploading.handlers)."""
+    name = sanitise_filename(filename)
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
+    return Upload(name, path, sha256)
+
+
+def _size_refusal(size: int) -> str | None:
+    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
+    if size > limit:
+        return f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
+    if size == 0:
+        return "empty file"
+    return None
 
 
 def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
@@ -257,5 +273,5 @@ def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
 
 
-def _analyse_in_worker(data: bytes):
-    return partial(analyse_or_reject, data, max_pixels=settings.SCROLLER_MAX_PIXELS)
+def _analyse_in_worker(source: bytes | Path):
+    return partial(analyse_or_reject, source, max_pixels=settings.SCROLLER_MAX_PIXELS)

@@ -3,12 +3,14 @@
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
+from pathlib import Path
 from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -28,6 +30,8 @@ from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
 from scroller.routing import SCROLLER_WEBSOCKET_PATH
+from gallery.uploading.handlers import HashedUploadedFile
+from scroller import ratelimits
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -36,6 +40,7 @@ MAX_IDS_PER_RESTORE = 1000
 DEFAULT_SIMILAR, MAX_SIMILAR = 12, 100
 
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
+TOKEN_FAILURES = "failed authentications from this address"
 
 
 class BadRequest(Exception):
@@ -57,10 +62,13 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
                 response = error(f"method {request.method} not allowed", status=405)
                 response["Allow"] = ", ".join(methods)
                 return response
+            if refusal := await token_failures_exceeded(request):
+                return refusal.response()
             try:
                 await authenticate_api_request(request)
                 return await view(request, *args, **kwargs)
             except AuthenticationFailed as failure:
+                await count_token_failure(request)
                 return error(str(failure), status=401)
             except Image.DoesNotExist:
                 return error("no such image", status=404)
@@ -72,6 +80,20 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
         return wrapper
 
     return decorate
+
+
+async def token_failures_exceeded(request: HttpRequest) -> ratelimits.Exceeded | None:
+    """A client that failed to authenticate too often may not try again until its window ends."""
+    if "Authorization" not in request.headers:
+        return None
+    who = f"ip:{ratelimits.client_address(request)}"
+    return await sync_to_async(ratelimits.already_exceeded)("token_failures", who=who, what=TOKEN_FAILURES)
+
+
+async def count_token_failure(request: HttpRequest) -> None:
+    if "Authorization" in request.headers:
+        who = f"ip:{ratelimits.client_address(request)}"
+        await sync_to_async(ratelimits.count)("token_failures", who=who, what=TOKEN_FAILURES)
 
 
 def require_login(request: HttpRequest) -> User:
@@ -119,12 +141,16 @@ async def images_collection(request: HttpRequest) -> JsonResponse:
 
 async def upload_images(request: HttpRequest) -> JsonResponse:
     owner = require_login(request)
+    if exceeded := await sync_to_async(ratelimits.count)(
+        "uploads", who=f"user:{owner.pk}", what="upload requests from this account"
+    ):
+        return exceeded.response()
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
     description = checked_description(request.POST.get("description", ""))
-    uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
+    uploads = [received_upload(file) for file in files]
     results = await ingest.ingest_async(
         owner=owner,
         uploads=uploads,
@@ -138,6 +164,15 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
 def wants_deleted_restored(request: HttpRequest) -> bool:
     """Bytes the uploader deleted stay deleted unless the upload says `restore_deleted=1`."""
     return request.POST.get("restore_deleted") in {"1", "true"}
+
+
+def received_upload(file: UploadedFile) -> ingest.Upload:
+    """The upload handler already wrote the file to disk and hashed it; workers and storage read it from there."""
+    if not isinstance(file, HashedUploadedFile):
+        raise TypeError("FILE_UPLOAD_HANDLERS must be gallery.uploading.handlers.HashingUploadHandler")
+    return ingest.receive_file(
+        filename=file.name or "", size=file.size or 0, path=Path(file.temporary_file_path()), sha256=file.sha256
+    )
 
 
 async def list_images(request: HttpRequest) -> JsonResponse:
@@ -308,6 +343,9 @@ async def image_original(request: HttpRequest, image_id: int) -> StreamingHttpRe
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment=False, filename=image.original_name) or "inline"
     )
+    # An upload may also be valid HTML or script (a polyglot): with its exact image type, nosniff
+    # (SecurityMiddleware) and a sandbox, a browser shows it as an image or not at all.
+    response["Content-Security-Policy"] = "sandbox"
     return response
 
 
@@ -404,7 +442,7 @@ def similar_to_dict(item: SimilarImage, *, viewer) -> dict:
 def json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
