@@ -8,6 +8,7 @@ hashing, database writes and file storage.
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -24,10 +25,15 @@ from django.conf import settings
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.storage import originals
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected"]
 MAX_NAME_LENGTH = 255
+# What a client is told when the originals' storage cannot be reached; the log says more.
+STORAGE_UNAVAILABLE = "storage unavailable"
+
+logger = logging.getLogger(__name__)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -139,17 +145,35 @@ def _finish(
             settled[index] = IngestResult(
                 uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
             )
+    if analysed:
+        settled.update(_store(owner=owner, uploads=uploads, analysed=analysed, visibility=visibility))
+    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
+    return [settled[index] for index in range(len(uploads))]
+
+
+def _store(
+    *, owner, uploads: list[Upload], analysed: dict[int, ImageAnalysis], visibility: str
+) -> dict[int, IngestResult]:
     new_images = [
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility) if new_images else []
-    for index, (image, created) in zip(analysed, stored, strict=True):
-        settled[index] = IngestResult(
+    try:
+        stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility)
+    except originals.StorageUnavailable as failure:
+        logger.warning("%s; %d file(s) rejected", failure, len(new_images))
+        return {
+            index: IngestResult(
+                uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=STORAGE_UNAVAILABLE
+            )
+            for index in analysed
+        }
+    return {
+        index: IngestResult(
             uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
         )
-    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
-    return [settled[index] for index in range(len(uploads))]
+        for index, (image, created) in zip(analysed, stored, strict=True)
+    }
 
 
 def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[int, IngestResult]) -> None:

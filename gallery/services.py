@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,6 +13,7 @@ from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.permissions import can_modify_image
+from gallery.storage import originals
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +39,9 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
     between the two leaves files without rows, which `purge_deleted` sweeps.
+    Raises StorageUnavailable, having written no row, when the storage does not take every file.
     """
-    paths = [_write_original(owner=owner, new_image=new_image) for new_image in new_images]
+    paths = _write_originals(owner=owner, new_images=new_images)
     try:
         with transaction.atomic():
             images = Image.objects.bulk_create(
@@ -92,10 +92,22 @@ def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tup
     return image, True
 
 
+def _write_originals(*, owner, new_images: list[NewImage]) -> list[str]:
+    paths: list[str] = []
+    try:
+        for new_image in new_images:
+            paths.append(_write_original(owner=owner, new_image=new_image))
+    except originals.StorageUnavailable:
+        for path in paths:
+            _discard_unreferenced(path=path)
+        raise
+    return paths
+
+
 def _write_original(*, owner, new_image: NewImage) -> str:
     analysis = new_image.analysis
     path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
-    default_storage.save(path, ContentFile(new_image.data))
+    originals.write(name=path, data=new_image.data)
     return path
 
 
@@ -142,7 +154,7 @@ def _discard_unreferenced(*, path: str) -> None:
         # The database cannot say whether a committed record owns the file, so it stays for the orphan sweep to judge.
         return
     if not referenced:
-        default_storage.delete(path)
+        _delete_files(paths=[path])
 
 
 def revive_duplicate(*, image: Image) -> Image:
@@ -226,31 +238,22 @@ def remove_orphan_files(*, older_than: timedelta) -> int:
     """Delete original files that no record points at: what a hard crash mid-upload can leave behind.
 
     Files younger than `older_than` may belong to an upload still in flight, so they are kept.
+    The storage is listed a page at a time (a thousand objects per request from a bucket), and
+    each page costs one query and one batch delete.
     """
     cutoff = timezone.now() - older_than
     removed = 0
-    for path in _walk_storage(ORIGINALS_DIR):
-        if default_storage.get_modified_time(path) >= cutoff:
-            continue
-        if not Image.objects.filter(original=path).exists():
-            default_storage.delete(path)
-            removed += 1
+    for page in originals.list_pages(directory=ORIGINALS_DIR):
+        candidates = [stored.name for stored in page if stored.modified < cutoff]
+        referenced = set(Image.objects.filter(original__in=candidates).values_list("original", flat=True))
+        orphans = [name for name in candidates if name not in referenced]
+        originals.delete(names=orphans)
+        removed += len(orphans)
     return removed
 
 
-def _walk_storage(directory: str):
-    if not default_storage.exists(directory):
-        return
-    subdirectories, files = default_storage.listdir(directory)
-    for name in files:
-        yield f"{directory}/{name}"
-    for name in subdirectories:
-        yield from _walk_storage(f"{directory}/{name}")
-
-
 def _delete_files(*, paths: list[str]) -> None:
-    for path in paths:
-        try:
-            default_storage.delete(path)
-        except OSError:
-            logger.exception("could not delete %s; purge_deleted will sweep it as an orphan", path)
+    try:
+        originals.delete(names=paths)
+    except originals.StorageUnavailable:
+        logger.exception("could not delete %d file(s); purge_deleted will sweep them as orphans", len(paths))

@@ -7,7 +7,7 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -17,6 +17,7 @@ from accounts.authentication import AuthenticationFailed, authenticate_api_reque
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
 from gallery.serializers import image_to_dict
+from gallery.storage import originals
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -170,8 +171,19 @@ async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
 @api(methods=("GET",))
 async def image_original(request: HttpRequest, image_id: int) -> HttpResponse:
     image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id)
-    file = await sync_to_async(image.original.open)("rb")
-    response = StreamingHttpResponse(read_in_chunks(file), content_type=ORIGINAL_MEDIA_TYPES[image.format])
+    content_type = ORIGINAL_MEDIA_TYPES[image.format]
+    stored_name = str(image.original)
+    try:
+        if settings.SCROLLER_S3_DOWNLOADS == "redirect" and (
+            url := originals.presigned_url(
+                name=stored_name, download_name=image.original_name, content_type=content_type
+            )
+        ):
+            return HttpResponseRedirect(url)
+        file = await sync_to_async(originals.open_for_reading, thread_sensitive=False)(name=stored_name)
+    except originals.StorageUnavailable:
+        return error(ingest.STORAGE_UNAVAILABLE, status=503)
+    response = StreamingHttpResponse(read_in_chunks(file), content_type=content_type)
     response["Content-Length"] = str(image.byte_size)
     response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=image.original_name)
     return response
