@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from scroller.settings import s3_storage_options
+
 REGION = "eu-west-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "scroller-test", "AWS_SECRET_ACCESS_KEY": "scroller-test-secret"}
 _bucket_numbers = itertools.count()
@@ -84,4 +86,14 @@ def storage_environment(server: MotoServer, bucket: Bucket) -> dict[str, str]:
         "SCROLLER_S3_ATTEMPTS": "2",
         "SCROLLER_S3_TIMEOUT_SECONDS": "2",
         **CREDENTIALS,
+    }
+
+
+def use_bucket(*, server: MotoServer, bucket: Bucket, settings, monkeypatch) -> None:
+    """Configures the originals' storage exactly as the environment variables of a deployment would."""
+    for name, value in storage_environment(server, bucket).items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options()},
     }

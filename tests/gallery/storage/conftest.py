@@ -2,8 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scroller.settings import s3_storage_options
-from tests.s3 import Bucket, MotoServer, new_bucket, storage_environment
+from tests.s3 import Bucket, MotoServer, new_bucket, use_bucket
 
 
 @pytest.fixture(scope="session")
@@ -12,16 +11,6 @@ def moto_server() -> Iterator[MotoServer]:
     server.start()
     yield server
     server.stop()
-
-
-def use_bucket(*, server: MotoServer, bucket: Bucket, settings, monkeypatch) -> None:
-    """Configures the originals' storage exactly as the environment variables of a deployment would."""
-    for name, value in storage_environment(server, bucket).items():
-        monkeypatch.setenv(name, value)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options()},
-    }
 
 
 @pytest.fixture
