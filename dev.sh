@@ -2,6 +2,7 @@
 # Scroller's two commands, each doing all its own set-up on a fresh Debian/Ubuntu machine:
 #   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/
 #   ./dev.sh test   install, make sure MariaDB and Redis answer, run every test on SQLite and on MariaDB+Redis
+#   ./dev.sh serve --processes N   N Daphne processes on one socket, on DATABASE_URL and REDIS_URL
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -82,6 +83,18 @@ run() {
   exec "$VENV/bin/daphne" -b 127.0.0.1 -p "$port" scroller.asgi:application
 }
 
+serve_processes() { # --processes N: Channels' deployment pattern, one socket shared by N `daphne --fd` children
+  if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+    echo "./dev.sh serve needs DATABASE_URL (MariaDB) and REDIS_URL: processes share their data and live events through them" >&2
+    exit 2
+  fi
+  install_system_packages "${SYSTEM_PACKAGES[@]}"
+  install_python_packages
+  "$PYTHON" manage.py migrate --noinput -v 0
+  "$PYTHON" manage.py collectstatic --noinput -v 0
+  exec "$PYTHON" -m scroller.serve --port "${PORT:-8000}" "$@"
+}
+
 test_suite() {
   install_system_packages "${SYSTEM_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   install_python_packages
@@ -97,5 +110,6 @@ test_suite() {
 case "${1:-}" in
   run) shift; run "$@" ;;
   test) shift; test_suite "$@" ;;
-  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments]" >&2; exit 2 ;;
+  serve) shift; serve_processes "$@" ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments] | ./dev.sh serve --processes N" >&2; exit 2 ;;
 esac
