@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 VENV=.venv
 PYTHON="$VENV/bin/python"
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils)
-TEST_PACKAGES=(chromium mariadb-client redis-tools)
+TEST_PACKAGES=(chromium mariadb-client redis-tools nginx openssl)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 
