@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Scroller's two commands, each doing all its own set-up on a fresh Debian/Ubuntu machine:
 #   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/
-#   ./dev.sh test   install, make sure MariaDB and Redis answer, run every test on SQLite and on MariaDB+Redis
+#   ./dev.sh test   install, check the code (ruff, mypy), start MariaDB and Redis for the tests where they do not
+#                   answer yet, and run every test on SQLite and on MariaDB+Redis
 #   ./dev.sh serve --processes N   N Daphne processes on one socket, on DATABASE_URL and REDIS_URL
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
 PYTHON="$VENV/bin/python"
-SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils)
-TEST_PACKAGES=(chromium mariadb-client redis-tools nginx openssl)
+SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils wordnet-base)
+# nginx and openssl: tests/test_deploy.py checks deploy/nginx/scroller.conf with `nginx -t`.
+TEST_PACKAGES=(chromium mariadb-server redis-server nginx openssl)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
+# Test servers that dev.sh starts itself (where nothing answers on the test URLs' ports) keep their data here.
+TEST_SERVERS_DIR=/var/lib/scroller-test
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -25,10 +29,46 @@ install_system_packages() {
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   if [ ${#missing[@]} -gt 0 ]; then
-    say "installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
   fi
+}
+
+apt_install() { # packages...
+  # apt's own chatter goes to a log, shown only if it fails; its machine-readable progress (Status-Fd) is shown instead.
+  local log
+  log=$(mktemp -t scroller-apt.XXXXXX)
+  say "installing Debian packages: $* (and what they need; log: $log)"
+  say "updating the package lists"
+  if ! as_root apt-get update >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Status-Fd=3 "$@" \
+    3>&1 >>"$log" 2>&1 | show_apt_progress; then
+    tail -n 30 "$log" >&2
+    return 1
+  fi
+  say "installed: $(grep -Eo '[0-9]+ newly installed' "$log" || echo 'nothing new')"
+}
+
+show_apt_progress() {
+  # Lines like "dlstatus:3:12.5:Retrieving file 3 of 40" and "pmstatus:libc6:amd64:40.0:Unpacking libc6 (amd64)":
+  # one updating line on a terminal, else a line per tenth of each stage, so that logs stay short.
+  local line stage percent text shown=""
+  while IFS= read -r line; do
+    [[ $line =~ ^(dlstatus|pmstatus):[^:]*(:[a-z0-9]+)?:([0-9]+)(\.[0-9]+)?:(.*)$ ]] || continue
+    stage=${BASH_REMATCH[1]/dlstatus/downloading}
+    stage=${stage/pmstatus/installing}
+    percent=${BASH_REMATCH[3]}
+    text=${BASH_REMATCH[5]}
+    if [ -t 2 ]; then
+      printf '\r\033[K    %-11s %3d%%  %.60s' "$stage" "$percent" "$text" >&2
+    elif [ "$stage $((percent / 10))" != "$shown" ]; then
+      shown="$stage $((percent / 10))"
+      printf '    %-11s %3d%%  %s\n' "$stage" "$percent" "$text" >&2
+    fi
+  done
+  if [ -t 2 ]; then printf '\r\033[K' >&2; fi
 }
 
 install_python_packages() {
@@ -59,17 +99,101 @@ wait_for() { # name host port
 }
 
 ensure_services() {
-  if ! answers 127.0.0.1 3306; then
-    say "starting MariaDB"
-    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-    wait_for MariaDB 127.0.0.1 3306
+  ensure_mariadb "$(url_host "$TEST_DATABASE_URL")" "$(url_port "$TEST_DATABASE_URL" 3306)"
+  ensure_redis "$(url_host "$TEST_REDIS_URL")" "$(url_port "$TEST_REDIS_URL" 6379)"
+  prepare_test_database
+}
+
+url_host() { # url
+  local authority=${1#*://}
+  authority=${authority%%/*}
+  authority=${authority##*@}
+  echo "${authority%:*}"
+}
+
+url_port() { # url default_port
+  local authority=${1#*://}
+  authority=${authority%%/*}
+  authority=${authority##*@}
+  if [[ $authority == *:* ]]; then echo "${authority##*:}"; else echo "$2"; fi
+}
+
+is_local() { # host
+  [ "$1" = 127.0.0.1 ] || [ "$1" = localhost ]
+}
+
+ensure_mariadb() { # host port
+  answers "$1" "$2" && return 0
+  if ! is_local "$1"; then
+    echo "MariaDB does not answer on $1:$2 (TEST_DATABASE_URL); dev.sh starts test servers only on 127.0.0.1" >&2
+    return 1
   fi
-  if ! answers 127.0.0.1 6379; then
-    say "starting Redis"
-    as_root mkdir -p /var/lib/redis /var/log/redis
-    as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
-    wait_for Redis 127.0.0.1 6379
+  # A throwaway server of our own, so that any port works and a system server's data is never touched.
+  local data="$TEST_SERVERS_DIR/mariadb-$2" output
+  say "starting a MariaDB test server on 127.0.0.1:$2 (data in $data)"
+  if ! as_root test -d "$data/mysql"; then
+    as_root mkdir -p "$data"
+    as_root chown mysql:mysql "$data"
+    # "normal" authentication: root may log in without a password, as the default TEST_DATABASE_URL does.
+    # Names are not resolved (a fresh machine's hostname may not be in /etc/hosts): root@127.0.0.1 is a user of its own.
+    if ! output=$(as_root mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve 2>&1); then
+      echo "$output" >&2
+      return 1
+    fi
   fi
+  as_root start-stop-daemon --start --oknodo --background --pidfile "$data/mariadbd.pid" --exec /usr/sbin/mariadbd -- \
+    --no-defaults --user=mysql --datadir="$data" --port="$2" --bind-address=127.0.0.1 --socket="$data/mariadbd.sock" \
+    --pid-file="$data/mariadbd.pid" --log-error="$data/error.log" --skip-name-resolve --innodb-flush-log-at-trx-commit=2
+  wait_for MariaDB 127.0.0.1 "$2"
+}
+
+ensure_redis() { # host port
+  answers "$1" "$2" && return 0
+  if ! is_local "$1"; then
+    echo "Redis does not answer on $1:$2 (TEST_REDIS_URL); dev.sh starts test servers only on 127.0.0.1" >&2
+    return 1
+  fi
+  local data="$TEST_SERVERS_DIR/redis-$2"
+  say "starting a Redis test server on 127.0.0.1:$2 (log in $data)"
+  as_root mkdir -p "$data"
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port "$2" --save "" --appendonly no --dir "$data" \
+    --logfile "$data/redis.log" --pidfile "$data/redis.pid"
+  wait_for Redis 127.0.0.1 "$2"
+}
+
+prepare_test_database() {
+  # Logs in as TEST_DATABASE_URL says and creates its database; pytest-django then creates test_<name> beside it.
+  DATABASE_URL="$TEST_DATABASE_URL" "$PYTHON" - <<'PYTHON'
+import os
+import sys
+
+import dj_database_url
+import MySQLdb
+
+config = dj_database_url.parse(os.environ["DATABASE_URL"])
+try:
+    connection = MySQLdb.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=int(config["PORT"] or 3306),
+        user=config["USER"],
+        password=config["PASSWORD"] or "",
+    )
+except MySQLdb.OperationalError as error:
+    sys.exit(
+        f"MariaDB refused TEST_DATABASE_URL's user {config['USER']!r}: {error.args[1]}\n"
+        "Give TEST_DATABASE_URL a user that may create databases, or a free port on 127.0.0.1 for dev.sh to start "
+        "a test server of its own there, e.g. TEST_DATABASE_URL=mysql://root@127.0.0.1:3307/scroller ./dev.sh test"
+    )
+connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{config['NAME']}` CHARACTER SET utf8mb4")
+PYTHON
+}
+
+check_code() {
+  say "checking the code: ruff check, ruff format --check, mypy"
+  "$VENV/bin/ruff" check --quiet .
+  "$VENV/bin/ruff" format --check --quiet .
+  "$VENV/bin/mypy" .
 }
 
 run() {
@@ -78,9 +202,34 @@ run() {
   "$PYTHON" manage.py migrate --noinput -v 0
   "$PYTHON" manage.py collectstatic --noinput -v 0
   "$PYTHON" manage.py ensure_admin
-  local port=${PORT:-8000}
+  serve "${PORT:-8000}"
+}
+
+serve() { # port
+  local port=$1 server
+  "$VENV/bin/daphne" -b 127.0.0.1 -p "$port" scroller.asgi:application &
+  server=$!
+  # A background child of a script ignores Ctrl-C, so the script passes it on.
+  trap 'kill -TERM "$server" 2>/dev/null' INT TERM
+  until answers_http 127.0.0.1 "$port"; do
+    if ! kill -0 "$server" 2>/dev/null; then
+      wait "$server"
+      return
+    fi
+    sleep 0.2
+  done
   say "Scroller is at http://127.0.0.1:$port/  (admin: http://127.0.0.1:$port/admin/)  Ctrl-C stops it"
-  exec "$VENV/bin/daphne" -b 127.0.0.1 -p "$port" scroller.asgi:application
+  while kill -0 "$server" 2>/dev/null; do
+    wait "$server" || true
+  done
+}
+
+answers_http() { # host port: an HTTP answer, not only an open port
+  (
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf 'HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3
+    IFS= read -r -t 5 status <&3 && [[ $status == HTTP/* ]]
+  ) 2>/dev/null
 }
 
 serve_processes() { # --processes N: Channels' deployment pattern, one socket shared by N `daphne --fd` children
@@ -98,6 +247,7 @@ serve_processes() { # --processes N: Channels' deployment pattern, one socket sh
 test_suite() {
   install_system_packages "${SYSTEM_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   install_python_packages
+  check_code
   ensure_services
   local status=0
   say "tests on SQLite and the in-memory channel layer"

@@ -9,14 +9,15 @@ import hashlib
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.http import HttpRequest
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from accounts.models import ApiToken
 from accounts.services import hash_api_key
+from accounts.users import Viewer
 
 # Writing last_used_at on every request would turn each API read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -32,7 +33,7 @@ class AuthenticationFailed(Exception):
         self.message = message
 
 
-async def authenticate_api_request(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
+async def authenticate_api_request(request: HttpRequest) -> Viewer:
     """The user an API request acts as; also sets `request.user` to it.
 
     `Authorization: Token <key>` and `Authorization: Bearer <access token>` need no CSRF token.
@@ -41,6 +42,7 @@ async def authenticate_api_request(request: HttpRequest) -> AbstractBaseUser | A
     token can be a form field), so a malformed upload raises what `request.POST` raises.
     """
     header = request.headers.get("Authorization", "")
+    user: Viewer
     if header:
         user = await user_from_authorization_header(header=header)
     else:
@@ -51,7 +53,7 @@ async def authenticate_api_request(request: HttpRequest) -> AbstractBaseUser | A
     return user
 
 
-async def user_from_authorization_header(*, header: str) -> AbstractBaseUser:
+async def user_from_authorization_header(*, header: str) -> User:
     scheme, _, credentials = header.strip().partition(" ")
     credentials = credentials.strip()
     scheme = scheme.lower()
@@ -64,7 +66,7 @@ async def user_from_authorization_header(*, header: str) -> AbstractBaseUser:
     return await user_for_access_token(token=credentials)
 
 
-async def user_for_api_key(*, key: str) -> AbstractBaseUser:
+async def user_for_api_key(*, key: str) -> User:
     try:
         token = await ApiToken.objects.select_related("user").aget(key_hash=hash_api_key(key=key))
     except ApiToken.DoesNotExist:
@@ -77,7 +79,7 @@ async def user_for_api_key(*, key: str) -> AbstractBaseUser:
     return token.user
 
 
-async def user_for_access_token(*, token: str) -> AbstractBaseUser:
+async def user_for_access_token(*, token: str) -> User:
     """The user an unexpired OAuth 2.0 access token with the `api` scope was issued to."""
     access_token_model = get_access_token_model()
     # django-oauth-toolkit looks tokens up by this checksum too, so the lookup works whether or not it keeps plain tokens.
@@ -96,14 +98,25 @@ async def user_for_access_token(*, token: str) -> AbstractBaseUser:
 
 
 class CsrfCheck(CsrfViewMiddleware):
-    def _reject(self, request: HttpRequest, reason: str) -> str:
-        return reason
+    """Django's CSRF check, keeping the reason of a refusal for the API's error message."""
+
+    reason: str | None = None
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponseForbidden:
+        self.reason = reason
+        return HttpResponseForbidden(reason)
+
+
+def _not_called(request: HttpRequest) -> HttpResponse:
+    # The check only reads the request: it never calls the next handler, nor the view beyond its csrf_exempt mark.
+    return HttpResponse()
 
 
 def csrf_failure_reason(request: HttpRequest) -> str | None:
-    check = CsrfCheck(lambda _request: None)
+    check = CsrfCheck(_not_called)
     check.process_request(request)
-    return check.process_view(request, None, (), {})
+    check.process_view(request, _not_called, (), {})
+    return check.reason
 
 
 async def enforce_csrf(*, request: HttpRequest) -> None:

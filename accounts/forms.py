@@ -1,18 +1,18 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from accounts.models import ApiToken
+from accounts.models import API_TOKEN_NAME_MAX_LENGTH
 from accounts.selectors import DeviceCodeRejected, pending_device_grant
 
 
 class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
-        fields = ["username"]
+        fields = ("username",)
 
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        max_length=ApiToken._meta.get_field("name").max_length,
+        max_length=API_TOKEN_NAME_MAX_LENGTH,
         help_text="Where the token will be used, e.g. “laptop importer”.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "laptop importer"}),
     )

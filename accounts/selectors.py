@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 from oauth2_provider.models import AbstractDeviceGrant, get_application_model, get_device_grant_model
@@ -16,7 +16,7 @@ class DeviceCodeRejected(Exception):
         self.message = message
 
 
-def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
 
 

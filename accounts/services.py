@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,19 +14,18 @@ from oauth2_provider.models import (
     get_device_grant_model,
 )
 
-from accounts.models import ApiToken
+from accounts.models import API_TOKEN_NAME_MAX_LENGTH, ApiToken
 from accounts.selectors import pending_device_grant
 
 API_KEY_MARKER = "scr_"
 API_KEY_PREFIX_LENGTH = 10
-API_TOKEN_NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
 
 
 def hash_api_key(*, key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Store a new token for `user` and return it with its plain key, which is never retrievable again."""
     name = name.strip()
     if not name:
@@ -41,7 +40,7 @@ def create_api_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return token, key
 
 
-def revoke_api_token(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
+def revoke_api_token(*, user: User, token_id: int) -> ApiToken:
     """Delete one of `user`'s tokens and return it; raises ApiToken.DoesNotExist for anyone else's or an unknown id."""
     token = ApiToken.objects.get(pk=token_id, user=user)
     token.delete()
@@ -66,7 +65,7 @@ class OAuthRefusal:
     interval: int | None = None
 
     def as_dict(self) -> dict:
-        answer = {"error": self.error, "error_description": self.description}
+        answer: dict[str, str | int] = {"error": self.error, "error_description": self.description}
         if self.interval is not None:
             answer["interval"] = self.interval
         return answer
@@ -92,7 +91,7 @@ def delete_stale_device_grants() -> int:
     return deleted
 
 
-def decide_device_grant(*, user: AbstractBaseUser, typed_code: str, approve: bool) -> AbstractDeviceGrant:
+def decide_device_grant(*, user: User, typed_code: str, approve: bool) -> AbstractDeviceGrant:
     """Approve or deny the device waiting under `typed_code`; raises DeviceCodeRejected if none is waiting."""
     with transaction.atomic():
         grant = pending_device_grant(typed_code=typed_code, for_update=True)

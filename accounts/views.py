@@ -14,6 +14,7 @@ from accounts.forms import ApiTokenForm, DeviceCodeForm, DeviceDecisionForm, Sig
 from accounts.models import ApiToken
 from accounts.selectors import DeviceCodeRejected, api_tokens_of, device_grant_description
 from accounts.services import create_api_token, decide_device_grant, revoke_api_token
+from accounts.users import AuthenticatedHttpRequest
 
 
 def safe_next_url(request: HttpRequest) -> str:
@@ -43,7 +44,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List, and create, the caller's API tokens; a new token's key is shown in this one response only."""
     form = ApiTokenForm(request.POST or None)
     created = None
@@ -65,7 +66,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     try:
         token = revoke_api_token(user=request.user, token_id=token_id)
     except ApiToken.DoesNotExist:
@@ -77,7 +78,7 @@ def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def device_verification(request: HttpRequest) -> HttpResponse:
+def device_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where a person signs a device in (RFC 8628's verification URI): enter the code, then approve or deny."""
     if request.method == "POST" and "action" in request.POST:
         return decide_device(request)
@@ -95,7 +96,7 @@ def device_verification(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/device_confirm.html", context)
 
 
-def decide_device(request: HttpRequest) -> HttpResponse:
+def decide_device(request: AuthenticatedHttpRequest) -> HttpResponse:
     decision = DeviceDecisionForm(request.POST)
     if not decision.is_valid():
         context = {"form": DeviceCodeForm(initial=request.POST), "error": "Choose Approve or Deny."}

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gallery.analysis import decode_image
-from gallery.colors import dominant_colours, pin_native_threads
+from gallery.colors import dominant_colors, pin_native_threads
 from gallery.thumbnails import encode_thumbnail
 
 MAX_PIXELS = 64_000_000
@@ -64,8 +64,8 @@ def main() -> None:
         f"{len(paths)} photos from {arguments.photos}, {arguments.clock} clock, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'stage':<16}{'median ms':>10}{'p90 ms':>10}")
-    for stage, seconds in stages.items():
-        print(f"{stage:<16}{statistics.median(seconds) * 1000:>10.2f}{percentile(seconds, 90) * 1000:>10.2f}")
+    for stage, durations in stages.items():
+        print(f"{stage:<16}{statistics.median(durations) * 1000:>10.2f}{percentile(durations, 90) * 1000:>10.2f}")
     print(f"mean stored thumbnail: {statistics.fmean(stored_sizes) / 1024:.2f} KiB")
     print(f"reproduce: cd {shlex.quote(os.getcwd())} && {shlex.join([sys.executable, *sys.argv])}")
 
@@ -76,14 +76,14 @@ def measure_one(data: bytes, *, clock: Callable[[], float]) -> tuple[dict[str, f
     hashlib.sha256(data).hexdigest()
     decoded = decode_image(data, max_pixels=MAX_PIXELS)
     decoded_at = clock()
-    dominant_colours(decoded.thumbnail)
-    coloured_at = clock()
+    dominant_colors(decoded.thumbnail)
+    colored_at = clock()
     stored = encode_thumbnail(decoded.thumbnail)
     encoded_at = clock()
     timings = {
         "decode + scale": decoded_at - start,
-        "colours": coloured_at - decoded_at,
-        "encode + xz": encoded_at - coloured_at,
+        "colours": colored_at - decoded_at,
+        "encode + xz": encoded_at - colored_at,
         "total": encoded_at - start,
     }
     return timings, len(stored)

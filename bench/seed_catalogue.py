@@ -172,11 +172,12 @@ def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple
         cursor.execute(
             f"""
             INSERT INTO gallery_image (id, owner_id, original_name, sha256, width, height, format, byte_size, original,
-                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, visibility, created_at, deleted_at)
+                thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, description, visibility, created_at,
+                deleted_at)
             SELECT s.seq, o.user_id, CONCAT('photo-', s.seq, '.jpg'), SHA2(s.seq, 256),
                 t.width * 16, t.height * 16, 'JPEG', 1500000 + s.seq % 900000,
                 CONCAT('originals/', o.user_id, '/', SHA2(s.seq, 256), '.jpg'),
-                t.data, t.width, t.height, s.seq % {MONOCHROME_EVERY} = 0, '[]',
+                t.data, t.width, t.height, s.seq % {MONOCHROME_EVERY} = 0, '[]', '',
                 IF(s.seq % {PRIVATE_EVERY} = 1, 'private', 'public'),
                 NOW() - INTERVAL ({count} - s.seq) SECOND,
                 IF(s.seq % {DELETED_EVERY} = 3, NOW(), NULL)
@@ -198,7 +199,9 @@ def hues(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.mod(np.rint(drawn), 360).astype(np.int64)
 
 
-def colour_rows(*, rng: np.random.Generator, first: int, last: int) -> np.ndarray:
+def color_rows(
+    *, rng: np.random.Generator, first: int, last: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Columns image_id, rank, hue (-1 = none), saturation, value, share, shuffle for images first..last."""
     ids = np.arange(first, last + 1)
     per_image = rng.choice([1, 2, 3, 4], size=ids.size, p=[0.15, 0.30, 0.40, 0.15])
@@ -224,7 +227,7 @@ def colour_rows(*, rng: np.random.Generator, first: int, last: int) -> np.ndarra
     return image_id, rank, hue, saturation, value, share, shuffle
 
 
-def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
+def load_colors(cursor, *, count: int, rng: np.random.Generator) -> int:
     # The image rows are being written at the same time; they are consistent by construction.
     cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
     loaded = 0
@@ -232,7 +235,7 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
         path = Path(directory) / "colours.tsv"
         for first in range(1, count + 1, CHUNK * 5):
             last = min(first + CHUNK * 5 - 1, count)
-            image_id, rank, hue, saturation, value, share, shuffle = colour_rows(rng=rng, first=first, last=last)
+            image_id, rank, hue, saturation, value, share, shuffle = color_rows(rng=rng, first=first, last=last)
             with path.open("w") as out:
                 for row in zip(
                     image_id.tolist(),
@@ -241,7 +244,8 @@ def load_colours(cursor, *, count: int, rng: np.random.Generator) -> int:
                     saturation.tolist(),
                     value.tolist(),
                     share.tolist(),
-                    shuffle.tolist(), strict=False,
+                    shuffle.tolist(),
+                    strict=False,
                 ):
                     hue_field = NULL_FIELD if row[2] < 0 else row[2]
                     out.write(f"{row[0]}\t{row[1]}\t{hue_field}\t{row[3]:.4f}\t{row[4]:.4f}\t{row[5]:.5f}\t{row[6]}\n")
@@ -297,16 +301,16 @@ def main() -> None:
             owners=owners,
             thumbnails=thumbnails,
         )
-        colours = pool.submit(
+        colors = pool.submit(
             timed,
             "colour rows",
-            load_colours,
+            load_colors,
             cursor=raw_connection(args.database_url).cursor(),
             count=args.count,
             rng=rng,
         )
         images.result()
-        loaded = colours.result()
+        loaded = colors.result()
     cursor = raw_connection(args.database_url).cursor()
     timed("palettes", fill_palettes, cursor=cursor, count=args.count)
     cursor.execute("ANALYZE TABLE gallery_image, gallery_dominantcolor")

@@ -28,6 +28,7 @@ import time
 from urllib.parse import urlparse
 
 import websockets
+from websockets.typing import Origin
 from ws_more import (
     add_server_arguments,
     catalogue_size,
@@ -86,7 +87,7 @@ async def client(
     await asyncio.sleep(max(0.0, opens_at - time.time()))
     try:
         websocket = await websockets.connect(
-            url, origin=origin, max_size=None, compression=None, ping_interval=None, open_timeout=60
+            url, origin=Origin(origin), max_size=None, compression=None, ping_interval=None, open_timeout=60
         )
     except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
         tally.failed_connects += 1
@@ -191,11 +192,15 @@ def main() -> None:
         with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
             pending = pool.map_async(load_generator, jobs)
             time.sleep(max(0.0, starts_at - time.time()))
-            server_cpu = cpu_seconds(server.pid) if server else None
-            database_cpu = cpu_seconds(database) if database else None
+            server_cpu_before = cpu_seconds(server.pid) if server else None
+            database_cpu_before = cpu_seconds(database) if database else None
             time.sleep(max(0.0, ends_at - time.time()))
-            server_cpu = cpu_seconds(server.pid) - server_cpu if server else None
-            database_cpu = cpu_seconds(database) - database_cpu if database else None
+            server_cpu = (
+                cpu_seconds(server.pid) - server_cpu_before if server and server_cpu_before is not None else None
+            )
+            database_cpu = (
+                cpu_seconds(database) - database_cpu_before if database and database_cpu_before is not None else None
+            )
             results = pending.get(timeout=args.ramp + args.duration + 600)
     finally:
         if server is not None:

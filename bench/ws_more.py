@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import websockets
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 20
@@ -143,9 +144,9 @@ def catalogue_size(database_url: str | None) -> str:
     cursor.execute("SELECT COUNT(*), SUM(deleted_at IS NULL AND visibility = 'public') FROM gallery_image")
     total, public = cursor.fetchone()
     cursor.execute("SELECT COUNT(*) FROM gallery_dominantcolor")
-    (colours,) = cursor.fetchone()
+    (colors,) = cursor.fetchone()
     connection.close()
-    return f"{total:,} images ({int(public or 0):,} public and alive), {colours:,} colour rows"
+    return f"{total:,} images ({int(public or 0):,} public and alive), {colors:,} colour rows"
 
 
 async def receive_batch(websocket) -> tuple[dict, list[int]]:
@@ -174,7 +175,7 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int, pause: f
     """Runs the requests; the server's CPU is counted over everything after the warm-up."""
     subscribe_times, more_times, frame_sizes, meta_bytes, widened = [], [], [], [], 0
     cpu_after_warmup = None
-    async with websockets.connect(url, origin=origin, max_size=None, compression=None) as websocket:
+    async with websockets.connect(url, origin=Origin(origin), max_size=None, compression=None) as websocket:
         json.loads(await websocket.recv())
         for hue in hues:
             started = time.perf_counter()
@@ -200,7 +201,7 @@ async def measure(*, url: str, origin: str, hues: list[int], more: int, pause: f
         "meta": meta_bytes,
         "widened": widened,
     }
-    if server_pid:
+    if server_pid and cpu_after_warmup is not None:
         requests = len(more_times) - WARMUP + len(hues) - 1
         results["server_cpu_ms"] = (cpu_seconds(server_pid) - cpu_after_warmup) * 1000 / requests
     return results

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.users import AuthenticatedHttpRequest
 from gallery import services
 from gallery.models import DominantColor, Image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
@@ -29,8 +30,8 @@ class DeletedFilter(admin.SimpleListFilter):
 
 class DominantColorInline(admin.TabularInline):
     model = DominantColor
-    fields = ["swatch", "rank", "hue", "saturation", "value", "share"]
-    readonly_fields = fields
+    readonly_fields = ("swatch", "rank", "hue", "saturation", "value", "share")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 
@@ -121,13 +122,13 @@ class ImageAdmin(admin.ModelAdmin):
         return f"{image.width}×{image.height}"
 
     @admin.action(description="Delete selected images (restorable)")
-    def soft_delete(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def soft_delete(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for image in queryset.filter(deleted_at__isnull=True):
             services.soft_delete_image(actor=request.user, image_id=image.pk)
         self.message_user(request, "Deleted; restore them with the restore action.", messages.SUCCESS)
 
     @admin.action(description="Restore selected deleted images")
-    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def restore(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
         for image in queryset.filter(deleted_at__isnull=False):
             services.restore_image(actor=request.user, image_id=image.pk)
         self.message_user(request, "Restored.", messages.SUCCESS)

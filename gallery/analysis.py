@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from gallery.colors import DominantColour, dominant_colours, is_monochrome
+from gallery.colors import DominantColor, dominant_colors, is_monochrome
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
 
 _EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"
@@ -72,11 +72,11 @@ class ImageAnalysis:
     thumbnail: bytes  # JPEG in an xz container, see gallery.thumbnails
     thumbnail_width: int
     thumbnail_height: int
-    colours: tuple[DominantColour, ...]
+    colors: tuple[DominantColor, ...]
 
     @property
     def monochrome(self) -> bool:
-        return is_monochrome(self.colours)
+        return is_monochrome(self.colors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def analyse_image(data: bytes, *, max_pixels: int) -> ImageAnalysis:
         thumbnail=encode_thumbnail(decoded.thumbnail),
         thumbnail_width=decoded.thumbnail.width,
         thumbnail_height=decoded.thumbnail.height,
-        colours=tuple(dominant_colours(decoded.thumbnail)),
+        colors=tuple(dominant_colors(decoded.thumbnail)),
     )
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-MAX_COLOURS = 4
+MAX_COLORS = 4
 
 # The colours a viewer sees survive a downsample to this size; k-means cost grows with it.
 _SAMPLE_SIDE = 64
@@ -44,7 +44,7 @@ _THREAD_COUNT_VARIABLES = (
 
 
 @dataclass(frozen=True, slots=True)
-class DominantColour:
+class DominantColor:
     hue: int | None  # 0–359 degrees; None for a boring colour (near white, near black or grey)
     saturation: float  # 0–1
     value: float  # 0–1
@@ -64,16 +64,16 @@ def pin_native_threads() -> None:
     threadpool_limits(limits=1)
 
 
-def dominant_colours(image: Image.Image, *, max_colours: int = MAX_COLOURS) -> list[DominantColour]:
+def dominant_colors(image: Image.Image, *, max_colors: int = MAX_COLORS) -> list[DominantColor]:
     """Up to `max_colours` colours, largest share first; shares are fractions of all pixels.
 
     Boring colours are listed too, with `hue=None`, so the shares tell how colourful the image is.
     Deterministic for a given image.
     """
     pixels = _sample_pixels(image)
-    centres, counts = _colour_groups(pixels)
-    if len(centres) > max_colours:
-        centres, counts = _cluster(centres, counts, n_clusters=max_colours)
+    centres, counts = _color_groups(pixels)
+    if len(centres) > max_colors:
+        centres, counts = _cluster(centres, counts, n_clusters=max_colors)
     centres, counts = _merge_near_identical(centres, counts)
     shares = counts / len(pixels)
     largest_first = np.argsort(-shares, kind="stable")
@@ -82,8 +82,8 @@ def dominant_colours(image: Image.Image, *, max_colours: int = MAX_COLOURS) -> l
     ]
 
 
-def is_monochrome(colours: Iterable[DominantColour]) -> bool:
-    return all(colour.hue is None for colour in colours)
+def is_monochrome(colors: Iterable[DominantColor]) -> bool:
+    return all(color.hue is None for color in colors)
 
 
 def hue_distance(a: int, b: int) -> int:
@@ -102,7 +102,7 @@ def _sample_pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image).reshape(-1, 3)
 
 
-def _colour_groups(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _color_groups(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean colour (0–1 floats) and pixel count of each occupied group of similar colours."""
     levels = pixels >> (8 - _CHANNEL_BITS)
     group = (
@@ -162,10 +162,10 @@ def _merge_near_identical(centres: np.ndarray, counts: np.ndarray) -> tuple[np.n
     return np.array(merged_centres), np.array(merged_counts)
 
 
-def _describe(rgb: np.ndarray, *, share: float) -> DominantColour:
+def _describe(rgb: np.ndarray, *, share: float) -> DominantColor:
     hue, saturation, value = colorsys.rgb_to_hsv(*(float(channel) for channel in rgb))
     boring = saturation < _MIN_SATURATION or value < _MIN_VALUE
-    return DominantColour(
+    return DominantColor(
         hue=None if boring else round(hue * 360) % 360,
         saturation=saturation,
         value=value,

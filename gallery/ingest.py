@@ -22,6 +22,7 @@ from typing import Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
@@ -111,7 +112,7 @@ def receive(*, filename: str, size: int, read) -> Upload:
     return Upload(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _triage(*, owner, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
+def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
     """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
     known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
     settled: dict[int, IngestResult] = {}
@@ -191,7 +192,7 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
 
-async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list[IngestResult]:
+async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -> list[IngestResult]:
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
@@ -205,7 +206,7 @@ async def ingest_async(*, owner, uploads: list[Upload], visibility: str) -> list
 
 
 def ingest_batches(
-    *, owner, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
@@ -220,7 +221,7 @@ def ingest_batches(
         yield _finish_batch(owner=owner, batch=batch, visibility=visibility)
 
 
-def _finish_batch(*, owner, batch, visibility: str) -> list[IngestResult]:
+def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     uploads, settled, futures = batch
     outcomes = {index: future.result() for index, future in futures.items()}
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)

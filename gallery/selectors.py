@@ -1,8 +1,10 @@
 """Reads of images for the HTTP API, the admin and the ingest pipeline."""
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q
 
+from accounts.users import Viewer
 from gallery.models import DominantColor, Image
 
 DEFAULT_PAGE_SIZE = 50
@@ -53,7 +55,7 @@ def list_images(
     return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
 
 
-def get_visible_image(*, viewer, image_id: int, with_thumbnail: bool = False) -> Image:
+def get_visible_image(*, viewer: Viewer, image_id: int, with_thumbnail: bool = False) -> Image:
     """Raises Image.DoesNotExist for deleted images and for images the viewer may not see, alike."""
     images = Image.objects.visible_to(viewer).alive().select_related("owner")
     if not with_thumbnail:
@@ -61,7 +63,7 @@ def get_visible_image(*, viewer, image_id: int, with_thumbnail: bool = False) ->
     return images.get(pk=image_id)
 
 
-def get_owned_image(*, viewer, image_id: int) -> Image:
+def get_owned_image(*, viewer: User, image_id: int) -> Image:
     """An image the viewer may change, deleted or not (for restore)."""
     images = Image.objects.select_related("owner").defer("thumbnail")
     if not viewer.is_staff:
@@ -73,6 +75,6 @@ def image_to_announce(*, image_id: int) -> Image:
     return Image.objects.defer("thumbnail").get(pk=image_id)
 
 
-def find_by_hashes(*, owner, hashes: list[str]) -> dict[str, Image]:
+def find_by_hashes(*, owner: User, hashes: list[str]) -> dict[str, Image]:
     images = Image.objects.filter(owner=owner, sha256__in=set(hashes)).only("pk", "sha256", "deleted_at", "owner_id")
     return {image.sha256: image for image in images}

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
 
+from accounts.users import Viewer
 from gallery.models import Image
 from gallery.permissions import can_modify_image
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
@@ -61,7 +62,7 @@ def palette_colors(palette: list[list]) -> tuple[tuple[int | None, float, float,
     return tuple((hue, saturation, value, share) for hue, saturation, value, share in palette)
 
 
-def card_to_dict(card: ImageCard, *, viewer) -> dict:
+def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
     facts = card.facts
     return {
         "id": card.id,
@@ -84,7 +85,7 @@ def card_to_dict(card: ImageCard, *, viewer) -> dict:
     }
 
 
-def image_to_dict(image: Image, *, viewer, detail: bool = False) -> dict:
+def image_to_dict(image: Image, *, viewer: Viewer, detail: bool = False) -> dict:
     """`image` needs `owner` selected to avoid a query per image."""
     data = card_to_dict(image_card(image), viewer=viewer)
     if detail:

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.permissions import can_modify_image
+from gallery.search import services as search_services
 from gallery.storage import originals
 
 logger = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class NewImage:
     analysis: ImageAnalysis
 
 
-def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(*, owner: User, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
 
     The files are written before the rows are committed, so a visible record always
@@ -46,7 +48,7 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -54,9 +56,10 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
                 [
                     color
                     for image, new_image in zip(images, new_images, strict=True)
-                    for color in _color_rows(image=image, analysis=new_image.analysis)
+                    for color in color_rows(image=image, analysis=new_image.analysis)
                 ]
             )
+            search_services.index_images(images=images)
             events.announce_added(images=images)
     except IntegrityError:
         # A concurrent upload of some of the same bytes by the same owner won the race:
@@ -72,12 +75,13 @@ def store_images(*, owner, new_images: list[NewImage], visibility: str) -> list[
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = _image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
             image.save()
-            DominantColor.objects.bulk_create(_color_rows(image=image, analysis=new_image.analysis))
+            DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
+            search_services.index_images(images=[image])
             events.announce_added(images=[image])
     except IntegrityError:
         # The winner's row points at this very path with identical content, so the file stays.
@@ -92,7 +96,7 @@ def _store_one(*, owner, new_image: NewImage, path: str, visibility: str) -> tup
     return image, True
 
 
-def _write_originals(*, owner, new_images: list[NewImage]) -> list[str]:
+def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
     paths: list[str] = []
     try:
         for new_image in new_images:
@@ -104,14 +108,15 @@ def _write_originals(*, owner, new_images: list[NewImage]) -> list[str]:
     return paths
 
 
-def _write_original(*, owner, new_image: NewImage) -> str:
+def _write_original(*, owner: User, new_image: NewImage) -> str:
     analysis = new_image.analysis
     path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
     originals.write(name=path, data=new_image.data)
     return path
 
 
-def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Image:
+def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -> Image:
+    """The unsaved Image of an analysed upload; its palette repeats the colour rows for the websocket's one-query load."""
     analysis = new_image.analysis
     return Image(
         owner=owner,
@@ -126,24 +131,25 @@ def _image_row(*, owner, new_image: NewImage, path: str, visibility: str) -> Ima
         thumbnail_width=analysis.thumbnail_width,
         thumbnail_height=analysis.thumbnail_height,
         is_monochrome=analysis.monochrome,
-        palette=[[colour.hue, colour.saturation, colour.value, colour.share] for colour in analysis.colours],
+        palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
     )
 
 
-def _color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
+    """The unsaved DominantColor rows of a saved image, all under one random shuffle key (see gallery.streams)."""
     shuffle = secrets.randbits(32)
     return [
         DominantColor(
             image=image,
             rank=rank,
-            hue=colour.hue,
-            saturation=colour.saturation,
-            value=colour.value,
-            share=colour.share,
+            hue=color.hue,
+            saturation=color.saturation,
+            value=color.value,
+            share=color.share,
             shuffle=shuffle,
         )
-        for rank, colour in enumerate(analysis.colours)
+        for rank, color in enumerate(analysis.colors)
     ]
 
 
@@ -168,7 +174,7 @@ def revive_duplicate(*, image: Image) -> Image:
     return image
 
 
-def soft_delete_image(*, actor, image_id: int) -> Image:
+def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is None:
@@ -178,7 +184,7 @@ def soft_delete_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def restore_image(*, actor, image_id: int) -> Image:
+def restore_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
         if image.deleted_at is not None:
@@ -188,7 +194,7 @@ def restore_image(*, actor, image_id: int) -> Image:
     return image
 
 
-def _lock_for_change(*, actor, image_id: int) -> Image:
+def _lock_for_change(*, actor: User, image_id: int) -> Image:
     """Raises Image.DoesNotExist when the actor cannot see the image, PermissionDenied when it is not theirs."""
     image = Image.objects.visible_to(actor).select_for_update().get(pk=image_id)
     if not can_modify_image(user=actor, owner_id=image.owner_id):
@@ -199,7 +205,7 @@ def _lock_for_change(*, actor, image_id: int) -> Image:
     return image
 
 
-def set_visibility(*, actor, image_id: int, visibility: str) -> Image:
+def set_visibility(*, actor: User, image_id: int, visibility: str) -> Image:
     if visibility not in Visibility.values:
         raise ValueError(f"visibility must be one of {', '.join(Visibility.values)}")
     with transaction.atomic():

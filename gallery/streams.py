@@ -49,23 +49,27 @@ at the same hue start at independent random keys.
 from __future__ import annotations
 
 import functools
-import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 
-from gallery.image_cache import StoredParts, stored_parts_cache
-from gallery.models import DominantColor, Image, Visibility
-from gallery.serializers import ImageCard, ImageFacts, palette_colors
+from accounts.users import Viewer
+from gallery.models import DominantColor, Image, ViewerScope
+from gallery.realtime.stream import (
+    NEXT_BATCH_SIZE,
+    PUSHED_MEMORY,
+    SENT_MEMORY,
+    RecentIds,
+    StreamedImage,
+    load_images,
+    placeholders,
+)
 
 KEY_SPACE = 2**32
-FIRST_BATCH_SIZE = 20
-NEXT_BATCH_SIZE = 10
 # Candidates held beyond the batch: a batch that finds fewer than LOOKAHEAD_LOW walks for
 # them itself; after it, reading ahead tops them up to LOOKAHEAD_HIGH, so that one read
 # serves several batches.
@@ -78,43 +82,12 @@ LOOKAHEAD_JITTER = 0.5
 WIDER_MARGINS = (30, 60, 90, 180)
 # Scores are scaled by a random factor in [1 - SCORE_JITTER, 1].
 SCORE_JITTER = 0.25
-# A client will not hold more thumbnails than this; older ids are forgotten first.
-SENT_MEMORY = 5000
-PUSHED_MEMORY = 2000
 WALK_DONE = 2
 # Each read covers a stretch of the key space sized to hold the keys it needs, from the density seen so far.
 INITIAL_SPAN = 2**22
 MIN_SPAN = 1
 SPAN_HEADROOM = 2
 READ_CAP = 2000
-
-
-class RecentIds:
-    """An insertion-ordered set of ids that forgets the oldest beyond `limit`."""
-
-    def __init__(self, *, limit: int) -> None:
-        self._ids: dict[int, None] = {}
-        self._limit = limit
-
-    def add(self, image_id: int) -> None:
-        self._ids.pop(image_id, None)
-        self._ids[image_id] = None
-        if len(self._ids) > self._limit:
-            del self._ids[next(iter(self._ids))]
-
-    def __contains__(self, image_id: object) -> bool:
-        return image_id in self._ids
-
-    def clear(self) -> None:
-        self._ids.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamedImage:
-    """An image as the websocket sends it: its card for the JSON metadata and its stored thumbnail."""
-
-    card: ImageCard
-    thumbnail: bytes
 
 
 class Candidate(NamedTuple):
@@ -142,9 +115,13 @@ class Walk:
 
 @dataclass
 class HueStream:
+    """A stream of the images whose dominant colours match a hue (the Stream interface of gallery.realtime.stream)."""
+
+    matches_live_from_database: ClassVar[bool] = False
+
     hue: int
     margin: int
-    walk: Walk | None = None
+    walk: Walk
     widened: bool = False
     cycle: int = 0
     shown_in_cycle: int = 0
@@ -152,6 +129,37 @@ class HueStream:
     pushed: RecentIds = field(default_factory=lambda: RecentIds(limit=PUSHED_MEMORY))
     sent: RecentIds = field(default_factory=lambda: RecentIds(limit=SENT_MEMORY))
     rng: random.Random = field(default_factory=random.Random)
+
+    def describe(self) -> dict[str, Any]:
+        return {"hue": self.hue, "margin": self.margin, "widened": self.widened, "cycle": self.cycle}
+
+    def next_batch(self, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+        return next_batch(self, viewer=viewer, size=size, may_walk=may_walk)
+
+    def can_serve(self, *, size: int) -> bool:
+        return can_serve(self, size=size)
+
+    def needs_read_ahead(self) -> bool:
+        return needs_read_ahead(self)
+
+    def read_ahead(self, *, viewer: Viewer) -> ReadAhead:
+        return read_ahead(self, viewer=viewer)
+
+    def apply_read_ahead(self, result: object) -> None:
+        assert isinstance(result, ReadAhead)
+        apply_read_ahead(self, result)
+
+    def matching_live(self, *, announced: list[dict]) -> list[int]:
+        return [
+            item["id"]
+            for item in announced
+            if match_score(hue=self.hue, margin=self.margin, colors=item["colors"]) is not None
+        ]
+
+    def mark_pushed(self, *, image_ids: set[int]) -> None:
+        for image_id in image_ids:
+            self.pushed.add(image_id)
+        self.lookahead = [candidate for candidate in self.lookahead if candidate.image_id not in image_ids]
 
 
 def hue_distance(first: int, second: int) -> int:
@@ -180,22 +188,16 @@ def match_score(*, hue: int, margin: int, colors: Iterable[tuple[int | None, flo
     return best
 
 
-def may_see(*, viewer, owner_id: int, visibility: str) -> bool:
-    if visibility == Visibility.PUBLIC:
-        return True
-    return bool(viewer is not None and viewer.is_authenticated and (viewer.is_staff or viewer.pk == owner_id))
-
-
 def start_stream(*, hue: int, sent: RecentIds | None = None, rng: random.Random | None = None) -> HueStream:
     """A fresh stream at `hue`; `sent` carries over what the client was already shown."""
-    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, rng=rng or random.Random())
+    rng = rng or random.Random()
+    stream = HueStream(hue=hue, margin=settings.SCROLLER_HUE_MARGIN, walk=_new_walk(rng, density=None), rng=rng)
     if sent is not None:
         stream.sent = sent
-    _restart_walk(stream)
     return stream
 
 
-def next_batch(stream: HueStream, *, viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
+def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool = True) -> list[StreamedImage]:
     """Up to `size` images, best match first, loaded for sending.
 
     A batch never spans two cycles, so it may come short at the end of one; it is
@@ -245,7 +247,7 @@ def can_serve(stream: HueStream, *, size: int) -> bool:
     return len(stream.lookahead) >= size
 
 
-def read_ahead(stream: HueStream, *, viewer) -> ReadAhead:
+def read_ahead(stream: HueStream, *, viewer: Viewer) -> ReadAhead:
     """Walk a copy of the stream's walk on for the next batches, leaving the stream itself alone.
 
     Batches may meanwhile be served from the lookahead (next_batch with may_walk
@@ -268,138 +270,12 @@ def apply_read_ahead(stream: HueStream, result: ReadAhead) -> None:
     stream.lookahead += [candidate for candidate in result.candidates if candidate.image_id not in stream.pushed]
 
 
-def load_images(*, image_ids: list[int], viewer) -> list[StreamedImage]:
-    """The alive, visible ones among `image_ids`, in that order, with their cards and thumbnails.
-
-    A plain SQL query reads straight into ImageCards, without model instances (four times cheaper
-    in CPU than select_related + prefetch_related, and CPU is what bounds how many batches a
-    server process sends per second). Whether an image is alive and visible, and whose it is,
-    always comes from the database; its thumbnail only when the process's StoredPartsCache
-    does not hold it yet. One query.
-    """
-    if not image_ids:
-        return []
-    cache = stored_parts_cache()
-    stored = cache.get_many(image_ids)
-    missing = [image_id for image_id in image_ids if image_id not in stored]
-    visible_sql, visible_params = _visibility_sql(viewer)
-    # Thumbnails travel only for the images the cache lacks.
-    thumbnail_sql = f"CASE WHEN i.id IN ({_placeholders(len(missing))}) THEN i.thumbnail END" if missing else "NULL"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _load_sql(connection.vendor).format(
-                thumbnail=thumbnail_sql, ids=_placeholders(len(image_ids)), visible=visible_sql
-            ),
-            [*missing, *image_ids, *visible_params],
-        )
-        rows = {row[0]: row for row in cursor.fetchall()}
-    fetched = {image_id: _stored_parts(rows[image_id]) for image_id in missing if image_id in rows}
-    cache.put_many(fetched)
-    stored |= fetched
-    return [
-        StreamedImage(card=_card(rows[image_id], stored=stored[image_id]), thumbnail=stored[image_id].thumbnail)
-        for image_id in image_ids
-        if image_id in rows
-    ]
-
-
-def _stored_parts(row: tuple) -> StoredParts:
-    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
-    facts = ImageFacts(
-        original_name=original_name,
-        width=width,
-        height=height,
-        thumbnail_width=thumbnail_width,
-        thumbnail_height=thumbnail_height,
-        is_monochrome=bool(is_monochrome),
-        colors=palette_colors(json.loads(palette)),
-    )
-    return StoredParts(facts=facts, thumbnail=bytes(thumbnail))
-
-
-def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
-    image_id, owner_id, owner_name, visibility, *_ = row
-    return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
-
-
-@functools.cache
-def _load_sql(vendor: str) -> str:
-    """The query of load_images, with {thumbnail}, {ids} and {visible} to fill in; `vendor` keys the cache, as quoting differs."""
-    quote = connection.ops.quote_name
-    user_model = get_user_model()
-    username = user_model._meta.get_field(user_model.USERNAME_FIELD).column
-    columns = ", ".join(
-        [
-            *(f"i.{quote(column)}" for column in ("id", "owner_id")),
-            f"u.{quote(username)}",
-            *(
-                f"i.{quote(column)}"
-                for column in (
-                    "visibility",
-                    "original_name",
-                    "width",
-                    "height",
-                    "thumbnail_width",
-                    "thumbnail_height",
-                    "is_monochrome",
-                    "palette",
-                )
-            ),
-        ]
-    )
-    return (
-        f"SELECT {columns}, {{thumbnail}} FROM {quote(Image._meta.db_table)} i "
-        f"INNER JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_model._meta.pk.column)} = i.{quote('owner_id')} "
-        "WHERE i.id IN ({ids}) AND i.deleted_at IS NULL{visible}"
-    )
-
-
-def _placeholders(count: int) -> str:
-    return ", ".join(["%s"] * count)
-
-
-def announced_matches(stream: HueStream, *, viewer, announced: list[dict], published: bool = False) -> list[int]:
-    """Ids of announced images (gallery.events format) this stream's client should receive live.
-
-    Images just made public (`published`) go only to viewers who could not see them before.
-    """
-    return [
-        item["id"]
-        for item in announced
-        if may_see(viewer=viewer, owner_id=item["owner_id"], visibility=item["visibility"])
-        and not (published and may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE))
-        and match_score(hue=stream.hue, margin=stream.margin, colors=item["colors"]) is not None
-    ]
-
-
-def hidden_from(stream: HueStream, *, viewer, hidden: list[dict]) -> list[int]:
-    """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
-    return [
-        item["id"]
-        for item in hidden
-        if item["id"] in stream.sent
-        and not may_see(viewer=viewer, owner_id=item["owner_id"], visibility=Visibility.PRIVATE)
-    ]
-
-
-def take_added(stream: HueStream, *, viewer, image_ids: list[int]) -> list[StreamedImage]:
-    """Load live-announced images and keep the walk from handing them out again this cycle."""
-    images = load_images(image_ids=image_ids, viewer=viewer)
-    pushed = {streamed.card.id for streamed in images}
-    for image_id in pushed:
-        stream.pushed.add(image_id)
-        stream.sent.add(image_id)
-    stream.lookahead = [candidate for candidate in stream.lookahead if candidate.image_id not in pushed]
-    return images
-
-
-def sent_among(stream: HueStream, *, image_ids: Iterable[int]) -> list[int]:
-    return [image_id for image_id in image_ids if image_id in stream.sent]
+def _new_walk(rng: random.Random, *, density: float | None) -> Walk:
+    return Walk(start=rng.randrange(KEY_SPACE), descending=rng.random() < 0.5, density=density)
 
 
 def _restart_walk(stream: HueStream) -> None:
-    density = stream.walk.density if stream.walk else None
-    stream.walk = Walk(start=stream.rng.randrange(KEY_SPACE), descending=stream.rng.random() < 0.5, density=density)
+    stream.walk = _new_walk(stream.rng, density=stream.walk.density)
     stream.lookahead = []
 
 
@@ -440,7 +316,7 @@ def _phase_range(walk: Walk) -> tuple[int, int]:
     return low, high
 
 
-def _refill(stream: HueStream, *, viewer, size: int) -> None:
+def _refill(stream: HueStream, *, viewer: Viewer, size: int) -> None:
     if len(stream.lookahead) >= size + LOOKAHEAD_LOW:
         return
     # A new Walk, not the old one moved on, so that apply_read_ahead sees that the stream walked.
@@ -452,7 +328,7 @@ def _refill(stream: HueStream, *, viewer, size: int) -> None:
     stream.walk = walk
 
 
-def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidate]:
+def _walk(stream: HueStream, walk: Walk, *, viewer: Viewer, count: int) -> list[Candidate]:
     """Read the next stretch of the key space for `stream`; returns up to `count` scored candidates and moves `walk` past them."""
     low, high = _phase_range(walk)
     if low >= high:
@@ -485,9 +361,9 @@ def _walk(stream: HueStream, walk: Walk, *, viewer, count: int) -> list[Candidat
             walk.cursor = start if walk.descending else end - 1
     _learn_density(walk, found=len(taken), covered=covered)
     return [
-        Candidate(image_id=image_id, rank=_rank(stream, colours=colours))
+        Candidate(image_id=image_id, rank=_rank(stream, colors=colors))
         for key in taken
-        for image_id, colours in by_key[key].items()
+        for image_id, colors in by_key[key].items()
         if image_id not in stream.pushed
     ]
 
@@ -504,8 +380,8 @@ def _learn_density(walk: Walk, *, found: int, covered: int) -> None:
     walk.density = observed if walk.density is None else (walk.density + observed) / 2
 
 
-def _rank(stream: HueStream, *, colours: list[tuple[int, float]]) -> float:
-    score = match_score(hue=stream.hue, margin=stream.margin, colors=colours) or 0.0
+def _rank(stream: HueStream, *, colors: list[tuple[int, float]]) -> float:
+    score = match_score(hue=stream.hue, margin=stream.margin, colors=colors) or 0.0
     return score * stream.rng.uniform(1 - SCORE_JITTER, 1)
 
 
@@ -514,15 +390,15 @@ def _next_phase(walk: Walk) -> None:
     walk.cursor = None
 
 
-def _read_stretch(*, hues: list[int], start: int, end: int, viewer, capped: bool) -> list[tuple]:
+def _read_stretch(*, hues: list[int], start: int, end: int, viewer: Viewer, capped: bool) -> list[tuple]:
     """(image_id, hue, shuffle, share) of the matching colours with keys in [start, end) of alive images the viewer may see.
 
     One range scan of the color_hue_stream index per hue in the window, each row joined
     to its image's entry in image_stream_filter; at most READ_CAP + 1 rows if `capped`.
     """
-    visible_sql, visible_params = _visibility_sql(viewer)
+    visible_sql, visible_params = ViewerScope.of(viewer).sql(alias="i")
     sql = _stretch_sql(connection.vendor).format(
-        hues=_placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else ""
+        hues=placeholders(len(hues)), visible=visible_sql, limit=" LIMIT %s" if capped else ""
     )
     params = [
         *hues,
@@ -549,12 +425,3 @@ def _stretch_sql(vendor: str) -> str:
         f"INNER JOIN {quote(Image._meta.db_table)} i{force_filter_index} ON i.id = c.image_id "
         "WHERE c.hue IN ({hues}) AND c.shuffle >= %s AND c.shuffle < %s AND c.share >= %s AND i.deleted_at IS NULL{visible}{limit}"
     )
-
-
-def _visibility_sql(viewer) -> tuple[str, list]:
-    """The SQL twin of Image.objects.visible_to (and of may_see), for the image table aliased i."""
-    if viewer is not None and viewer.is_authenticated and viewer.is_staff:
-        return "", []
-    if viewer is not None and viewer.is_authenticated:
-        return " AND (i.visibility = %s OR i.owner_id = %s)", [Visibility.PUBLIC, viewer.pk]
-    return " AND i.visibility = %s", [Visibility.PUBLIC]

@@ -1,13 +1,22 @@
 """The HTTP API and the scroller page. Views parse and answer; the work is in ingest, services and selectors."""
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
+from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -16,13 +25,14 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict
 from gallery.storage import originals
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
-ApiView = Callable[..., Awaitable[HttpResponse]]
+ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 
 
 class BadRequest(Exception):
@@ -39,7 +49,7 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
     def decorate(view: ApiView) -> ApiView:
         @csrf_exempt
         @wraps(view)
-        async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 response = error(f"method {request.method} not allowed", status=405)
                 response["Allow"] = ", ".join(methods)
@@ -61,9 +71,12 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
     return decorate
 
 
-def require_login(request: HttpRequest) -> None:
-    if not request.user.is_authenticated:
+def require_login(request: HttpRequest) -> User:
+    """The signed-in user the request acts as, or AuthenticationFailed."""
+    user = request.user
+    if not user.is_authenticated:
         raise AuthenticationFailed("authentication required: log in or send 'Authorization: Token <key>'")
+    return user
 
 
 def int_param(request: HttpRequest, name: str, *, low: int, high: int) -> int | None:
@@ -86,20 +99,20 @@ def checked_visibility(value: object) -> str:
 
 
 @api(methods=("GET", "POST"))
-async def images_collection(request: HttpRequest) -> HttpResponse:
+async def images_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return await upload_images(request)
     return await list_images(request)
 
 
 async def upload_images(request: HttpRequest) -> JsonResponse:
-    require_login(request)
+    owner = require_login(request)
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
-    uploads = [ingest.receive(filename=file.name, size=file.size, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=request.user, uploads=uploads, visibility=visibility)
+    uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
+    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility)
     return JsonResponse({"results": [result.as_dict() for result in results]})
 
 
@@ -109,6 +122,8 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET:
+        return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
         viewer=viewer,
         hue=int_param(request, "hue", low=0, high=359),
@@ -125,6 +140,42 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     )
 
 
+MAX_QUERY_LENGTH = 200
+
+
+async def search_images(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """?q=TEXT: best match first, each with its score; paged by `after` (the `next` URL carries it)."""
+    text = request.GET["q"]
+    if not text.strip():
+        raise BadRequest("q must contain a word to search for")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    for unsupported in ("before", "include_deleted"):
+        if unsupported in request.GET:
+            raise BadRequest(f"{unsupported} does not combine with q: search pages go on with 'after'")
+    after = None
+    if request.GET.get("after"):
+        try:
+            after = search_selectors.SearchCursor.decode(request.GET["after"])
+        except ValueError:
+            raise BadRequest("after must be the value a previous page's 'next' carries") from None
+    found, next_cursor = await sync_to_async(search_selectors.search_images)(
+        viewer=request.user,
+        text=text,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        after=after,
+        limit=limit,
+    )
+    next_url = None
+    if next_cursor is not None:
+        query = request.GET.copy()
+        query["after"] = next_cursor.encode()
+        next_url = f"{reverse('api-images')}?{urlencode(query, doseq=True)}"
+    results = [{**image_to_dict(item.image, viewer=request.user, detail=True), "score": item.score} for item in found]
+    return JsonResponse({"results": results, "next": next_url})
+
+
 def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> str | None:
     if len(images) < limit:
         return None
@@ -137,14 +188,14 @@ def next_page_url(request: HttpRequest, *, images: list[Image], limit: int) -> s
 async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
     viewer = request.user
     if request.method == "DELETE":
-        require_login(request)
-        await sync_to_async(services.soft_delete_image)(actor=viewer, image_id=image_id)
-        image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
+        actor = require_login(request)
+        await sync_to_async(services.soft_delete_image)(actor=actor, image_id=image_id)
+        image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     elif request.method == "PATCH":
-        require_login(request)
+        actor = require_login(request)
         visibility = checked_visibility(json_body(request).get("visibility"))
-        await sync_to_async(services.set_visibility)(actor=viewer, image_id=image_id, visibility=visibility)
-        image = await sync_to_async(selectors.get_owned_image)(viewer=viewer, image_id=image_id)
+        await sync_to_async(services.set_visibility)(actor=actor, image_id=image_id, visibility=visibility)
+        image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     else:
         image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
     return JsonResponse(image_to_dict(image, viewer=viewer, detail=True))
@@ -152,10 +203,10 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
 
 @api(methods=("POST",))
 async def image_restore(request: HttpRequest, image_id: int) -> JsonResponse:
-    require_login(request)
-    await sync_to_async(services.restore_image)(actor=request.user, image_id=image_id)
-    image = await sync_to_async(selectors.get_owned_image)(viewer=request.user, image_id=image_id)
-    return JsonResponse(image_to_dict(image, viewer=request.user, detail=True))
+    actor = require_login(request)
+    await sync_to_async(services.restore_image)(actor=actor, image_id=image_id)
+    image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
+    return JsonResponse(image_to_dict(image, viewer=actor, detail=True))
 
 
 @api(methods=("GET",))
@@ -169,7 +220,7 @@ async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
 
 
 @api(methods=("GET",))
-async def image_original(request: HttpRequest, image_id: int) -> HttpResponse:
+async def image_original(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id)
     content_type = ORIGINAL_MEDIA_TYPES[image.format]
     stored_name = str(image.original)
@@ -185,11 +236,13 @@ async def image_original(request: HttpRequest, image_id: int) -> HttpResponse:
         return error(ingest.STORAGE_UNAVAILABLE, status=503)
     response = StreamingHttpResponse(read_in_chunks(file), content_type=content_type)
     response["Content-Length"] = str(image.byte_size)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=image.original_name)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=False, filename=image.original_name) or "inline"
+    )
     return response
 
 
-async def read_in_chunks(file, *, chunk_size: int = 256 * 1024):
+async def read_in_chunks(file: IO[bytes], *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
     """Async so that Daphne streams the file instead of Django reading it whole into memory first."""
     try:
         while chunk := await sync_to_async(file.read, thread_sensitive=False)(chunk_size):
@@ -201,15 +254,13 @@ async def read_in_chunks(file, *, chunk_size: int = 256 * 1024):
 @api(methods=("POST",))
 async def images_lookup(request: HttpRequest) -> JsonResponse:
     """Which of these content hashes the caller already holds, so a client can skip sending their bytes."""
-    require_login(request)
+    owner = require_login(request)
     hashes = json_body(request).get("sha256")
     if not isinstance(hashes, list) or not all(isinstance(value, str) and len(value) == 64 for value in hashes):
         raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(
-        owner=request.user, hashes=[value.lower() for value in hashes]
-    )
+    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=[value.lower() for value in hashes])
     return JsonResponse(
         {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
     )

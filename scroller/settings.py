@@ -18,11 +18,31 @@ from accounts.user_codes import generate_user_code
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def env_bool(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    """A yes/no variable; anything but the usual spellings is an error, so that a typo cannot silently mean "off"."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: use one of {', '.join(sorted(TRUE_WORDS | FALSE_WORDS))}."
+    )
+
+
+def env_choice(name: str, *, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}.")
+    return raw
 
 
 def env_int(name: str, *, default: int) -> int:
@@ -266,7 +286,8 @@ SERVESTATIC_USE_STATIC_ROOT = not SERVESTATIC_USE_FINDERS
 # Uploads: files above this many bytes are refused before they are read.
 SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_000)
 SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
-SCROLLER_DEFAULT_VISIBILITY = os.environ.get("SCROLLER_DEFAULT_VISIBILITY", "public")
+# The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
+SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
@@ -284,3 +305,5 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+# Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
+SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")

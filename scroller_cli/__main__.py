@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = subparsers.add_parser("ls", parents=[connection], help="list your images")
     ls.add_argument("--hue", type=hue, help="only images with a dominant colour near this hue (0–359)")
+    ls.add_argument(
+        "--query",
+        "-q",
+        metavar="TEXT",
+        help="images matching these words (labels, their synonyms and broader terms, description, file name, "
+        "colour words), best match first, with their score",
+    )
     ls.add_argument("--deleted", action="store_true", help="include images in the trash")
     ls.add_argument("--all", action="store_true", dest="everyone", help="every image you can see, not only yours")
 
@@ -133,7 +140,10 @@ def int_argument(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "ls" and arguments.query is not None and arguments.deleted:
+        parser.error("--deleted does not combine with --query: search finds only images not in the trash")
     try:
         return run(arguments)
     except (ScrollerError, ConfigError) as error:
@@ -167,7 +177,11 @@ def run(arguments: argparse.Namespace) -> int:
         return transfer(arguments=arguments, client=client, config_path=config_path)
     if arguments.command == "ls":
         commands.list_images(
-            client=client, hue=arguments.hue, include_deleted=arguments.deleted, everyone=arguments.everyone
+            client=client,
+            hue=arguments.hue,
+            query=arguments.query,
+            include_deleted=arguments.deleted,
+            everyone=arguments.everyone,
         )
         return EXIT_OK
     change = commands.remove if arguments.command == "rm" else commands.restore

@@ -152,10 +152,18 @@ class ScrollerClient:
             ]
 
     def iter_images(
-        self, *, mine: bool, include_deleted: bool = False, hue: int | None = None, page_size: int = 100
+        self,
+        *,
+        mine: bool,
+        include_deleted: bool = False,
+        hue: int | None = None,
+        query: str | None = None,
+        page_size: int = 100,
     ) -> Iterator[dict]:
-        """Image dicts page after page, following the server's `next` links."""
+        """Image dicts page after page, following the server's `next` links; best match first with a `query`."""
         params: dict[str, str | int] = {"limit": page_size}
+        if query is not None:
+            params["q"] = query
         if mine:
             params["owner"] = "me"
         if include_deleted:

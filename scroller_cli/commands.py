@@ -525,9 +525,11 @@ def claim_free_name(*, source: Path, wanted: Path) -> Path:
 # ls, rm, restore
 
 
-def list_images(*, client: ScrollerClient, hue: int | None, include_deleted: bool, everyone: bool) -> None:
+def list_images(
+    *, client: ScrollerClient, hue: int | None, query: str | None, include_deleted: bool, everyone: bool
+) -> None:
     count = 0
-    for image in client.iter_images(mine=not everyone, include_deleted=include_deleted, hue=hue):
+    for image in client.iter_images(mine=not everyone, include_deleted=include_deleted, hue=hue, query=query):
         print(format_image_line(image=image, show_owner=everyone))
         count += 1
     print(f"{count} image{'s' if count != 1 else ''}", file=sys.stderr)
@@ -545,6 +547,8 @@ def format_image_line(*, image: dict, show_owner: bool) -> str:
         f"{created:<10}",
         f"hues {hues or '-'}".ljust(20),
     ]
+    if "score" in image:
+        columns.append(f"score {image['score']:.4f}")
     if show_owner:
         columns.append(image.get("owner", ""))
     columns.append(image.get("filename", ""))
@@ -602,6 +606,8 @@ def login_with_token(*, client: ScrollerClient, config_path: Path) -> None:
         raise ScrollerError(
             f"the server at {client.server} does not accept this token (mistyped, or revoked?)"
         ) from None
+    if client.credentials is None:
+        raise ScrollerError("no token to save: give one with --token")
     save_credentials(config_path=config_path, server=client.server, credentials=client.credentials)
     print(f"Logged in to {client.server}; token saved in {config_path}")
 

@@ -1,4 +1,4 @@
-// Wires the page together: hue control, the live stream, delete/undo, status.
+// Wires the page together: hue control, search box, the live stream, delete/undo, status.
 
 import { Columns } from './columns.js';
 import { StreamSocket } from './socket.js';
@@ -20,13 +20,19 @@ const ui = {
   status: root.querySelector('[data-testid="ws-status"]'),
   play: root.querySelector('[data-testid="play-toggle"]'),
   upload: root.querySelector('[data-testid="upload-panel"]'),
+  searchForm: root.querySelector('[data-testid="search-form"]'),
+  searchInput: root.querySelector('[data-testid="search-input"]'),
+  searchClear: root.querySelector('[data-testid="search-clear"]'),
 };
+const EMPTY_LIBRARY_TEXT = ui.empty.textContent;
 
 const toasts = new Toasts(root.querySelector('[data-role="toasts"]'));
 const decoder = new ThumbDecoder(config.workerUrl, config.xzUrl);
 // An empty batch means nothing matches at all: stop asking until something
 // arrives live, or the loop would ask every frame.
 let exhausted = false;
+// The search being streamed, or null for the hue stream.
+let query = null;
 let uploads = null;
 // What the server said about uploading, kept in case it says so before the
 // upload module has loaded.
@@ -71,6 +77,7 @@ function onBatch(msg) {
   ui.notice.hidden = !widened;
   if (widened) ui.notice.textContent = `Nothing at this hue yet — showing ±${msg.margin}°`;
   exhausted = count === 0;
+  ui.empty.textContent = query === null ? EMPTY_LIBRARY_TEXT : `Nothing found for “${query}”.`;
   ui.empty.hidden = !(exhausted && columns.size === 0);
 }
 
@@ -118,9 +125,9 @@ function hueName(hue) {
   return HUE_NAMES.find(([below]) => hue < below)[1];
 }
 
-function initialHue() {
+function hueFromUrl() {
   const fromUrl = Number.parseInt(new URLSearchParams(location.search).get('hue'), 10);
-  return Number.isInteger(fromUrl) && fromUrl >= 0 && fromUrl <= 359 ? fromUrl : DEFAULT_HUE;
+  return Number.isInteger(fromUrl) && fromUrl >= 0 && fromUrl <= 359 ? fromUrl : null;
 }
 
 // Tinting is instant while dragging; only the stream switch is debounced.
@@ -130,22 +137,36 @@ function tint(hue) {
   ui.hueValue.textContent = `${hue}°`;
 }
 
-function subscribe(hue) {
+// A search streams without a hue until the slider moves during it; the URL
+// says what is streamed, so a search can be bookmarked and shared.
+function subscribe(subscription) {
   exhausted = false;
   ui.notice.hidden = true;
   ui.empty.hidden = true;
   columns.clear();
-  socket.subscribe(hue);
+  query = subscription.q ?? null;
+  ui.searchClear.hidden = query === null;
+  socket.subscribe(subscription);
   const url = new URL(location.href);
-  url.searchParams.set('hue', hue);
+  for (const name of ['q', 'hue']) {
+    if (subscription[name] === undefined) url.searchParams.delete(name);
+    else url.searchParams.set(name, subscription[name]);
+  }
   history.replaceState(history.state, '', url);
 }
 
 function initHue() {
-  const hue = initialHue();
+  const fromUrl = hueFromUrl();
+  const hue = fromUrl ?? DEFAULT_HUE;
   ui.slider.value = hue;
   tint(hue);
-  socket.subscribe(hue);
+  const searched = new URLSearchParams(location.search).get('q')?.trim();
+  if (searched) {
+    ui.searchInput.value = searched;
+    subscribe(fromUrl === null ? { q: searched } : { q: searched, hue });
+  } else {
+    subscribe({ hue });
+  }
   let timer = 0;
   let current = hue;
   ui.slider.addEventListener('input', () => {
@@ -153,8 +174,34 @@ function initHue() {
     tint(next);
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (next !== current) subscribe((current = next));
+      if (next === current) return;
+      current = next;
+      subscribe(query === null ? { hue: next } : { q: query, hue: next });
     }, HUE_DEBOUNCE_MS);
+  });
+}
+
+// ---- search -----------------------------------------------------------------
+
+function initSearch() {
+  const backToHue = () => {
+    ui.searchInput.value = '';
+    if (query !== null) subscribe({ hue: ui.slider.valueAsNumber });
+  };
+  ui.searchForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = ui.searchInput.value.trim();
+    if (!text) backToHue();
+    else if (text !== query) subscribe({ q: text });
+  });
+  ui.searchInput.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    event.preventDefault();
+    backToHue();
+  });
+  ui.searchClear.addEventListener('click', () => {
+    backToHue();
+    ui.searchInput.focus();
   });
 }
 
@@ -206,6 +253,7 @@ function guardAnonymousDrops() {
 }
 
 initHue();
+initSearch();
 initPlayback();
 initUploads();
 socket.connect();

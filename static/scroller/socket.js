@@ -1,5 +1,5 @@
 // The /ws/scroller/ connection: reconnects by itself, re-subscribes to the
-// current hue, and pairs each announced image with its thumbnail.
+// current stream (a hue, or a search), and pairs each announced image with its thumbnail.
 //
 // Every "batch" or "added" message with images is followed by exactly one
 // binary frame: one record per image, in META order, each a 4-byte big-endian
@@ -18,7 +18,8 @@ export class StreamSocket {
   #ws = null;
   #attempt = 0;
   #retryTimer = 0;
-  #hue = null;
+  // What the stream is: { hue } or { q } or { q, hue }; null before the first subscribe.
+  #subscription = null;
   // Messages whose binary frame has not arrived yet, oldest first:
   // { images, source, wanted }; `wanted` is false for a superseded stream's.
   #awaiting = [];
@@ -61,24 +62,24 @@ export class StreamSocket {
     return true;
   }
 
-  /** Switch the stream to `hue`; remembered so every reconnect re-subscribes. */
-  subscribe(hue) {
-    this.#hue = hue;
+  /** Switch the stream to `subscription` ({ hue }, { q } or both); remembered so every reconnect re-subscribes. */
+  subscribe(subscription) {
+    this.#subscription = subscription;
     this.#resuming = false;
     this.#forgetStream();
-    this.#moreInFlight = this.send({ type: 'subscribe', hue });
+    this.#moreInFlight = this.send({ type: 'subscribe', ...subscription });
   }
 
   /** Ask for the next batch unless one is still on its way. */
   requestMore() {
-    if (this.#moreInFlight || this.#hue === null) return;
+    if (this.#moreInFlight || this.#subscription === null) return;
     this.#moreInFlight = this.send({ type: 'more' });
   }
 
   #opened() {
     this.#on.state('open');
-    if (this.#hue === null) return;
-    this.subscribe(this.#hue);
+    if (this.#subscription === null) return;
+    this.subscribe(this.#subscription);
     this.#resuming = true;
   }
 
@@ -140,14 +141,19 @@ export class StreamSocket {
   }
 
   #onBatch(msg) {
-    // A batch for a hue we have since left answers an old request: its frame is dropped.
-    const wanted = Number(msg.hue) === this.#hue;
+    // A batch for a stream we have since left answers an old request: its frame is dropped.
+    const wanted = this.#isCurrent(msg);
     const images = msg.images ?? [];
     this.#expect(images, this.#resuming ? 'resume' : 'batch', wanted);
     if (!wanted) return;
     this.#resuming = false;
     this.#moreInFlight = images.length > 0;
     this.#on.batch(msg);
+  }
+
+  #isCurrent(msg) {
+    const { q = null, hue = null } = this.#subscription ?? {};
+    return (msg.q ?? null) === q && (msg.hue ?? null) === hue;
   }
 
   #expect(images = [], source, wanted = true) {

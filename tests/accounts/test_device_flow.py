@@ -136,13 +136,13 @@ def test_approved_device_gets_an_access_token_that_authenticates_the_api(device,
     browser = Client()
     to_login = browser.get(path_of(answer["verification_uri_complete"]))
     assert to_login.status_code == 302
-    login_page = browser.get(to_login.url)
+    login_page = browser.get(to_login["Location"])
     back = browser.post(
-        to_login.url,
+        to_login["Location"],
         {"username": "alice", "password": "a-long-and-unguessable-passphrase-42", "next": login_page.context["next"]},
     )
     assert back.status_code == 302
-    confirm = browser.get(back.url)
+    confirm = browser.get(back["Location"])
     assert confirm.status_code == 200
     assert answer["user_code"] in confirm.content.decode()
     assert "Scroller command line" in confirm.content.decode()
@@ -293,7 +293,7 @@ def test_the_verification_page_needs_a_login(device):
     answer = start_device_authorization(device)
     response = Client().get(path_of(answer["verification_uri_complete"]))
     assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/?next=/accounts/device/")
+    assert response["Location"].startswith("/accounts/login/?next=/accounts/device/")
 
 
 def test_a_typed_code_is_accepted_in_any_case_and_spacing(device, browser):

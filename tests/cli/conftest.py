@@ -33,7 +33,9 @@ class CliRun:
 
     @property
     def files_sent(self) -> int:
-        return int(re.search(r"^  sent: (\d+) files", self.stdout, flags=re.MULTILINE).group(1))
+        sent = re.search(r"^  sent: (\d+) files", self.stdout, flags=re.MULTILINE)
+        assert sent, self.stdout
+        return int(sent.group(1))
 
     @property
     def output(self) -> str:
@@ -86,6 +88,7 @@ class Cli:
 def finish(process: subprocess.Popen, *, already_read: str = "") -> CliRun:
     """Wait for a started CLI. Reads through the pipes' file objects, not communicate(), which
     would skip what a readline() has already buffered."""
+    assert process.stdout is not None and process.stderr is not None, "started without pipes"
     stdout = already_read + process.stdout.read()
     stderr = process.stderr.read()
     return CliRun(exit_code=process.wait(timeout=SUBPROCESS_TIMEOUT_SECONDS), stdout=stdout, stderr=stderr)
@@ -120,21 +123,21 @@ def photos(tmp_path) -> Path:
     return folder
 
 
-def distinct_colour(index: int) -> tuple[int, int, int]:
+def distinct_color(index: int) -> tuple[int, int, int]:
     # Golden-ratio steps around the hue circle: every index gets a different, saturated colour.
     red, green, blue = colorsys.hsv_to_rgb((index * 0.618033988749895) % 1, 0.85, 0.9)
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
-def image_bytes(*, colour: tuple[int, int, int], image_format: str = "PNG", size: tuple[int, int] = (48, 32)) -> bytes:
+def image_bytes(*, color: tuple[int, int, int], image_format: str = "PNG", size: tuple[int, int] = (48, 32)) -> bytes:
     buffer = io.BytesIO()
-    PILImage.new("RGB", size, colour).save(buffer, format=image_format)
+    PILImage.new("RGB", size, color).save(buffer, format=image_format)
     return buffer.getvalue()
 
 
-def write_image(path: Path, *, colour: tuple[int, int, int]) -> Path:
+def write_image(path: Path, *, color: tuple[int, int, int]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(image_bytes(colour=colour, image_format=PIL_FORMATS[path.suffix.lower()]))
+    path.write_bytes(image_bytes(color=color, image_format=PIL_FORMATS[path.suffix.lower()]))
     return path
 
 

@@ -47,6 +47,7 @@ def decide_in_browser(*, session: requests.Session, verification_uri: str, user_
 def start_login(cli: Cli) -> tuple[subprocess.Popen, str, str]:
     """Start `scroller-cli login` and read the verification URI and user code it shows."""
     process = cli.start("login")
+    assert process.stdout is not None and process.stderr is not None, "started without pipes"
     first_line = process.stdout.readline()
     match = re.search(r"open (\S+) in a browser and enter the code: (\S+)", first_line)
     assert match, first_line + process.stderr.read()

@@ -6,7 +6,7 @@ from accounts.models import ApiToken
 from accounts.services import revoke_api_token
 from gallery.models import Image
 from scroller_cli.credentials import Credentials, save_credentials
-from tests.cli.conftest import distinct_colour, folder_snapshot, write_image
+from tests.cli.conftest import distinct_color, folder_snapshot, write_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ def closed_port_url() -> str:
 
 
 def test_a_server_that_is_down_gives_a_clear_error_and_touches_no_file(cli, photos, api_key):
-    write_image(photos / "a.png", colour=(20, 40, 250))
+    write_image(photos / "a.png", color=(20, 40, 250))
     before = folder_snapshot(photos)
     down = closed_port_url()
     save_credentials(config_path=cli.config_path, server=down, credentials=Credentials(scheme="Token", token=api_key))
@@ -34,7 +34,7 @@ def test_a_server_that_is_down_gives_a_clear_error_and_touches_no_file(cli, phot
 
 
 def test_an_upload_cut_off_by_the_server_going_down_resumes_once_it_is_back(logged_in_cli, daphne_server, photos, user):
-    paths = [write_image(photos / f"img-{index}.png", colour=distinct_colour(index)) for index in range(5)]
+    paths = [write_image(photos / f"img-{index}.png", color=distinct_color(index)) for index in range(5)]
     assert logged_in_cli("upload", *map(str, paths[:2])).exit_code == 0
     before = folder_snapshot(photos)
     daphne_server.stop()
@@ -66,7 +66,7 @@ def test_logging_in_to_a_server_that_is_down_saves_nothing(cli, api_key):
 
 
 def test_a_revoked_token_stops_the_upload_with_a_hint_to_log_in_again(logged_in_cli, photos, user):
-    write_image(photos / "a.png", colour=(200, 40, 50))
+    write_image(photos / "a.png", color=(200, 40, 50))
     revoke_api_token(user=user, token_id=ApiToken.objects.get(user=user).pk)
 
     run = logged_in_cli("upload", str(photos))
@@ -77,7 +77,7 @@ def test_a_revoked_token_stops_the_upload_with_a_hint_to_log_in_again(logged_in_
 
 
 def test_an_unreadable_file_is_reported_and_the_others_are_uploaded(logged_in_cli, photos, tmp_path, user):
-    write_image(photos / "fine.png", colour=(30, 180, 90))
+    write_image(photos / "fine.png", color=(30, 180, 90))
     # Running as root makes chmod 000 ineffective; a dangling symlink cannot be read by anyone.
     (photos / "dangling.jpg").symlink_to(tmp_path / "moved away.jpg")
     missing = tmp_path / "never existed.png"

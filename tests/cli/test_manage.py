@@ -12,8 +12,8 @@ def listed_ids(run) -> list[int]:
 
 @pytest.fixture
 def red_and_blue(logged_in_cli, photos, user) -> tuple[Image, Image]:
-    write_image(photos / "red.png", colour=(255, 0, 0))
-    write_image(photos / "blue.png", colour=(0, 0, 255))
+    write_image(photos / "red.png", color=(255, 0, 0))
+    write_image(photos / "blue.png", color=(0, 0, 255))
     assert logged_in_cli("upload", str(photos)).exit_code == 0
     return Image.objects.get(original_name="red.png"), Image.objects.get(original_name="blue.png")
 
@@ -29,12 +29,28 @@ def test_ls_lists_your_images_newest_first(logged_in_cli, red_and_blue):
     assert "2 images" in run.stderr
 
 
-def test_ls_with_a_hue_lists_only_images_of_that_colour(logged_in_cli, red_and_blue):
+def test_ls_with_a_hue_lists_only_images_of_that_color(logged_in_cli, red_and_blue):
     red, blue = red_and_blue
 
     assert listed_ids(logged_in_cli("ls", "--hue", "0")) == [red.pk]
     assert listed_ids(logged_in_cli("ls", "--hue", "240")) == [blue.pk]
     assert listed_ids(logged_in_cli("ls", "--hue", "120")) == []
+
+
+def test_ls_with_a_query_lists_the_matches_best_first_with_their_score(logged_in_cli, red_and_blue, photos):
+    red, _ = red_and_blue
+    write_image(photos / "red kite.png", color=(250, 10, 0))
+    assert logged_in_cli("upload", str(photos)).exit_code == 0
+    kite = Image.objects.get(original_name="red kite.png")
+
+    run = logged_in_cli("ls", "--query", "Red")
+
+    assert run.exit_code == 0, run.output
+    assert listed_ids(run) == [kite.pk, red.pk]
+    assert run.stdout.count("score 1.0000") == 2
+    assert listed_ids(logged_in_cli("ls", "-q", "kites")) == [kite.pk]
+    assert listed_ids(logged_in_cli("ls", "-q", "xyzzy")) == []
+    assert logged_in_cli("ls", "-q", "red", "--deleted").exit_code == 2
 
 
 def test_ls_rejects_a_hue_outside_the_circle(logged_in_cli):
@@ -69,7 +85,7 @@ def test_rm_moves_an_image_to_the_trash_and_restore_brings_it_back(logged_in_cli
 def test_rm_of_an_unknown_image_or_someone_elses_says_so_and_changes_nothing(logged_in_cli, red_and_blue, other_user):
     from tests.gallery.stored import store_image
 
-    theirs = store_image(owner=other_user, colour=(0, 255, 0), visibility="public")
+    theirs = store_image(owner=other_user, color=(0, 255, 0), visibility="public")
     red, _ = red_and_blue
 
     run = logged_in_cli("rm", "999999", str(theirs.pk), str(red.pk))

@@ -2,17 +2,17 @@ import pytest
 
 from gallery import services
 from gallery.models import Image
-from tests.cli.conftest import distinct_colour, folder_snapshot, image_bytes, sha256_of, write_image
+from tests.cli.conftest import distinct_color, folder_snapshot, image_bytes, sha256_of, write_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_sync_uploads_only_what_is_new_in_the_folder(logged_in_cli, photos, user):
-    write_image(photos / "one.png", colour=distinct_colour(1))
-    write_image(photos / "nested" / "two.jpg", colour=distinct_colour(2))
+    write_image(photos / "one.png", color=distinct_color(1))
+    write_image(photos / "nested" / "two.jpg", color=distinct_color(2))
     first = logged_in_cli("sync", str(photos))
     assert first.summary["created"] == 2, first.output
-    new = write_image(photos / "three.webp", colour=distinct_colour(3))
+    new = write_image(photos / "three.webp", color=distinct_color(3))
 
     second = logged_in_cli("sync", str(photos))
 
@@ -24,8 +24,8 @@ def test_sync_uploads_only_what_is_new_in_the_folder(logged_in_cli, photos, user
 
 
 def test_sync_reports_an_image_deleted_on_the_server_and_does_not_send_it_again(logged_in_cli, photos, user):
-    kept = write_image(photos / "kept.png", colour=distinct_colour(4))
-    deleted = write_image(photos / "deleted.png", colour=distinct_colour(5))
+    kept = write_image(photos / "kept.png", color=distinct_color(4))
+    deleted = write_image(photos / "deleted.png", color=distinct_color(5))
     logged_in_cli("sync", str(photos))
     image = Image.objects.get(owner=user, sha256=sha256_of(deleted))
     services.soft_delete_image(actor=user, image_id=image.pk)
@@ -50,7 +50,7 @@ def test_sync_reports_an_image_deleted_on_the_server_and_does_not_send_it_again(
 def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reported_not_resent(
     logged_in_cli, photos, user
 ):
-    purged = write_image(photos / "purged.png", colour=distinct_colour(6))
+    purged = write_image(photos / "purged.png", color=distinct_color(6))
     logged_in_cli("sync", str(photos))
     services.purge_images(image_ids=list(Image.objects.filter(owner=user).values_list("pk", flat=True)))
     assert not Image.objects.exists()
@@ -69,14 +69,14 @@ def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reporte
 def test_sync_download_fetches_server_images_missing_locally_and_verifies_them(logged_in_cli, photos, tmp_path, user):
     elsewhere = tmp_path / "other computer"
     remote = [
-        write_image(elsewhere / "beach.jpg", colour=distinct_colour(7)),
-        write_image(elsewhere / "sub" / "forest.png", colour=distinct_colour(8)),
+        write_image(elsewhere / "beach.jpg", color=distinct_color(7)),
+        write_image(elsewhere / "sub" / "forest.png", color=distinct_color(8)),
     ]
     assert logged_in_cli("upload", str(elsewhere)).exit_code == 0
-    local = write_image(photos / "local.gif", colour=distinct_colour(9))
+    local = write_image(photos / "local.gif", color=distinct_color(9))
     # Same name as a server image but different content: it must stay as it is.
     clash = photos / "beach.jpg"
-    clash.write_bytes(image_bytes(colour=(1, 2, 3), image_format="JPEG"))
+    clash.write_bytes(image_bytes(color=(1, 2, 3), image_format="JPEG"))
     clash_before = clash.read_bytes()
 
     run = logged_in_cli("sync", "--download", str(photos))
@@ -99,7 +99,7 @@ def test_sync_download_fetches_server_images_missing_locally_and_verifies_them(l
 
 def test_sync_download_refuses_a_file_whose_bytes_do_not_match_the_servers_hash(logged_in_cli, photos, tmp_path, user):
     elsewhere = tmp_path / "other computer"
-    write_image(elsewhere / "tampered.png", colour=distinct_colour(10))
+    write_image(elsewhere / "tampered.png", color=distinct_color(10))
     assert logged_in_cli("upload", str(elsewhere)).exit_code == 0
     image = Image.objects.get(owner=user)
     # Corrupt the stored original in place, keeping its length, as a failing disk would.

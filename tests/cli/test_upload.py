@@ -3,18 +3,18 @@ import signal
 import pytest
 
 from gallery.models import Image
-from tests.cli.conftest import distinct_colour, finish, folder_snapshot, image_bytes, sha256_of, write_image
+from tests.cli.conftest import distinct_color, finish, folder_snapshot, image_bytes, sha256_of, write_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_upload_of_a_folder_sends_images_recursively_and_ignores_other_files(logged_in_cli, photos, user):
     images = [
-        write_image(photos / "a.png", colour=(255, 0, 0)),
-        write_image(photos / "trip" / "b.jpg", colour=(0, 0, 255)),
-        write_image(photos / "trip" / "day two" / "c.webp", colour=(0, 200, 0)),
-        write_image(photos / "SHOUTING.GIF", colour=(200, 200, 0)),
-        write_image(photos / "trip" / "d.JPEG", colour=(0, 200, 200)),
+        write_image(photos / "a.png", color=(255, 0, 0)),
+        write_image(photos / "trip" / "b.jpg", color=(0, 0, 255)),
+        write_image(photos / "trip" / "day two" / "c.webp", color=(0, 200, 0)),
+        write_image(photos / "SHOUTING.GIF", color=(200, 200, 0)),
+        write_image(photos / "trip" / "d.JPEG", color=(0, 200, 200)),
     ]
     (photos / "notes.txt").write_text("not an image")
     (photos / "trip" / "raw.cr2").write_bytes(b"raw camera file")
@@ -42,7 +42,7 @@ def test_upload_of_a_folder_sends_images_recursively_and_ignores_other_files(log
 
 
 def test_upload_with_visibility_private_stores_private_images(logged_in_cli, photos, user):
-    write_image(photos / "secret.png", colour=(10, 20, 200))
+    write_image(photos / "secret.png", color=(10, 20, 200))
 
     run = logged_in_cli("upload", "--visibility", "private", str(photos / "secret.png"))
 
@@ -52,7 +52,7 @@ def test_upload_with_visibility_private_stores_private_images(logged_in_cli, pho
 
 def test_running_the_same_upload_again_sends_nothing(logged_in_cli, photos, user):
     for index in range(6):
-        write_image(photos / f"photo-{index}.png", colour=distinct_colour(index))
+        write_image(photos / f"photo-{index}.png", color=distinct_color(index))
     first = logged_in_cli("upload", str(photos))
     assert first.summary["created"] == 6, first.output
     stored_before = list(Image.objects.order_by("pk").values_list("pk", "sha256", "created_at"))
@@ -69,7 +69,7 @@ def test_running_the_same_upload_again_sends_nothing(logged_in_cli, photos, user
 
 def test_an_interrupted_upload_resumes_with_only_the_files_that_did_not_arrive(logged_in_cli, photos, user):
     # 40 files make three chunks of at most 16; the "interrupted" first run got through 12 of them.
-    paths = [write_image(photos / f"img-{index:02}.jpg", colour=distinct_colour(index)) for index in range(40)]
+    paths = [write_image(photos / f"img-{index:02}.jpg", color=distinct_color(index)) for index in range(40)]
     first = logged_in_cli("upload", "--jobs", "2", *map(str, paths[:12]))
     assert first.summary["created"] == 12, first.output
 
@@ -83,7 +83,7 @@ def test_an_interrupted_upload_resumes_with_only_the_files_that_did_not_arrive(l
 
 
 def test_ctrl_c_during_an_upload_keeps_what_arrived_and_a_rerun_sends_only_the_rest(logged_in_cli, photos, user):
-    paths = [write_image(photos / f"img-{index:03}.png", colour=distinct_colour(index)) for index in range(96)]
+    paths = [write_image(photos / f"img-{index:03}.png", color=distinct_color(index)) for index in range(96)]
     process = logged_in_cli.start("upload", "--jobs", "1", "--verbose", str(photos))
     # --verbose prints a chunk's files as soon as the server has answered for them.
     first_line = process.stdout.readline()
@@ -109,7 +109,7 @@ def test_ctrl_c_during_an_upload_keeps_what_arrived_and_a_rerun_sends_only_the_r
 
 
 def test_identical_local_files_are_sent_once(logged_in_cli, photos, user):
-    data = image_bytes(colour=(120, 40, 200))
+    data = image_bytes(color=(120, 40, 200))
     (photos / "original.png").write_bytes(data)
     (photos / "copy of original.png").write_bytes(data)
 
@@ -126,7 +126,7 @@ def test_identical_local_files_are_sent_once(logged_in_cli, photos, user):
 def test_a_file_the_server_cannot_decode_is_rejected_with_its_reason_and_the_rest_is_stored(
     logged_in_cli, photos, user
 ):
-    write_image(photos / "good.png", colour=(0, 128, 255))
+    write_image(photos / "good.png", color=(0, 128, 255))
     (photos / "broken.jpg").write_bytes(b"this is text pretending to be a JPEG")
 
     run = logged_in_cli("upload", str(photos))
@@ -141,7 +141,7 @@ def test_a_file_the_server_cannot_decode_is_rejected_with_its_reason_and_the_res
 
 
 def test_an_image_in_the_server_trash_is_not_sent_again_but_pointed_at_restore(logged_in_cli, photos, user):
-    path = write_image(photos / "gone.png", colour=(250, 100, 0))
+    path = write_image(photos / "gone.png", color=(250, 100, 0))
     logged_in_cli("upload", str(path))
     image = Image.objects.get(owner=user)
     assert logged_in_cli("rm", str(image.pk)).exit_code == 0

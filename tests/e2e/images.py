@@ -18,14 +18,14 @@ from gallery.models import Image
 _serial = itertools.count(1)
 
 
-def solid_colour(hue: int) -> tuple[int, int, int]:
+def solid_color(hue: int) -> tuple[int, int, int]:
     red, green, blue = colorsys.hsv_to_rgb(hue / 360, 1.0, 1.0)
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
 def image_bytes(*, hue: int, size: tuple[int, int] = (64, 48)) -> bytes:
     """A solid PNG of `hue`, distinct from every other one made here."""
-    image = PILImage.new("RGB", size, solid_colour(hue))
+    image = PILImage.new("RGB", size, solid_color(hue))
     serial = next(_serial)
     image.putpixel((0, 0), (serial % 256, serial // 256 % 256, 128))
     buffer = io.BytesIO()

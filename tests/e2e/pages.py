@@ -31,10 +31,11 @@ def wait_for_tile_ids(page: Page, ids: list[int]) -> None:
 def matches_hue(image_id: int, *, hue: int) -> bool:
     """From the stored dominant colours: does the image have a large enough colour within the configured margin of `hue`?"""
     margin, min_share = settings.SCROLLER_HUE_MARGIN, settings.SCROLLER_MIN_MATCH_SHARE
-    for colour_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list(
+    for color_hue, share in DominantColor.objects.filter(image_id=image_id, hue__isnull=False).values_list(
         "hue", "share"
     ):
-        distance = abs(colour_hue - hue) % 360
+        assert color_hue is not None
+        distance = abs(color_hue - hue) % 360
         if min(distance, 360 - distance) <= margin and share >= min_share:
             return True
     return False

@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageColor
 
-Colour = tuple[int, int, int] | str
+Color = tuple[int, int, int] | str
 
 # Pillow's PNG plugin refuses a text chunk that inflates past this (PngImagePlugin.MAX_TEXT_CHUNK).
 _PNG_TEXT_LIMIT = 1024 * 1024
@@ -32,19 +32,19 @@ def encode(image: Image.Image, *, image_format: str, exif_orientation: int | Non
 
 
 def solid(
-    *, colour: Colour = "red", width: int = 64, height: int = 48, image_format: str = "PNG", mode: str = "RGB"
+    *, color: Color = "red", width: int = 64, height: int = 48, image_format: str = "PNG", mode: str = "RGB"
 ) -> bytes:
     """One colour all over. `mode` other than RGB (e.g. "CMYK", "L", "P") converts before saving."""
-    image = Image.new("RGB", (width, height), colour)
+    image = Image.new("RGB", (width, height), color)
     if mode != "RGB":
         image = image.convert(mode)
     return encode(image, image_format=image_format)
 
 
-def two_colour_split(
+def two_color_split(
     *,
-    first: Colour = "red",
-    second: Colour = "blue",
+    first: Color = "red",
+    second: Color = "blue",
     first_share: float = 0.5,
     width: int = 100,
     height: int = 50,
@@ -60,7 +60,7 @@ def two_colour_split(
 
 
 def split_image(
-    *, first: Colour = "red", second: Colour = "blue", first_share: float = 0.5, width: int = 100, height: int = 50
+    *, first: Color = "red", second: Color = "blue", first_share: float = 0.5, width: int = 100, height: int = 50
 ) -> Image.Image:
     image = Image.new("RGB", (width, height), second)
     image.paste(Image.new("RGB", (round(width * first_share), height), first))
@@ -83,33 +83,33 @@ def photo_like_image(*, width: int = 640, height: int = 480, seed: int = 0) -> I
     return Image.fromarray(np.clip(smooth + grain, 0, 255).astype(np.uint8), "RGB")
 
 
-def animated_gif(*, frame_colours: Sequence[Colour] = ("red", "blue"), width: int = 40, height: int = 30) -> bytes:
+def animated_gif(*, frame_colors: Sequence[Color] = ("red", "blue"), width: int = 40, height: int = 30) -> bytes:
     """One solid frame per colour, first colour first."""
-    frames = [Image.new("RGB", (width, height), colour) for colour in frame_colours]
+    frames = [Image.new("RGB", (width, height), color) for color in frame_colors]
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     return buffer.getvalue()
 
 
 def multi_picture_jpeg(
-    *, picture_colours: Sequence[Colour] = ("red", "blue"), width: int = 90, height: int = 60
+    *, picture_colors: Sequence[Color] = ("red", "blue"), width: int = 90, height: int = 60
 ) -> bytes:
     """An MPO: JPEG pictures one after the other, as some cameras write stereo pairs; readable as a plain JPEG."""
-    pictures = [Image.new("RGB", (width, height), colour) for colour in picture_colours]
+    pictures = [Image.new("RGB", (width, height), color) for color in picture_colors]
     return encode(pictures[0], image_format="MPO", save_all=True, append_images=pictures[1:])
 
 
 def half_transparent(
-    *, colour: Colour = "red", width: int = 40, height: int = 30, image_format: str = "PNG", mode: str = "RGBA"
+    *, color: Color = "red", width: int = 40, height: int = 30, image_format: str = "PNG", mode: str = "RGBA"
 ) -> bytes:
     """`colour` on the left half, fully transparent on the right; `mode` "RGBA", "LA" or "P" (palette with a transparent index)."""
     if mode == "P":
         image = Image.new("P", (width, height), 1)
-        image.putpalette([*ImageColor.getrgb(colour)[:3], 0, 0, 0])
+        image.putpalette([*ImageColor.getrgb(color)[:3], 0, 0, 0])
         image.paste(0, (0, 0, width // 2, height))
         return encode(image, image_format=image_format, transparency=1)
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    image.paste(Image.new("RGBA", (width // 2, height), colour))
+    image.paste(Image.new("RGBA", (width // 2, height), color))
     return encode(image.convert(mode), image_format=image_format)
 
 
@@ -139,7 +139,7 @@ def corrupt(*, image_format: str = "PNG") -> bytes:
     return bytes(data)
 
 
-def _gif_code_size_offset(data: bytes) -> int:
+def _gif_code_size_offset(data: bytes | bytearray) -> int:
     """Where the first frame's LZW code size is, in a GIF as Pillow writes a still image."""
     flags = data[10]
     global_table = 3 << ((flags & 0x07) + 1) if flags & 0x80 else 0
@@ -162,7 +162,7 @@ def decompression_bomb(*, width: int = 20_000, height: int = 20_000) -> bytes:
 
 def png_text_bomb() -> bytes:
     """A small valid PNG carrying a compressed text chunk that inflates past Pillow's limit."""
-    image = solid(colour="green", image_format="PNG")
+    image = solid(color="green", image_format="PNG")
     text = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(2 * _PNG_TEXT_LIMIT), 9))
     end_of_header = 8 + 8 + 13 + 4  # signature, then IHDR's length, type, data and CRC
     return image[:end_of_header] + text + image[end_of_header:]

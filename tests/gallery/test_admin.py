@@ -14,8 +14,8 @@ def admin_browser(admin_user) -> Client:
     return browser
 
 
-def test_changelist_shows_thumbnail_preview_and_colour_swatches(admin_browser, user):
-    image = store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
+def test_changelist_shows_thumbnail_preview_and_color_swatches(admin_browser, user):
+    image = store_image(owner=user, color=(255, 0, 0), filename="red-door.png")
 
     page = admin_browser.get("/admin/gallery/image/").content.decode()
 
@@ -25,7 +25,7 @@ def test_changelist_shows_thumbnail_preview_and_colour_swatches(admin_browser, u
 
 
 def test_preview_serves_the_thumbnail_unwrapped(admin_browser, user):
-    image = store_image(owner=user, colour=(0, 0, 255))
+    image = store_image(owner=user, color=(0, 0, 255))
 
     response = admin_browser.get(f"/admin/gallery/image/{image.pk}/preview/")
 
@@ -45,22 +45,22 @@ def test_preview_serves_the_thumbnail_unwrapped(admin_browser, user):
     ],
 )
 def test_filters_and_search_answer(admin_browser, user, query):
-    store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
+    store_image(owner=user, color=(255, 0, 0), filename="red-door.png")
 
     assert admin_browser.get(f"/admin/gallery/image/?{query}").status_code == 200
 
 
 def test_search_by_file_name(admin_browser, user):
-    store_image(owner=user, colour=(255, 0, 0), filename="red-door.png")
-    store_image(owner=user, colour=(0, 255, 0), filename="green-field.png")
+    store_image(owner=user, color=(255, 0, 0), filename="red-door.png")
+    store_image(owner=user, color=(0, 255, 0), filename="green-field.png")
 
     page = admin_browser.get("/admin/gallery/image/?q=door").content.decode()
 
     assert "red-door.png" in page and "green-field.png" not in page
 
 
-def test_detail_page_shows_colours(admin_browser, user):
-    image = store_image(owner=user, colour=(0, 255, 0))
+def test_detail_page_shows_colors(admin_browser, user):
+    image = store_image(owner=user, color=(0, 255, 0))
 
     page = admin_browser.get(f"/admin/gallery/image/{image.pk}/change/").content.decode()
 
@@ -68,7 +68,7 @@ def test_detail_page_shows_colours(admin_browser, user):
 
 
 def test_actions_soft_delete_restore_and_purge(admin_browser, user, media_root):
-    image = store_image(owner=user, colour=(200, 100, 0))
+    image = store_image(owner=user, color=(200, 100, 0))
 
     def act(action: str):
         return admin_browser.post(

@@ -23,7 +23,7 @@ def rejection(data: bytes, *, max_pixels: int = MAX_PIXELS) -> str:
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
 def test_every_supported_format_is_analysed(image_format):
-    data = make.two_colour_split(
+    data = make.two_color_split(
         first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=120, height=80, image_format=image_format
     )
 
@@ -33,8 +33,8 @@ def test_every_supported_format_is_analysed(image_format):
     assert (analysis.width, analysis.height) == (120, 80)
     assert (analysis.thumbnail_width, analysis.thumbnail_height) == (120, 80)
     assert analysis.sha256 == hashlib.sha256(data).hexdigest()
-    assert [colour.hue for colour in analysis.colours[:2]] == [0, 240]
-    assert analysis.colours[0].share == pytest.approx(0.6, abs=0.05)
+    assert [color.hue for color in analysis.colors[:2]] == [0, 240]
+    assert analysis.colors[0].share == pytest.approx(0.6, abs=0.05)
     assert not analysis.monochrome
 
 
@@ -49,25 +49,25 @@ def test_the_thumbnail_is_stored_xz_wrapped_and_at_most_400_pixels_a_side():
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale_but_reported_at_full_size():
     analysis = analyse(
-        make.two_colour_split(first="red", second="blue", first_share=0.6, width=4000, height=3000, image_format="JPEG")
+        make.two_color_split(first="red", second="blue", first_share=0.6, width=4000, height=3000, image_format="JPEG")
     )
 
     assert (analysis.width, analysis.height) == (4000, 3000)
     assert (analysis.thumbnail_width, analysis.thumbnail_height) == (400, 300)
-    assert [colour.hue for colour in analysis.colours[:2]] == [0, 240]
+    assert [color.hue for color in analysis.colors[:2]] == [0, 240]
 
 
 def test_a_grey_image_is_monochrome():
-    analysis = analyse(make.solid(colour=(128, 128, 128), image_format="JPEG"))
+    analysis = analyse(make.solid(color=(128, 128, 128), image_format="JPEG"))
 
     assert analysis.monochrome
-    assert analysis.colours[0].hue is None
+    assert analysis.colors[0].hue is None
 
 
 def test_exif_orientation_turns_the_image_upright():
     # Stored landscape, red on the left; orientation 6 means "rotate 90° clockwise to display",
     # which brings the left edge to the top.
-    data = make.two_colour_split(
+    data = make.two_color_split(
         first="red", second="blue", first_share=0.5, width=60, height=40, image_format="JPEG", exif_orientation=6
     )
 
@@ -77,57 +77,58 @@ def test_exif_orientation_turns_the_image_upright():
     assert (analysis.width, analysis.height) == (40, 60)
     assert thumbnail.size == (40, 60)
     top, bottom = thumbnail.getpixel((20, 5)), thumbnail.getpixel((20, 55))
+    assert isinstance(top, tuple) and isinstance(bottom, tuple)
     assert top[0] > 200 and top[2] < 60
     assert bottom[2] > 200 and bottom[0] < 60
 
 
 def test_a_gif_is_described_by_its_first_frame():
-    analysis = analyse(make.animated_gif(frame_colours=["red", "blue", "blue"]))
+    analysis = analyse(make.animated_gif(frame_colors=["red", "blue", "blue"]))
 
     assert analysis.format == "GIF"
-    assert [colour.hue for colour in analysis.colours] == [0]
+    assert [color.hue for color in analysis.colors] == [0]
 
 
 def test_a_multi_picture_jpeg_is_a_jpeg_described_by_its_first_picture():
-    analysis = analyse(make.multi_picture_jpeg(picture_colours=["red", "blue"]))
+    analysis = analyse(make.multi_picture_jpeg(picture_colors=["red", "blue"]))
 
     assert analysis.format == "JPEG"
-    assert [colour.hue for colour in analysis.colours] == [0]
+    assert [color.hue for color in analysis.colors] == [0]
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P"])
 def test_transparency_is_shown_over_white(mode):
-    analysis = analyse(make.half_transparent(colour="red", mode=mode))
+    analysis = analyse(make.half_transparent(color="red", mode=mode))
 
-    [red, white] = sorted(analysis.colours, key=lambda colour: colour.value)
+    [red, white] = sorted(analysis.colors, key=lambda color: color.value)
     assert red.hue == 0 and red.share == pytest.approx(0.5, abs=0.05)
     assert white.hue is None and white.value > 0.95 and white.share == pytest.approx(0.5, abs=0.05)
 
 
 def test_grey_with_transparency_is_shown_over_white():
-    analysis = analyse(make.half_transparent(colour="red", mode="LA"))
+    analysis = analyse(make.half_transparent(color="red", mode="LA"))
 
-    [grey, white] = sorted(analysis.colours, key=lambda colour: colour.value)
+    [grey, white] = sorted(analysis.colors, key=lambda color: color.value)
     assert grey.value == pytest.approx(76 / 255, abs=0.02) and grey.share == pytest.approx(0.5, abs=0.05)
     assert white.value > 0.95 and white.share == pytest.approx(0.5, abs=0.05)
     assert analysis.monochrome
 
 
 def test_a_transparent_gif_is_shown_over_white():
-    analysis = analyse(make.half_transparent(colour="blue", mode="P", image_format="GIF"))
+    analysis = analyse(make.half_transparent(color="blue", mode="P", image_format="GIF"))
 
-    assert {colour.hue for colour in analysis.colours} == {240, None}
+    assert {color.hue for color in analysis.colors} == {240, None}
 
 
-def test_a_cmyk_jpeg_keeps_its_colour():
-    analysis = analyse(make.solid(colour=(255, 0, 0), mode="CMYK", image_format="JPEG"))
+def test_a_cmyk_jpeg_keeps_its_color():
+    analysis = analyse(make.solid(color=(255, 0, 0), mode="CMYK", image_format="JPEG"))
 
-    assert analysis.colours[0].hue == pytest.approx(0, abs=3)
+    assert analysis.colors[0].hue == pytest.approx(0, abs=3)
 
 
 @pytest.mark.parametrize(("mode", "image_format"), [("L", "PNG"), ("L", "JPEG"), ("P", "PNG"), ("1", "PNG")])
 def test_greyscale_and_palette_images_are_read_as_rgb(mode, image_format):
-    analysis = analyse(make.solid(colour=(0, 0, 0), mode=mode, image_format=image_format))
+    analysis = analyse(make.solid(color=(0, 0, 0), mode=mode, image_format=image_format))
 
     assert analysis.monochrome
     assert decode_thumbnail(analysis.thumbnail).size == (64, 48)
@@ -136,7 +137,7 @@ def test_greyscale_and_palette_images_are_read_as_rgb(mode, image_format):
 def test_a_16_bit_grey_png_keeps_its_brightness():
     analysis = analyse(make.grey_16_bit_png(level=32768))
 
-    [grey] = analysis.colours
+    [grey] = analysis.colors
     assert grey.value == pytest.approx(0.5, abs=0.02)
 
 

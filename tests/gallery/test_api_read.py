@@ -10,9 +10,9 @@ from tests.gallery.stored import store_image
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_listing_is_newest_first_with_colours_and_urls(alice_client, user):
-    older = store_image(owner=user, colour=(255, 0, 0))
-    newer = store_image(owner=user, colour=(0, 0, 255))
+def test_listing_is_newest_first_with_colors_and_urls(alice_client, user):
+    older = store_image(owner=user, color=(255, 0, 0))
+    newer = store_image(owner=user, color=(0, 0, 255))
 
     body = alice_client.get("/api/images/").json()
 
@@ -26,16 +26,16 @@ def test_listing_is_newest_first_with_colours_and_urls(alice_client, user):
 
 
 def test_anonymous_visitors_can_list_public_images(client, user):
-    image = store_image(owner=user, colour=(0, 200, 0))
+    image = store_image(owner=user, color=(0, 200, 0))
 
     assert [item["id"] for item in client.get("/api/images/").json()["results"]] == [image.pk]
 
 
 def test_hue_filter_matches_fuzzily_and_wraps_around_the_circle(client, user):
-    red = store_image(owner=user, colour=(255, 0, 20))  # hue 355
-    orange_red = store_image(owner=user, colour=(255, 40, 0))  # hue 9
-    store_image(owner=user, colour=(0, 0, 255))
-    store_image(owner=user, colour=(128, 128, 128))
+    red = store_image(owner=user, color=(255, 0, 20))  # hue 355
+    orange_red = store_image(owner=user, color=(255, 40, 0))  # hue 9
+    store_image(owner=user, color=(0, 0, 255))
+    store_image(owner=user, color=(128, 128, 128))
 
     ids = {item["id"] for item in client.get("/api/images/?hue=2").json()["results"]}
 
@@ -43,14 +43,14 @@ def test_hue_filter_matches_fuzzily_and_wraps_around_the_circle(client, user):
 
 
 def test_monochrome_images_never_match_a_hue(client, user):
-    store_image(owner=user, colour=(250, 250, 250))
-    store_image(owner=user, colour=(5, 5, 5))
+    store_image(owner=user, color=(250, 250, 250))
+    store_image(owner=user, color=(5, 5, 5))
 
     assert client.get("/api/images/?hue=0").json()["results"] == []
 
 
 def test_pages_follow_the_next_link_without_overlap(client, user):
-    stored = [store_image(owner=user, colour=(index * 20, 10, 200)) for index in range(5)]
+    stored = [store_image(owner=user, color=(index * 20, 10, 200)) for index in range(5)]
 
     first = client.get("/api/images/?limit=2").json()
     second = client.get(first["next"]).json()
@@ -70,7 +70,7 @@ def test_bad_query_parameters_are_refused_clearly(client, query):
 
 
 def test_detail_has_the_full_record(client, user):
-    image = store_image(owner=user, colour=(20, 200, 20))
+    image = store_image(owner=user, color=(20, 200, 20))
 
     body = client.get(f"/api/images/{image.pk}/").json()
 
@@ -81,7 +81,7 @@ def test_detail_has_the_full_record(client, user):
 
 
 def test_thumbnail_is_the_stored_xz_bytes(client, user):
-    image = store_image(owner=user, colour=(20, 20, 200))
+    image = store_image(owner=user, color=(20, 20, 200))
 
     response = client.get(f"/api/images/{image.pk}/thumbnail")
 
@@ -92,7 +92,7 @@ def test_thumbnail_is_the_stored_xz_bytes(client, user):
 
 @pytest.mark.asyncio
 async def test_original_is_streamed_as_the_uploaded_bytes_under_its_name(async_client, user):
-    data = make.solid(colour=(200, 20, 20), image_format="JPEG")
+    data = make.solid(color=(200, 20, 20), image_format="JPEG")
     image = await sync_to_async(store_image)(owner=user, data=data, filename="sunset.jpg")
 
     response = await async_client.get(f"/api/images/{image.pk}/original")
@@ -109,7 +109,7 @@ def test_unknown_image_is_not_found(client, db):
 
 
 def test_owner_soft_deletes_and_restores(alice_client, client, user, media_root):
-    image = store_image(owner=user, colour=(200, 20, 200))
+    image = store_image(owner=user, color=(200, 20, 200))
 
     deleted = alice_client.delete(f"/api/images/{image.pk}/")
 
@@ -126,7 +126,7 @@ def test_owner_soft_deletes_and_restores(alice_client, client, user, media_root)
 
 
 def test_only_the_owner_or_staff_may_delete(bob_client, staff_client, client, user):
-    image = store_image(owner=user, colour=(200, 200, 20))
+    image = store_image(owner=user, color=(200, 200, 20))
 
     assert bob_client.delete(f"/api/images/{image.pk}/").status_code == 403
     assert client.delete(f"/api/images/{image.pk}/").status_code == 401
@@ -137,7 +137,7 @@ def test_only_the_owner_or_staff_may_delete(bob_client, staff_client, client, us
 
 
 def test_owner_lists_their_deleted_images_on_request(alice_client, bob_client, user):
-    image = store_image(owner=user, colour=(20, 200, 200))
+    image = store_image(owner=user, color=(20, 200, 200))
     alice_client.delete(f"/api/images/{image.pk}/")
 
     own = alice_client.get("/api/images/?owner=me&include_deleted=1").json()["results"]
@@ -148,8 +148,8 @@ def test_owner_lists_their_deleted_images_on_request(alice_client, bob_client, u
 
 
 def test_lookup_tells_which_hashes_the_caller_holds(alice_client, bob_client, user):
-    kept = store_image(owner=user, colour=(120, 20, 200))
-    gone = store_image(owner=user, colour=(20, 120, 200))
+    kept = store_image(owner=user, color=(120, 20, 200))
+    gone = store_image(owner=user, color=(20, 120, 200))
     alice_client.delete(f"/api/images/{gone.pk}/")
     unknown = "0" * 64
 
@@ -173,7 +173,7 @@ def test_lookup_refuses_malformed_bodies(alice_client):
 def test_private_images_are_hidden_from_everyone_but_owner_and_staff(
     alice_client, bob_client, staff_client, client, user
 ):
-    image = store_image(owner=user, colour=(250, 100, 0), visibility="private")
+    image = store_image(owner=user, color=(250, 100, 0), visibility="private")
 
     for outsider in (bob_client, client):
         assert outsider.get("/api/images/").json()["results"] == []
@@ -192,7 +192,7 @@ def test_unsupported_methods_are_refused(alice_client):
 
 
 def test_owner_changes_visibility_and_others_may_not(alice_client, bob_client, client, user):
-    image = store_image(owner=user, colour=(30, 60, 250))
+    image = store_image(owner=user, color=(30, 60, 250))
 
     refused = bob_client.patch(f"/api/images/{image.pk}/", {"visibility": "private"}, content_type="application/json")
     bad = alice_client.patch(f"/api/images/{image.pk}/", {"visibility": "friends"}, content_type="application/json")

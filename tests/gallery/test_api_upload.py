@@ -22,8 +22,8 @@ def stored_files(media_root) -> list:
     return sorted(path for path in media_root.rglob("*") if path.is_file())
 
 
-def test_one_jpeg_is_stored_with_colours_thumbnail_and_original(alice_client, user, media_root):
-    data = make.two_colour_split(
+def test_one_jpeg_is_stored_with_colors_thumbnail_and_original(alice_client, user, media_root):
+    data = make.two_color_split(
         first=(255, 0, 0), second=(0, 0, 255), first_share=0.6, width=300, height=200, image_format="JPEG"
     )
 
@@ -37,7 +37,7 @@ def test_one_jpeg_is_stored_with_colours_thumbnail_and_original(alice_client, us
     assert (image.format, image.width, image.height, image.byte_size) == ("JPEG", 300, 200, len(data))
     assert image.original.read() == data
     assert lzma.decompress(bytes(image.thumbnail)).startswith(b"\xff\xd8\xff")
-    hues = [color.hue for color in image.colors.all()]
+    hues = [color.hue for color in image.colors.all() if color.hue is not None]
     assert hues[0] in range(0, 6) or hues[0] in range(355, 360)
     assert abs(hues[1] - 240) <= 5
     assert stored_files(media_root) == [media_root / image.original.name]
@@ -48,7 +48,7 @@ def test_a_chunk_of_many_files_gets_one_result_per_file_in_order(alice_client):
         (
             f"photo-{index}.img",
             make.solid(
-                colour=(index * 15, 255 - index * 15, 60), image_format=("PNG", "WEBP", "GIF", "JPEG")[index % 4]
+                color=(index * 15, 255 - index * 15, 60), image_format=("PNG", "WEBP", "GIF", "JPEG")[index % 4]
             ),
         )
         for index in range(16)
@@ -62,7 +62,7 @@ def test_a_chunk_of_many_files_gets_one_result_per_file_in_order(alice_client):
 
 
 def test_a_second_upload_of_the_same_bytes_is_a_duplicate_of_the_first(alice_client, media_root):
-    data = make.solid(colour=(10, 200, 30), image_format="JPEG")
+    data = make.solid(color=(10, 200, 30), image_format="JPEG")
     first = upload(alice_client, ("a.jpg", data))["results"][0]
 
     second = upload(alice_client, ("renamed.jpg", data), ("again.jpg", data))["results"]
@@ -74,7 +74,7 @@ def test_a_second_upload_of_the_same_bytes_is_a_duplicate_of_the_first(alice_cli
 
 
 def test_the_same_bytes_twice_in_one_chunk_are_stored_once(alice_client):
-    data = make.solid(colour=(10, 20, 230), image_format="PNG")
+    data = make.solid(color=(10, 20, 230), image_format="PNG")
 
     results = upload(alice_client, ("one.png", data), ("two.png", data))["results"]
 
@@ -84,7 +84,7 @@ def test_the_same_bytes_twice_in_one_chunk_are_stored_once(alice_client):
 
 
 def test_another_user_may_upload_the_same_bytes(alice_client, bob_client):
-    data = make.solid(colour=(200, 20, 30), image_format="PNG")
+    data = make.solid(color=(200, 20, 30), image_format="PNG")
 
     upload(alice_client, ("mine.png", data))
     theirs = upload(bob_client, ("theirs.png", data))["results"][0]
@@ -94,7 +94,7 @@ def test_another_user_may_upload_the_same_bytes(alice_client, bob_client):
 
 
 def test_reuploading_a_deleted_image_restores_it(alice_client):
-    data = make.solid(colour=(200, 120, 30), image_format="PNG")
+    data = make.solid(color=(200, 120, 30), image_format="PNG")
     first = upload(alice_client, ("a.png", data))["results"][0]
     assert alice_client.delete(f"/api/images/{first['id']}/").status_code == 200
 
@@ -112,11 +112,11 @@ def test_reuploading_a_deleted_image_restores_it(alice_client):
         ("truncated.jpg", make.truncated(image_format="JPEG"), "truncated"),
         ("corrupt.png", make.corrupt(image_format="PNG"), "corrupt"),
         ("bomb.png", make.decompression_bomb(), "decompression bomb"),
-        ("bitmap.bmp", make.solid(colour=(1, 2, 3), image_format="BMP"), "BMP"),
+        ("bitmap.bmp", make.solid(color=(1, 2, 3), image_format="BMP"), "BMP"),
     ],
 )
 def test_bad_files_are_refused_with_a_specific_reason_and_change_nothing(alice_client, media_root, name, data, error):
-    good = make.solid(colour=(0, 128, 255), image_format="PNG")
+    good = make.solid(color=(0, 128, 255), image_format="PNG")
 
     results = upload(alice_client, (name, data), ("good.png", good))["results"]
 
@@ -149,20 +149,20 @@ def test_a_file_over_the_size_limit_is_refused_unread(alice_client, settings):
 
 
 def test_the_client_file_name_is_never_a_path(alice_client, user, media_root):
-    result = upload(alice_client, ("../../etc/passwd.png", make.solid(colour=(9, 99, 199), image_format="PNG")))[
+    result = upload(alice_client, ("../../etc/passwd.png", make.solid(color=(9, 99, 199), image_format="PNG")))[
         "results"
     ][0]
 
     image = Image.objects.get(pk=result["id"])
     assert image.original_name == "passwd.png"
-    assert image.original.name.startswith(f"originals/{user.pk}/")
+    assert image.original.name is not None and image.original.name.startswith(f"originals/{user.pk}/")
     assert "passwd" not in image.original.name
     assert all(media_root in path.parents for path in stored_files(media_root))
 
 
 def test_visibility_field_makes_an_image_private(alice_client):
     result = upload(
-        alice_client, ("secret.png", make.solid(colour=(9, 99, 199), image_format="PNG")), visibility="private"
+        alice_client, ("secret.png", make.solid(color=(9, 99, 199), image_format="PNG")), visibility="private"
     )["results"][0]
 
     assert Image.objects.get(pk=result["id"]).visibility == "private"
@@ -172,7 +172,7 @@ def test_an_unknown_visibility_is_a_bad_request(alice_client):
     response = alice_client.post(
         "/api/images/",
         {
-            "file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))],
+            "file": [SimpleUploadedFile("a.png", make.solid(color=(1, 1, 200), image_format="PNG"))],
             "visibility": "friends",
         },
     )
@@ -190,7 +190,7 @@ def test_upload_without_files_is_a_bad_request(alice_client):
 
 def test_anonymous_upload_is_refused(client):
     response = client.post(
-        "/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))]}
+        "/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(color=(1, 1, 200), image_format="PNG"))]}
     )
 
     assert response.status_code == 401
@@ -206,7 +206,7 @@ def test_a_wrong_token_is_refused(db):
 def test_session_upload_needs_the_csrf_token(user):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
-    file = SimpleUploadedFile("a.png", make.solid(colour=(1, 1, 200), image_format="PNG"))
+    file = SimpleUploadedFile("a.png", make.solid(color=(1, 1, 200), image_format="PNG"))
 
     refused = browser.post("/api/images/", {"file": [file]})
     browser.get("/")

@@ -22,13 +22,13 @@ def run(*args) -> str:
 def photo_folder(tmp_path):
     folder = tmp_path / "photos"
     (folder / "2024" / "summer").mkdir(parents=True)
-    (folder / "2024" / "summer" / "beach.png").write_bytes(solid(colour=(0, 120, 255)))
-    (folder / "2024" / "forest.png").write_bytes(solid(colour=(20, 160, 40)))
-    (folder / "sunset.png").write_bytes(solid(colour=(255, 90, 0)))
-    (folder / "copy-of-sunset.png").write_bytes(solid(colour=(255, 90, 0)))
+    (folder / "2024" / "summer" / "beach.png").write_bytes(solid(color=(0, 120, 255)))
+    (folder / "2024" / "forest.png").write_bytes(solid(color=(20, 160, 40)))
+    (folder / "sunset.png").write_bytes(solid(color=(255, 90, 0)))
+    (folder / "copy-of-sunset.png").write_bytes(solid(color=(255, 90, 0)))
     (folder / "notes.txt").write_text("not a picture")
     (folder / ".hidden").mkdir()
-    (folder / ".hidden" / "skipped.png").write_bytes(solid(colour=(1, 2, 250)))
+    (folder / ".hidden" / "skipped.png").write_bytes(solid(color=(1, 2, 250)))
     return folder
 
 
@@ -71,7 +71,7 @@ def test_import_refuses_a_missing_path(tmp_path, user):
 
 
 def test_purge_deleted_command_purges_by_age(user, media_root):
-    image = store_image(owner=user, colour=(200, 0, 100))
+    image = store_image(owner=user, color=(200, 0, 100))
     Image.objects.filter(pk=image.pk).update(deleted_at=timezone.now() - timedelta(days=40))
 
     output = run("purge_deleted", "--older-than", "30d")

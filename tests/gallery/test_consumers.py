@@ -18,6 +18,7 @@ from gallery.events import GALLERY_GROUP
 from gallery.models import Image
 from scroller.asgi import application
 from tests.gallery.images import solid
+from tests.gallery.labelled import TABBY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 
@@ -242,14 +243,14 @@ async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, ma
     blue_client, _ = await connect()
     await subscribe(red_client, hue=0)
     await subscribe(blue_client, hue=240)
-    data = solid(colour=(255, 0, 0))
+    data = solid(color=(255, 0, 0))
 
     [result] = await ingest.ingest_async(
         owner=user, uploads=[ingest.receive(filename="red.png", size=len(data), read=lambda: data)], visibility="public"
     )
 
     added, thumbnails = await receive_images(red_client, kind="added")
-    assert ids_of(added) == [result.id]
+    assert result.id is not None and ids_of(added) == [result.id]
     assert added["images"][0]["owner"] == "alice"
     assert lzma.decompress(thumbnails[result.id]).startswith(b"\xff\xd8\xff")
     assert await blue_client.receive_nothing(timeout=0.5)
@@ -455,6 +456,8 @@ async def test_restoring_someone_elses_deleted_image_is_not_found_and_changes_no
         '{"type": "subscribe", "hue": "10"}',
         '{"type": "subscribe", "hue": 10.5}',
         '{"type": "subscribe", "hue": true}',
+        '{"type": "subscribe", "q": " "}',
+        '{"type": "subscribe", "q": "cat", "hue": 400}',
         '{"type": "delete", "id": "7"}',
         '{"type": "restore"}',
         '{"type": "delete", "id": 0}',
@@ -482,3 +485,57 @@ async def test_more_before_subscribe_is_a_bad_request(connect):
     await client.send_json_to({"type": "more"})
 
     assert (await client.receive_json_from(timeout=WAIT))["code"] == "bad_request"
+
+
+async def test_a_search_streams_its_matches_best_first_then_starts_a_new_cycle(connect, make_found, other_user):
+    @database_sync_to_async
+    def catalogue() -> list[int]:
+        cats = [make_found(labelled=[(TABBY, (index + 1) / 40)]).pk for index in range(25)]
+        make_found(labelled=[(TABBY, 0.99)], owner=other_user, visibility="private")
+        make_found(description="dog")
+        return cats[::-1]
+
+    ranked = await catalogue()
+    client, _ = await connect()
+
+    await client.send_json_to({"type": "subscribe", "q": "Cats"})
+    first, thumbnails = await receive_images(client)
+    rest, _ = await more(client)
+    again, _ = await more(client)
+
+    assert (first["type"], first["q"], first["hue"], first["cycle"]) == ("batch", "Cats", None, 0)
+    assert ids_of(first) + ids_of(rest) == ranked and len(thumbnails) == 20
+    assert (again["cycle"], ids_of(again)) == (1, ranked[:10])
+
+
+async def test_a_search_that_finds_nothing_is_an_empty_batch(connect, make_found):
+    await database_sync_to_async(make_found)(description="dog")
+    client, _ = await connect()
+
+    await client.send_json_to({"type": "subscribe", "q": "xyzzy", "hue": 10})
+    message, _ = await receive_images(client)
+
+    assert (message["q"], message["hue"], message["images"]) == ("xyzzy", 10, [])
+
+
+async def test_a_matching_upload_reaches_a_search_live_and_its_deletion_removes_it(connect, make_found, user):
+    await database_sync_to_async(make_found)(description="kite")
+    kite_client, _ = await connect()
+    boat_client, _ = await connect()
+    await kite_client.send_json_to({"type": "subscribe", "q": "kites"})
+    await boat_client.send_json_to({"type": "subscribe", "q": "boat"})
+    await receive_images(kite_client)
+    await receive_images(boat_client)
+    data = solid(color=(255, 0, 0))
+
+    [result] = await ingest.ingest_async(
+        owner=user,
+        uploads=[ingest.receive(filename="Red Kite.png", size=len(data), read=lambda: data)],
+        visibility="public",
+    )
+    added, _ = await receive_images(kite_client, kind="added")
+    await database_sync_to_async(services.soft_delete_image)(actor=user, image_id=result.id)
+
+    assert ids_of(added) == [result.id]
+    assert await kite_client.receive_json_from(timeout=WAIT) == {"type": "removed", "ids": [result.id]}
+    assert await boat_client.receive_nothing(timeout=0.5)

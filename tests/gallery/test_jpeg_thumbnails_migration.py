@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 migration = importlib.import_module("gallery.migrations.0002_jpeg_thumbnails")
 
 
-def webp_thumbnail(*, colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+def webp_thumbnail(*, color: tuple[int, int, int], size: tuple[int, int]) -> bytes:
     webp = io.BytesIO()
-    PillowImage.new("RGB", size, colour).save(webp, format="WEBP", quality=76, method=0)
+    PillowImage.new("RGB", size, color).save(webp, format="WEBP", quality=76, method=0)
     return lzma.compress(webp.getvalue(), format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
 
 
@@ -25,10 +25,10 @@ def unpacked_thumbnail(image: Image) -> PillowImage.Image:
     return PillowImage.open(io.BytesIO(lzma.decompress(bytes(image.thumbnail))))
 
 
-def test_webp_thumbnails_become_jpeg_of_the_same_size_and_colour(user):
-    image = store_image(owner=user, colour=(200, 40, 40))
+def test_webp_thumbnails_become_jpeg_of_the_same_size_and_color(user):
+    image = store_image(owner=user, color=(200, 40, 40))
     Image.objects.filter(pk=image.pk).update(
-        thumbnail=webp_thumbnail(colour=(200, 40, 40), size=(image.thumbnail_width, image.thumbnail_height))
+        thumbnail=webp_thumbnail(color=(200, 40, 40), size=(image.thumbnail_width, image.thumbnail_height))
     )
 
     migration.reencode_webp_thumbnails(apps, None)
@@ -36,13 +36,15 @@ def test_webp_thumbnails_become_jpeg_of_the_same_size_and_colour(user):
     thumbnail = unpacked_thumbnail(image)
     assert thumbnail.format == "JPEG"
     assert thumbnail.size == (image.thumbnail_width, image.thumbnail_height)
-    red, green, blue = thumbnail.convert("RGB").getpixel((0, 0))
+    pixel = thumbnail.convert("RGB").getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    red, green, blue = pixel
     # Two lossy encodings in a row, WebP then JPEG.
     assert abs(red - 200) <= 10 and abs(green - 40) <= 10 and abs(blue - 40) <= 10
 
 
 def test_jpeg_thumbnails_are_left_as_they_are(user):
-    image = store_image(owner=user, colour=(0, 0, 255))
+    image = store_image(owner=user, color=(0, 0, 255))
     before = bytes(image.thumbnail)
 
     migration.reencode_webp_thumbnails(apps, None)

@@ -12,10 +12,10 @@ pytestmark = pytest.mark.django_db
 migration = importlib.import_module("gallery.migrations.0004_image_palette")
 
 
-def test_palettes_are_filled_from_the_colour_rows_in_rank_order(user, monkeypatch):
+def test_palettes_are_filled_from_the_color_rows_in_rank_order(user, monkeypatch):
     monkeypatch.setattr(migration, "BATCH", 2)
     images = [store_image(owner=user, data=photo_like(seed=seed)) for seed in range(3)] + [
-        store_image(owner=user, data=solid(colour=(128, 128, 128)))
+        store_image(owner=user, data=solid(color=(128, 128, 128)))
     ]
     Image.objects.update(palette=[])
 

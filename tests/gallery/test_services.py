@@ -22,7 +22,7 @@ def new_image(data: bytes, *, name: str) -> services.NewImage:
 
 
 def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
-    data = solid(colour=(0, 90, 200))
+    data = solid(color=(0, 90, 200))
     ghost = get_user_model()(pk=987654, username="ghost")
 
     with pytest.raises(IntegrityError):
@@ -34,7 +34,7 @@ def test_a_failed_insert_leaves_no_file_and_no_row(media_root):
 
 
 def test_storing_the_same_image_twice_keeps_one_record_and_its_file(user, media_root):
-    data = solid(colour=(0, 200, 90))
+    data = solid(color=(0, 200, 90))
 
     [(first, created_first)] = services.store_images(
         owner=user, new_images=[new_image(data, name="a.png")], visibility="public"
@@ -45,16 +45,16 @@ def test_storing_the_same_image_twice_keeps_one_record_and_its_file(user, media_
 
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
-    assert default_storage.open(first.original.name).read() == data
+    assert first.original.name is not None and default_storage.open(first.original.name).read() == data
 
 
 def test_a_chunk_with_an_already_stored_image_stores_the_others(user):
-    kept = solid(colour=(200, 0, 90))
+    kept = solid(color=(200, 0, 90))
     services.store_images(owner=user, new_images=[new_image(kept, name="kept.png")], visibility="public")
 
     stored = services.store_images(
         owner=user,
-        new_images=[new_image(solid(colour=(0, 10, 250)), name="new.png"), new_image(kept, name="again.png")],
+        new_images=[new_image(solid(color=(0, 10, 250)), name="new.png"), new_image(kept, name="again.png")],
         visibility="public",
     )
 
@@ -62,8 +62,8 @@ def test_a_chunk_with_an_already_stored_image_stores_the_others(user):
     assert Image.objects.count() == 2
 
 
-def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):
-    image = store_image(owner=user, data=solid(colour=(255, 0, 0)))
+def test_colors_are_stored_by_rank_with_one_shuffle_key_per_image(user):
+    image = store_image(owner=user, data=solid(color=(255, 0, 0)))
 
     colors = list(image.colors.all())
 
@@ -71,7 +71,7 @@ def test_colours_are_stored_by_rank_with_one_shuffle_key_per_image(user):
     assert len({color.shuffle for color in colors}) == 1
 
 
-def test_the_palette_holds_the_colour_rows_in_rank_order(user):
+def test_the_palette_holds_the_color_rows_in_rank_order(user):
     image = store_image(owner=user, data=photo_like())
 
     rows = [[color.hue, color.saturation, color.value, color.share] for color in image.colors.all()]
@@ -81,9 +81,9 @@ def test_the_palette_holds_the_colour_rows_in_rank_order(user):
 
 
 def test_purge_deleted_removes_old_soft_deleted_images_and_their_files(user, media_root):
-    old = store_image(owner=user, colour=(200, 0, 0))
-    recent = store_image(owner=user, colour=(0, 200, 0))
-    alive = store_image(owner=user, colour=(0, 0, 200))
+    old = store_image(owner=user, color=(200, 0, 0))
+    recent = store_image(owner=user, color=(0, 200, 0))
+    alive = store_image(owner=user, color=(0, 0, 200))
     Image.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
     Image.objects.filter(pk=recent.pk).update(deleted_at=timezone.now() - timedelta(days=2))
 
@@ -97,7 +97,7 @@ def test_purge_deleted_removes_old_soft_deleted_images_and_their_files(user, med
 
 
 def test_orphan_sweep_removes_old_files_without_a_record_and_spares_young_ones(user, media_root):
-    kept = store_image(owner=user, colour=(10, 200, 100))
+    kept = store_image(owner=user, color=(10, 200, 100))
     old_orphan = media_root / "originals" / str(user.pk) / "ab" / ("ab" + "1" * 62 + ".jpg")
     young_orphan = media_root / "originals" / str(user.pk) / "cd" / ("cd" + "2" * 62 + ".jpg")
     for path in (old_orphan, young_orphan):

@@ -6,14 +6,14 @@ from django.utils import timezone
 
 from gallery import streams
 from gallery.models import Image
-from gallery.serializers import card_to_dict, image_card, image_to_dict
+from gallery.realtime import stream as realtime
 
 pytestmark = pytest.mark.django_db
 
 ANONYMOUS = AnonymousUser()
 
 
-def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = streams.NEXT_BATCH_SIZE) -> list[list[int]]:
+def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = realtime.NEXT_BATCH_SIZE) -> list[list[int]]:
     return [
         [streamed.card.id for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)
     ]
@@ -22,8 +22,8 @@ def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = streams.NEXT_BAT
 def cycles(stream, *, viewer=ANONYMOUS, count: int = 1) -> list[list[int]]:
     """The ids of the stream's next `count` cycles (the current one from where it stands), in order."""
     first = stream.cycle
-    walked = [[] for _ in range(count)]
-    while images := streams.next_batch(stream, viewer=viewer, size=streams.NEXT_BATCH_SIZE):
+    walked: list[list[int]] = [[] for _ in range(count)]
+    while images := streams.next_batch(stream, viewer=viewer, size=realtime.NEXT_BATCH_SIZE):
         if stream.cycle >= first + count:
             break
         walked[stream.cycle - first] += [streamed.card.id for streamed in images]
@@ -46,11 +46,12 @@ def test_window_wraps_past_zero_and_covers_the_circle_at_180():
     assert streams.window_hues(hue=10, margin=180) == list(range(360))
 
 
-def test_closer_and_larger_colours_score_higher_and_the_rest_do_not_match(settings):
+def test_closer_and_larger_colors_score_higher_and_the_rest_do_not_match(settings):
     settings.SCROLLER_MIN_MATCH_SHARE = 0.1
     exact_large = streams.match_score(hue=100, margin=15, colors=[(100, 0.8)])
     exact_small = streams.match_score(hue=100, margin=15, colors=[(100, 0.2)])
     edge_large = streams.match_score(hue=100, margin=15, colors=[(115, 0.8)])
+    assert exact_large is not None and exact_small is not None and edge_large is not None
 
     assert exact_large > exact_small
     assert exact_large > edge_large
@@ -65,15 +66,15 @@ def test_first_batch_and_next_batches_have_the_requested_sizes(make_image):
         make_image(colors=[(200, 0.5)])
     stream = streams.start_stream(hue=200)
 
-    first = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
-    second = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+    first = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
+    second = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)
 
     assert (len(first), len(second)) == (20, 10)
     assert stream.margin == 15
     assert not stream.widened
 
 
-def test_only_images_with_a_large_enough_colour_near_the_hue_are_streamed(make_image):
+def test_only_images_with_a_large_enough_color_near_the_hue_are_streamed(make_image):
     near = {make_image(colors=[(200 + offset, 0.5)]).pk for offset in (-15, -3, 0, 9, 15)}
     make_image(colors=[(184, 0.9)])
     make_image(colors=[(216, 0.9)])
@@ -106,7 +107,7 @@ def test_a_batch_ends_with_its_cycle_and_the_next_batch_starts_the_next_cycle(ma
     assert stream.cycle == 1
 
 
-def test_an_image_matching_through_several_colours_comes_once(make_image):
+def test_an_image_matching_through_several_colors_comes_once(make_image):
     several = make_image(colors=[(100, 0.4), (105, 0.3), (95, 0.2), (100, 0.1)])
     others = {make_image(colors=[(100, 0.5)]).pk for _ in range(5)}
     stream = streams.start_stream(hue=100)
@@ -137,7 +138,7 @@ def test_the_margin_widens_step_by_step_when_nothing_matches(make_image):
     far = make_image(colors=[(50, 0.5)])
     stream = streams.start_stream(hue=0)
 
-    images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    images = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
 
     assert [streamed.card.id for streamed in images] == [far.pk]
     assert (stream.margin, stream.widened) == (60, True)
@@ -146,10 +147,10 @@ def test_the_margin_widens_step_by_step_when_nothing_matches(make_image):
 def test_a_widened_margin_narrows_again_when_the_next_cycle_starts(make_image):
     far = make_image(colors=[(50, 0.5)])
     stream = streams.start_stream(hue=0)
-    streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     near = make_image(colors=[(5, 0.5)])
 
-    images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+    images = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)
 
     assert [streamed.card.id for streamed in images] == [near.pk]
     assert far.pk not in [streamed.card.id for streamed in images]
@@ -159,17 +160,17 @@ def test_a_widened_margin_narrows_again_when_the_next_cycle_starts(make_image):
 def test_an_empty_catalogue_gives_an_empty_batch_at_the_widest_margin(make_image):
     stream = streams.start_stream(hue=0)
 
-    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE) == []
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE) == []
     assert (stream.margin, stream.widened) == (180, True)
 
 
 def test_an_image_stored_after_an_empty_answer_is_found_by_the_next_request(make_image):
     stream = streams.start_stream(hue=0)
-    streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     image = make_image(colors=[(10, 0.5)])
 
     assert [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)
     ] == [image.pk]
 
 
@@ -177,7 +178,7 @@ def test_monochrome_images_never_match_even_at_the_widest_margin(make_image):
     make_image(colors=[(None, 0.7), (None, 0.3)])
     stream = streams.start_stream(hue=0)
 
-    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE) == []
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE) == []
 
 
 def test_private_images_reach_only_their_owner_and_staff(make_image, user, other_user, staff_user):
@@ -198,7 +199,7 @@ def test_deleted_images_are_not_streamed_even_after_they_were_read_ahead(make_im
     pool = [make_image(colors=[(120, 0.5)]) for _ in range(40)]
     stream = streams.start_stream(hue=120)
     first = [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     ]
     read_ahead = [candidate.image_id for candidate in stream.lookahead]
     Image.objects.filter(pk__in=read_ahead[:5]).update(deleted_at=timezone.now())
@@ -208,14 +209,14 @@ def test_deleted_images_are_not_streamed_even_after_they_were_read_ahead(make_im
     assert sorted(first + rest) == sorted({image.pk for image in pool} - set(read_ahead[:5]))
 
 
-def test_closer_and_larger_colours_come_first(make_image):
+def test_closer_and_larger_colors_come_first(make_image):
     strong = {make_image(colors=[(180, 0.9)]).pk for _ in range(8)}
     for _ in range(30):
         make_image(colors=[(194, 0.12)])
     stream = streams.start_stream(hue=180)
 
     first = [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     ]
 
     assert set(first[:8]) == strong
@@ -229,7 +230,7 @@ def test_two_streams_at_one_hue_start_with_different_images(make_image):
         return {
             streamed.card.id
             for streamed in streams.next_batch(
-                streams.start_stream(hue=270), viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE
+                streams.start_stream(hue=270), viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE
             )
         }
 
@@ -240,39 +241,29 @@ def test_images_pushed_live_are_not_repeated_later_in_the_cycle(make_image):
     pool = [make_image(colors=[(10, 0.5)]) for _ in range(30)]
     stream = streams.start_stream(hue=10)
     first = [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)
     ]
     added = make_image(colors=[(12, 0.5)])
-    pushed = streams.take_added(stream, viewer=ANONYMOUS, image_ids=[added.pk])
+    pushed = realtime.take_added(stream, viewer=ANONYMOUS, image_ids=[added.pk])
 
     rest = walk_cycle(stream)
 
     assert [streamed.card.id for streamed in pushed] == [added.pk]
     assert sorted(first + rest) == sorted(image.pk for image in pool)
-    assert streams.sent_among(stream, image_ids=[added.pk, *first, -1]) == [added.pk, *first]
+    assert realtime.sent_among(stream, image_ids=[added.pk, *first, -1]) == [added.pk, *first]
 
 
-def test_announced_images_match_by_hue_share_and_visibility(user, other_user):
+def test_announced_images_match_by_hue_and_share(other_user):
     stream = streams.start_stream(hue=355)
     announced = [
         {"id": 1, "owner_id": other_user.pk, "visibility": "public", "colors": [[5, 0.4]]},
-        {"id": 2, "owner_id": other_user.pk, "visibility": "private", "colors": [[355, 0.4]]},
-        {"id": 3, "owner_id": user.pk, "visibility": "private", "colors": [[350, 0.4]]},
-        {"id": 4, "owner_id": other_user.pk, "visibility": "public", "colors": [[20, 0.9]]},
-        {"id": 5, "owner_id": other_user.pk, "visibility": "public", "colors": [[355, 0.01]]},
-        {"id": 6, "owner_id": other_user.pk, "visibility": "public", "colors": []},
+        {"id": 2, "owner_id": other_user.pk, "visibility": "public", "colors": [[350, 0.4]]},
+        {"id": 3, "owner_id": other_user.pk, "visibility": "public", "colors": [[20, 0.9]]},
+        {"id": 4, "owner_id": other_user.pk, "visibility": "public", "colors": [[355, 0.01]]},
+        {"id": 5, "owner_id": other_user.pk, "visibility": "public", "colors": []},
     ]
 
-    assert streams.announced_matches(stream, viewer=user, announced=announced) == [1, 3]
-    assert streams.announced_matches(stream, viewer=ANONYMOUS, announced=announced) == [1]
-
-
-def test_recent_ids_forget_the_oldest_beyond_the_limit():
-    recent = streams.RecentIds(limit=3)
-    for image_id in (1, 2, 3, 1, 4):
-        recent.add(image_id)
-
-    assert [image_id in recent for image_id in (1, 2, 3, 4)] == [True, False, True, True]
+    assert stream.matching_live(announced=announced) == [1, 2]
 
 
 def test_a_stretch_far_denser_than_expected_is_read_again_narrower(make_image, monkeypatch):
@@ -283,35 +274,18 @@ def test_a_stretch_far_denser_than_expected_is_read_again_narrower(make_image, m
     assert sorted(walk_cycle(stream)) == sorted(pool)
 
 
-def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
-    private = make_image(colors=[(10, 0.5), (None, 0.3), (200, 0.2)], visibility="private")
-    public = make_image(colors=[(20, 0.6)])
-    deleted = make_image(colors=[(30, 0.6)], deleted=True)
-
-    loaded = streams.load_images(image_ids=[public.pk, deleted.pk, private.pk, private.pk + 1000], viewer=user)
-
-    reference = Image.objects.select_related("owner").prefetch_related("colors")
-    assert [streamed.card.id for streamed in loaded] == [public.pk, private.pk]
-    for streamed in loaded:
-        expected = reference.get(pk=streamed.card.id)
-        assert streamed.card == image_card(expected)
-        assert card_to_dict(streamed.card, viewer=user) == image_to_dict(expected, viewer=user)
-        assert streamed.thumbnail == bytes(expected.thumbnail)
-    assert streams.load_images(image_ids=[private.pk], viewer=ANONYMOUS) == []
-
-
 def test_batches_served_while_reading_ahead_cover_the_cycle_without_repeats(make_image):
     pool = {make_image(colors=[(220, 0.4)]).pk for _ in range(150)}
     stream = streams.start_stream(hue=220)
     seen = [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     ]
     pending = None
     while True:
-        if pending is not None and not streams.can_serve(stream, size=streams.NEXT_BATCH_SIZE):
+        if pending is not None and not streams.can_serve(stream, size=realtime.NEXT_BATCH_SIZE):
             streams.apply_read_ahead(stream, pending)
             pending = None
-        images = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=pending is None)
+        images = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE, may_walk=pending is None)
         if stream.cycle or not images:
             break
         seen += [streamed.card.id for streamed in images]
@@ -327,13 +301,13 @@ def test_a_read_ahead_is_dropped_when_the_stream_walked_on_meanwhile(make_image)
     pool = {make_image(colors=[(20, 0.4)]).pk for _ in range(120)}
     stream = streams.start_stream(hue=20)
     seen = [
-        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+        streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     ]
     stale = streams.read_ahead(stream, viewer=ANONYMOUS)
     walk_before = stream.walk
     while stream.walk is walk_before:
         seen += [
-            streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
+            streamed.card.id for streamed in streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)
         ]
 
     streams.apply_read_ahead(stream, stale)
@@ -348,74 +322,13 @@ def test_a_batch_from_the_lookahead_alone_is_empty_only_when_every_candidate_the
     for _ in range(60):
         make_image(colors=[(300, 0.4)])
     stream = streams.start_stream(hue=300)
-    streams.next_batch(stream, viewer=ANONYMOUS, size=streams.FIRST_BATCH_SIZE)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
     held = [candidate.image_id for candidate in stream.lookahead]
-    Image.objects.filter(pk__in=held[: streams.NEXT_BATCH_SIZE]).update(deleted_at=timezone.now())
+    Image.objects.filter(pk__in=held[: realtime.NEXT_BATCH_SIZE]).update(deleted_at=timezone.now())
 
-    survivors = streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False)
+    survivors = streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE, may_walk=False)
     Image.objects.filter(pk__in=held).update(deleted_at=timezone.now())
 
-    assert survivors and not {streamed.card.id for streamed in survivors} & set(held[: streams.NEXT_BATCH_SIZE])
-    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE, may_walk=False) == []
-    assert streams.next_batch(stream, viewer=ANONYMOUS, size=streams.NEXT_BATCH_SIZE)
-
-
-def test_loading_cached_images_reads_only_what_can_change(make_image, django_assert_num_queries):
-    images = [make_image(colors=[(40, 0.6)]) for _ in range(3)]
-    ids = [image.pk for image in images]
-    first = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
-
-    with django_assert_num_queries(1):
-        again = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
-
-    assert again == first
-
-
-def test_loading_images_the_cache_lacks_costs_one_query_too(make_image, django_assert_num_queries):
-    images = [make_image(colors=[(40, 0.6), (None, 0.3), (200, 0.1)]) for _ in range(3)]
-
-    with django_assert_num_queries(1):
-        loaded = streams.load_images(image_ids=[image.pk for image in images], viewer=ANONYMOUS)
-
-    assert [streamed.card.facts.colors for streamed in loaded] == [
-        ((40, 0.8, 0.8, 0.6), (None, 0.0, 0.8, 0.3), (200, 0.8, 0.8, 0.1))
-    ] * 3
-
-
-def test_a_cached_image_deleted_or_made_private_is_no_longer_loaded(make_image, user):
-    deleted, hidden, kept = (make_image(colors=[(40, 0.6)]) for _ in range(3))
-    ids = [deleted.pk, hidden.pk, kept.pk]
-    streams.load_images(image_ids=ids, viewer=ANONYMOUS)
-    Image.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
-    Image.objects.filter(pk=hidden.pk).update(visibility="private")
-
-    assert [streamed.card.id for streamed in streams.load_images(image_ids=ids, viewer=ANONYMOUS)] == [kept.pk]
-    assert [
-        (streamed.card.id, streamed.card.visibility) for streamed in streams.load_images(image_ids=ids, viewer=user)
-    ] == [
-        (hidden.pk, "private"),
-        (kept.pk, "public"),
-    ]
-
-
-def test_a_cached_image_shows_its_owner_under_a_new_username(make_image, user):
-    image = make_image(colors=[(40, 0.6)])
-    streams.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
-    user.username = "renamed"
-    user.save()
-
-    [streamed] = streams.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
-
-    assert streamed.card.owner_name == "renamed"
-
-
-def test_a_batch_mixing_cached_and_new_images_keeps_the_order_asked_for(make_image):
-    images = [make_image(colors=[(40, 0.6)]) for _ in range(4)]
-    streams.load_images(image_ids=[images[1].pk, images[3].pk], viewer=ANONYMOUS)
-    ids = [image.pk for image in reversed(images)]
-
-    loaded = streams.load_images(image_ids=ids, viewer=ANONYMOUS)
-
-    assert [streamed.card.id for streamed in loaded] == ids
-    for streamed in loaded:
-        assert streamed.card == image_card(Image.objects.select_related("owner").get(pk=streamed.card.id))
+    assert survivors and not {streamed.card.id for streamed in survivors} & set(held[: realtime.NEXT_BATCH_SIZE])
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE, may_walk=False) == []
+    assert streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.NEXT_BATCH_SIZE)

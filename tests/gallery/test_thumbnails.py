@@ -44,12 +44,14 @@ def test_the_xz_container_uses_crc32_checks_for_the_browser_decoder():
     assert stream_flags_check_type == 0x01  # CRC32
 
 
-def test_a_thumbnail_decodes_back_to_an_image_of_the_same_size_and_colour():
+def test_a_thumbnail_decodes_back_to_an_image_of_the_same_size_and_color():
     thumbnail = scale_down(Image.new("RGB", (800, 600), (200, 40, 40)))
 
     decoded = decode_thumbnail(encode_thumbnail(thumbnail))
 
     assert decoded.format == "JPEG"
     assert decoded.size == (400, 300)
-    red, green, blue = decoded.convert("RGB").getpixel((200, 150))
+    pixel = decoded.convert("RGB").getpixel((200, 150))
+    assert isinstance(pixel, tuple)
+    red, green, blue = pixel
     assert abs(red - 200) <= 6 and abs(green - 40) <= 6 and abs(blue - 40) <= 6

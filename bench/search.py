@@ -1,0 +1,177 @@
+"""Text search latency: p95 of two-word queries on MariaDB catalogues of different sizes, with the floor of the same run.
+
+    .venv/bin/python bench/search.py \\
+        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_10k \\
+        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_100k
+
+Each catalogue is made by bench/seed_catalogue.py then bench/seed_labels.py. For each, in a
+process of its own, the same recipe picks two-word queries from the catalogue's own index
+(a colour word and a thing, or two things, each on 1-30 % of the images), runs them all once
+to warm the buffer pool, then times each as the API serves ?q= (gallery.search.selectors
+.search_images: the ranked first page of 50 for an anonymous visitor, with its image rows).
+The floor, measured in the same run: the median of a JPEG decode plus 400 px thumbnail on one
+core (gallery.analysis.decode_image over the first photos of --photos), and the median round
+trip of a primary-key SELECT on each catalogue. Figures are printed beside their ratio to the
+decode floor, since this machine's speed moves 2-3x between days.
+"""
+
+import argparse
+import json
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = 50
+COLOR_WORDS = ("red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown", "black", "white", "grey")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", action="append", default=[], help="a seeded catalogue (repeat for each size)")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="for the decode floor")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.one and not args.database_url:
+        parser.error("give at least one --database-url")
+    return args
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def decode_floor_ms(photos: Path, *, count: int = 40) -> float:
+    sys.path.insert(0, str(ROOT))
+    from gallery.analysis import decode_image
+    from gallery.colors import pin_native_threads
+
+    pin_native_threads()
+    paths = sorted(photos.glob("*.jpg"))[:count]
+    if not paths:
+        sys.exit(
+            f"no photos in {photos} for the floor: python ../shared/bench-data/make_photos.py {photos} --count 4000"
+        )
+    timings = []
+    for path in paths:
+        data = path.read_bytes()
+        started = time.perf_counter()
+        decode_image(data, max_pixels=64_000_000)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def pick_queries(*, count: int, seed: int) -> list[str]:
+    """Two-word queries from this catalogue's index: terms on 1-30 % of the images, the same recipe at every size."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM gallery_image")
+        (images,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT term FROM gallery_searchterm GROUP BY term HAVING COUNT(*) BETWEEN %s AND %s ORDER BY term",
+            [images * 0.01, images * 0.3],
+        )
+        terms = [term for (term,) in cursor.fetchall()]
+    things = [term for term in terms if term not in COLOR_WORDS and not term.startswith(("light ", "dark "))]
+    colors = [term for term in terms if term in COLOR_WORDS]
+    rng = random.Random(seed)
+    return [
+        f"{rng.choice(colors)} {rng.choice(things)}" if index % 2 and colors else " ".join(rng.sample(things, 2))
+        for index in range(count)
+    ]
+
+
+def measure_one(*, database_url: str, count: int, seed: int) -> dict:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+
+    from gallery.search.selectors import search_images
+
+    queries = pick_queries(count=count, seed=seed)
+    viewer = AnonymousUser()
+
+    def run(query: str) -> tuple[float, int]:
+        started = time.perf_counter()
+        found, _ = search_images(viewer=viewer, text=query, hue=None, owner_only=False, after=None, limit=PAGE)
+        return (time.perf_counter() - started) * 1000, len(found)
+
+    for query in queries:
+        run(query)
+    timings, hits = zip(*(run(query) for query in queries), strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM gallery_image")
+        (images,) = cursor.fetchone()
+        cursor.execute("SELECT COUNT(*) FROM gallery_searchterm")
+        (rows,) = cursor.fetchone()
+        rng = random.Random(seed)
+        point = []
+        for _ in range(300):
+            started = time.perf_counter()
+            cursor.execute("SELECT id FROM gallery_image WHERE id = %s", [rng.randint(1, images)])
+            cursor.fetchall()
+            point.append((time.perf_counter() - started) * 1000)
+    return {
+        "images": images,
+        "index_rows": rows,
+        "queries": len(queries),
+        "examples": queries[:4],
+        "full_pages": sum(1 for count in hits if count == PAGE),
+        "empty": sum(1 for count in hits if count == 0),
+        "p50": percentile(list(timings), 0.5),
+        "p95": percentile(list(timings), 0.95),
+        "p99": percentile(list(timings), 0.99),
+        "point_select_ms": statistics.median(point),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    if args.one:
+        print(json.dumps(measure_one(database_url=args.one, count=args.queries, seed=args.seed)))
+        return
+    floor_before = decode_floor_ms(args.photos)
+    results = []
+    for url in args.database_url:
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", url, "--queries", str(args.queries), "--seed", str(args.seed)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    floor = statistics.median([floor_before, decode_floor_ms(args.photos)])
+    print(f"floor: JPEG decode + 400 px thumbnail, one core, median {floor:.2f} ms")
+    for result in results:
+        print(
+            f"{result['images']:>9,} images ({result['index_rows']:,} index rows): {result['queries']} two-word queries, "
+            f"first page of {PAGE}: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms ({result['p95'] / floor:.2f}x floor), "
+            f"p99 {result['p99']:.1f} ms; {result['full_pages']} full pages, {result['empty']} empty; "
+            f"primary-key SELECT round trip {result['point_select_ms']:.2f} ms; e.g. {result['examples']}"
+        )
+    if len(results) > 1:
+        smallest, largest = min(results, key=lambda r: r["images"]), max(results, key=lambda r: r["images"])
+        print(
+            f"p95 at {largest['images']:,} / p95 at {smallest['images']:,}: {largest['p95'] / smallest['p95']:.2f}x "
+            f"(target <= 1.5x); p95 at {largest['images']:,}: {largest['p95']:.1f} ms (target <= 50 ms)"
+        )
+    print(f"reproduce: {shlex.join(['.venv/bin/python', 'bench/search.py', *sys.argv[1:]])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Writes to the search index: an image's terms are rewritten whenever what they come from changes.
+
+What they come from: the file name and palette (never change after upload), the description
+and the labels. Visibility and deletion are not copied into the index (searches join the
+image row for them), so changing those needs no index write; a purge removes the rows by
+cascade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+from gallery.models import Image, SearchTerm
+from gallery.search.terms import image_terms
+
+INDEXED_FIELDS = ("id", "original_name", "description", "labels", "palette")
+
+
+def index_images(*, images: Iterable[Image]) -> int:
+    """Rewrite the index rows of these images (saved, with INDEXED_FIELDS loaded); returns the rows written."""
+    images = list(images)
+    if not images:
+        return 0
+    rows = [
+        SearchTerm(image_id=image.pk, term=term, weight=weight)
+        for image in images
+        for term, weight in image_terms(
+            original_name=image.original_name,
+            description=image.description,
+            labels=image.labels,
+            palette=image.palette,
+            min_share=settings.SCROLLER_MIN_MATCH_SHARE,
+        ).items()
+    ]
+    with transaction.atomic():
+        SearchTerm.objects.filter(image_id__in=[image.pk for image in images]).delete()
+        SearchTerm.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def reindex_images(*, image_ids: Iterable[int]) -> int:
+    """Rewrite the index rows of these images from what is stored now (after a description or labels changed)."""
+    return index_images(images=Image.objects.filter(pk__in=list(image_ids)).only(*INDEXED_FIELDS))
+
+
+def rebuild_index(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+    """Rewrite the whole index, deleted images included (a restore needs no rebuild); returns the images indexed."""
+    done = 0
+    last_id = 0
+    while True:
+        batch = list(Image.objects.filter(pk__gt=last_id).order_by("pk").only(*INDEXED_FIELDS)[:batch_size])
+        if not batch:
+            return done
+        index_images(images=batch)
+        done += len(batch)
+        last_id = batch[-1].pk
+        if progress is not None:
+            progress(len(batch))
