@@ -3,7 +3,7 @@
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
-from typing import IO, Any
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -242,7 +242,7 @@ async def image_original(request: HttpRequest, image_id: int) -> HttpResponseBas
     return response
 
 
-async def read_in_chunks(file: IO[bytes], *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+async def read_in_chunks(file: originals.Readable, *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
     """Async so that Daphne streams the file instead of Django reading it whole into memory first."""
     try:
         while chunk := await sync_to_async(file.read, thread_sensitive=False)(chunk_size):

@@ -29,7 +29,7 @@ def local_files(media_root) -> list:
 def test_an_upload_puts_the_original_in_the_bucket_under_the_prefix_and_nothing_on_disk(
     bucket, alice_client, user, media_root
 ):
-    data = solid(colour=(30, 140, 220))
+    data = solid(color=(30, 140, 220))
 
     [result] = upload(alice_client, ("sky.png", data))["results"]
 
@@ -42,7 +42,7 @@ def test_an_upload_puts_the_original_in_the_bucket_under_the_prefix_and_nothing_
 
 
 def test_a_second_upload_of_the_same_bytes_is_a_duplicate_with_one_object(bucket, alice_client):
-    data = solid(colour=(220, 140, 30))
+    data = solid(color=(220, 140, 30))
     [first] = upload(alice_client, ("a.png", data))["results"]
 
     [second] = upload(alice_client, ("b.png", data))["results"]
@@ -52,7 +52,7 @@ def test_a_second_upload_of_the_same_bytes_is_a_duplicate_with_one_object(bucket
 
 
 def test_a_failed_insert_removes_its_object_again(bucket):
-    data = solid(colour=(0, 90, 200))
+    data = solid(color=(0, 90, 200))
     ghost = get_user_model()(pk=987654, username="ghost")
     new_image = services.NewImage(original_name="a.png", data=data, analysis=analyse_image(data, max_pixels=10**8))
 
@@ -67,9 +67,9 @@ def test_a_failed_insert_removes_its_object_again(bucket):
 async def test_the_original_streams_from_the_bucket_with_its_file_name_and_the_same_404s(
     bucket, user, other_user, async_client
 ):
-    data = solid(colour=(120, 20, 200), width=300, height=200)
+    data = solid(color=(120, 20, 200), width=300, height=200)
     public = await sync_to_async(store_image)(owner=user, data=data, filename="holiday photo.png")
-    private = await sync_to_async(store_image)(owner=user, colour=(1, 2, 3), visibility="private")
+    private = await sync_to_async(store_image)(owner=user, color=(1, 2, 3), visibility="private")
     await async_client.aforce_login(other_user)
 
     response = await async_client.get(f"/api/images/{public.pk}/original")
@@ -86,9 +86,9 @@ def test_redirect_mode_answers_a_short_lived_presigned_url_that_serves_the_origi
     bucket, alice_client, bob_client, settings
 ):
     settings.SCROLLER_S3_DOWNLOADS = "redirect"
-    data = solid(colour=(200, 20, 120))
+    data = solid(color=(200, 20, 120))
     [public] = upload(alice_client, ("rose.png", data))["results"]
-    [private] = upload(alice_client, ("secret.png", solid(colour=(1, 2, 3))), visibility="private")["results"]
+    [private] = upload(alice_client, ("secret.png", solid(color=(1, 2, 3))), visibility="private")["results"]
 
     response = bob_client.get(f"/api/images/{public['id']}/original")
     fetched = requests.get(response["Location"], timeout=10)
@@ -102,8 +102,8 @@ def test_redirect_mode_answers_a_short_lived_presigned_url_that_serves_the_origi
 
 
 def test_a_soft_delete_keeps_the_object_and_the_purge_removes_it_after_commit(bucket, alice_client):
-    [doomed] = upload(alice_client, ("doomed.png", solid(colour=(200, 0, 0))))["results"]
-    [kept] = upload(alice_client, ("kept.png", solid(colour=(0, 200, 0))))["results"]
+    [doomed] = upload(alice_client, ("doomed.png", solid(color=(200, 0, 0))))["results"]
+    [kept] = upload(alice_client, ("kept.png", solid(color=(0, 200, 0))))["results"]
     assert alice_client.delete(f"/api/images/{doomed['id']}/").status_code == 200
     assert len(bucket.all_keys()) == 2
     Image.objects.filter(pk=doomed["id"]).update(deleted_at=timezone.now() - timedelta(days=40))
@@ -117,7 +117,7 @@ def test_a_soft_delete_keeps_the_object_and_the_purge_removes_it_after_commit(bu
 def test_the_orphan_sweep_removes_unreferenced_objects_past_the_grace_period_and_nothing_else(
     bucket, alice_client, user
 ):
-    [stored] = upload(alice_client, ("kept.png", solid(colour=(10, 200, 100))))["results"]
+    [stored] = upload(alice_client, ("kept.png", solid(color=(10, 200, 100))))["results"]
     orphans = [f"originals/{user.pk}/ab/ab{index:062d}.jpg" for index in range(3)]
     for name in orphans:
         bucket.put(f"{bucket.prefix}/{name}", b"left by a crash")

@@ -10,10 +10,8 @@ from tests.gallery.images import solid
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def send_chunk(session: requests.Session, url: str, *, first_colour: int, count: int = 4) -> list[dict]:
-    files = [
-        ("file", (f"photo-{first_colour + i}.png", solid(colour=(first_colour + i, 80, 160)))) for i in range(count)
-    ]
+def send_chunk(session: requests.Session, url: str, *, first_color: int, count: int = 4) -> list[dict]:
+    files = [("file", (f"photo-{first_color + i}.png", solid(color=(first_color + i, 80, 160)))) for i in range(count)]
     response = session.post(f"{url}/api/images/", files=files, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()["results"]
@@ -46,13 +44,13 @@ def api_session(user) -> requests.Session:
 def test_chunks_sent_while_the_bucket_is_down_are_refused_whole_and_land_once_it_is_back(
     outage_server, outage_bucket, server, api_session
 ):
-    before = send_chunk(api_session, server.url, first_colour=0)
+    before = send_chunk(api_session, server.url, first_color=0)
     outage_server.stop()
 
-    during = send_chunk(api_session, server.url, first_colour=10)
+    during = send_chunk(api_session, server.url, first_color=10)
     still_serving = api_session.get(f"{server.url}/api/images/", timeout=10)
     outage_server.start()
-    retried = send_chunk(api_session, server.url, first_colour=10)
+    retried = send_chunk(api_session, server.url, first_color=10)
 
     assert {result["status"] for result in before} == {"created"}
     assert {(result["status"], result["error"]) for result in during} == {("rejected", "storage unavailable")}
