@@ -2,85 +2,42 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.processes import REDIS_URL, channel_prefix, database_url_of_the_tests
+from tests.processes import (
+    ROOT,
+    START_TIMEOUT_SECONDS,
+    free_port,
+    healthy,
+    serve_processes,
+    wait_for_children,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def daphne_children(supervisor: subprocess.Popen) -> set[int]:
-    found = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True)
-    return {int(pid) for pid in found.stdout.split()}
-
-
-def wait_until(condition, *, timeout: float = 60):
-    """Polls a condition of another process, which sends no event this process could await."""
-    deadline = time.monotonic() + timeout
-    while (value := condition()) is False or value is None:
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
-    return value
-
-
-def healthy(url: str) -> bool:
-    """Connections wait in the shared socket's queue until a child has started and accepts them."""
-    try:
-        return requests.get(f"{url}/healthz", timeout=60).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 @pytest.fixture
 def supervisor(transactional_db, tmp_path) -> Iterator[tuple[subprocess.Popen, str]]:
-    port = free_port()
-    environment = os.environ | {
-        "DATABASE_URL": database_url_of_the_tests(),
-        "REDIS_URL": REDIS_URL,
-        "SCROLLER_CHANNEL_PREFIX": channel_prefix(),
-        "SCROLLER_MEDIA_ROOT": str(tmp_path / "media"),
-        "SCROLLER_INGEST_WORKERS": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scroller.serve", "--processes", "2", "--port", str(port)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "serve.log").open("w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        yield process, url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    with serve_processes(count=2, media_root=tmp_path / "media", log=tmp_path / "serve.log") as served:
+        yield served
 
 
 def test_two_processes_answer_on_one_port_and_a_killed_one_is_replaced(supervisor):
     process, url = supervisor
-    wait_until(lambda: healthy(url))
-    children = wait_until(lambda: len(daphne_children(process)) == 2 and daphne_children(process))
+    wait_until(lambda: healthy(url), timeout=START_TIMEOUT_SECONDS)
+    children = wait_for_children(process, count=2)
     victim = min(children)
 
     os.kill(victim, signal.SIGKILL)
     answers_meanwhile = [requests.get(f"{url}/healthz", timeout=30).status_code for _ in range(5)]
-    replaced = wait_until(lambda: (now := daphne_children(process)) != children and len(now) == 2 and now)
+    replaced = wait_for_children(process, count=2, other_than=children)
 
     assert answers_meanwhile == [200] * 5
     assert victim not in replaced
@@ -89,8 +46,8 @@ def test_two_processes_answer_on_one_port_and_a_killed_one_is_replaced(superviso
 
 def test_sigterm_stops_every_process(supervisor):
     process, url = supervisor
-    wait_until(lambda: healthy(url))
-    children = wait_until(lambda: len(daphne_children(process)) == 2 and daphne_children(process))
+    wait_until(lambda: healthy(url), timeout=START_TIMEOUT_SECONDS)
+    children = wait_for_children(process, count=2)
 
     process.send_signal(signal.SIGTERM)
 

@@ -1,16 +1,28 @@
 """Two server processes sharing MariaDB (or the SQLite file) and Redis, a real browser on each."""
 
+import os
+import re
+import signal
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
+from gallery.models import Image
 from tests.conftest import DaphneServer, token_client
 from tests.e2e.conftest import VIEWPORT, session_cookie
 from tests.e2e.images import image_bytes
 from tests.e2e.pages import UPLOAD_WAIT_MS, WAIT_MS
-from tests.processes import channel_prefix, redis_channel_layers
+from tests.processes import (
+    START_TIMEOUT_SECONDS,
+    channel_prefix,
+    healthy,
+    redis_channel_layers,
+    serve_processes,
+    wait_for_children,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -29,12 +41,13 @@ def two_servers(transactional_db, media_root, settings) -> Iterator[tuple[Daphne
 
 @pytest.fixture
 def page_on(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """page_on(server, user=None): the scroller at hue 0, served by `server`, logged in as `user` when given."""
+    """page_on(server or URL, user=None): the scroller at hue 0, served from there, logged in as `user` when given."""
     contexts = []
     errors: list[str] = []
 
-    def open_page(server: DaphneServer, *, user=None) -> Page:
-        context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
+    def open_page(server: DaphneServer | str, *, user=None) -> Page:
+        url = server if isinstance(server, str) else server.url
+        context = browser.new_context(viewport=VIEWPORT, base_url=url)
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         if user is not None:
@@ -115,3 +128,34 @@ def test_uploads_and_deletes_reach_the_browsers_of_the_other_process_and_private
     expect(tile(stranger_on_second, private_id)).to_have_count(0)
     assert not [frame for frame in stranger_frames if f'"id": {private_id},' in frame or f'"id":{private_id},' in frame]
     assert [frame for frame in stranger_frames if f'"id": {later_id},' in frame or f'"id":{later_id},' in frame]
+
+
+def test_killing_one_of_two_processes_mid_upload_stores_every_file_once_and_the_page_reconnects(
+    transactional_db, page_on, user, tmp_path
+):
+    media_root = tmp_path / "media"
+    files = []
+    for index in range(48):
+        path = tmp_path / f"photo-{index:03d}.png"
+        path.write_bytes(image_bytes(hue=index * 3))
+        files.append(path)
+    with serve_processes(count=2, media_root=media_root, log=tmp_path / "serve.log") as (supervisor, url):
+        wait_until(lambda: healthy(url), timeout=START_TIMEOUT_SECONDS)
+        children = wait_for_children(supervisor, count=2)
+        page = page_on(url, user=user)
+        page.get_by_role("button", name="Upload").click()
+        page.get_by_test_id("file-input").set_input_files(files)
+        wait_until(lambda: Image.objects.filter(owner=user).count() >= 8 or None, timeout=UPLOAD_WAIT_MS / 1000)
+
+        os.kill(min(children), signal.SIGKILL)
+
+        summary = page.get_by_test_id("upload-summary")
+        expect(summary).to_have_text(re.compile(r"^Done: \d+ stored(, \d+ duplicates?)?\.$"), timeout=120_000)
+        expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+        counts = re.match(r"^Done: (\d+) stored(?:, (\d+) duplicates?)?\.$", summary.inner_text())
+        assert counts is not None
+        rows = list(Image.objects.filter(owner=user).values_list("original_name", "original"))
+
+    assert int(counts[1]) + int(counts[2] or 0) == len(files)
+    assert sorted(name for name, _ in rows) == sorted(path.name for path in files)
+    assert all((media_root / original).is_file() for _, original in rows)
