@@ -21,7 +21,6 @@ from gallery.storage import originals
 
 logger = logging.getLogger(__name__)
 
-PROBE_TIMEOUT_SECONDS = 3
 OK, DOWN, NOT_CONFIGURED = "ok", "down", "not configured"
 
 
@@ -53,7 +52,7 @@ def _task_queue() -> None:
 
 async def _probe(name: str, check: Callable[[], Awaitable[None]]) -> str:
     try:
-        await asyncio.wait_for(check(), timeout=PROBE_TIMEOUT_SECONDS)
+        await asyncio.wait_for(check(), timeout=settings.SCROLLER_HEALTHZ_TIMEOUT_SECONDS)
     except Exception:
         logger.warning("healthz: %s is down", name, exc_info=True)
         return DOWN
@@ -69,7 +68,8 @@ async def dependency_states() -> dict[str, str]:
     states = await asyncio.gather(
         _probe("database", sync_to_async(_database)),
         _probe("channel_layer", _channel_layer),
-        _probe("storage", sync_to_async(originals.probe, thread_sensitive=False)),
+        # In the one shared thread: a bucket's client is made per thread, and making one costs more than the probe.
+        _probe("storage", sync_to_async(originals.probe)),
         _probe("task_queue", sync_to_async(_task_queue)) if _task_queue_configured() else _not_configured(),
     )
     return dict(zip(names, states, strict=True))

@@ -307,3 +307,5 @@ SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
+# GET /healthz reports a dependency as down when its probe takes longer than this.
+SCROLLER_HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("SCROLLER_HEALTHZ_TIMEOUT_SECONDS", "3"))

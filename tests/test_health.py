@@ -9,6 +9,12 @@ from tests.s3 import MotoServer, new_bucket, use_bucket
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def patient_probes(settings) -> None:
+    """A first probe of a bucket makes boto3's client, which took over 3 s on this machine at a load of 28."""
+    settings.SCROLLER_HEALTHZ_TIMEOUT_SECONDS = 60
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
