@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scroller's two commands, each doing all its own set-up on a fresh Debian/Ubuntu machine:
-#   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/
+#   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/, with background workers
 #   ./dev.sh test   install, check the code (ruff, mypy), start MariaDB and Redis for the tests where they do not
 #                   answer yet, and run every test on SQLite and on MariaDB+Redis
 #   ./dev.sh serve --processes N   N Daphne processes on one socket, on DATABASE_URL and REDIS_URL
@@ -196,12 +196,34 @@ check_code() {
   "$VENV/bin/mypy" .
 }
 
+WORKER_PIDS=()
+
+start_workers() {
+  # Background tasks (image labels) run in `db_worker` processes at a lower priority than the server,
+  # so that an upload in progress keeps the CPU.
+  local count=${SCROLLER_LABEL_WORKERS:-1}
+  for _ in $(seq 1 "$count"); do
+    nice -n "${SCROLLER_WORKER_NICENESS:-10}" "$PYTHON" manage.py db_worker --no-reload --interval 0.5 &
+    WORKER_PIDS+=($!)
+  done
+}
+
+stop_workers() {
+  # A worker finishes the task in hand, then exits; wait for that, so nothing is left running.
+  if [ ${#WORKER_PIDS[@]} -gt 0 ]; then
+    kill -TERM "${WORKER_PIDS[@]}" 2>/dev/null || true
+    wait "${WORKER_PIDS[@]}" 2>/dev/null || true
+  fi
+}
+
 run() {
   install_system_packages "${SYSTEM_PACKAGES[@]}"
   install_python_packages
   "$PYTHON" manage.py migrate --noinput -v 0
   "$PYTHON" manage.py collectstatic --noinput -v 0
   "$PYTHON" manage.py ensure_admin
+  trap stop_workers EXIT
+  start_workers
   serve "${PORT:-8000}"
 }
 
@@ -218,7 +240,7 @@ serve() { # port
     fi
     sleep 0.2
   done
-  say "Scroller is at http://127.0.0.1:$port/  (admin: http://127.0.0.1:$port/admin/)  Ctrl-C stops it"
+  say "Scroller is at http://127.0.0.1:$port/  (admin: http://127.0.0.1:$port/admin/)  Ctrl-C stops it and its ${#WORKER_PIDS[@]} worker(s)"
   while kill -0 "$server" 2>/dev/null; do
     wait "$server" || true
   done

@@ -50,6 +50,7 @@ class ImageAdmin(admin.ModelAdmin):
         "original_name",
         "owner",
         "swatches",
+        "label_names",
         "visibility",
         "dimensions",
         "created_at",
@@ -58,12 +59,14 @@ class ImageAdmin(admin.ModelAdmin):
     list_display_links = ["preview", "original_name"]
     list_filter = [DeletedFilter, "is_monochrome", "visibility", "owner", "created_at"]
     list_select_related = ["owner"]
-    search_fields = ["original_name", "sha256"]
+    # Labels are searched in their stored JSON text: "cat" finds "tabby cat", "n02123045" its WordNet id.
+    search_fields = ["original_name", "sha256", "description", "labels"]
     date_hierarchy = "created_at"
     actions = ["soft_delete", "restore", "purge"]
     inlines = [DominantColorInline]
     readonly_fields = [
         "large_preview",
+        "label_names",
         "sha256",
         "width",
         "height",
@@ -76,7 +79,7 @@ class ImageAdmin(admin.ModelAdmin):
         "thumbnail_width",
         "thumbnail_height",
     ]
-    fields = ["large_preview", "original_name", "owner", "visibility", *readonly_fields[1:]]
+    fields = ["large_preview", "original_name", "owner", "visibility", "description", *readonly_fields[1:]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail").prefetch_related("colors")
@@ -116,6 +119,12 @@ class ImageAdmin(admin.ModelAdmin):
     def _describe(color: DominantColor) -> str:
         hue = "no hue (boring)" if color.hue is None else f"{color.hue}°"
         return f"{hue}, {color.share:.0%} of the image"
+
+    @admin.display(description="labels")
+    def label_names(self, image: Image) -> str:
+        if image.labels is None:
+            return "not labelled yet"
+        return ", ".join(f"{label['name']} {label['probability']:.0%}" for label in image.labels)
 
     @admin.display(description="size")
     def dimensions(self, image: Image) -> str:

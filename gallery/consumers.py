@@ -27,6 +27,9 @@ Server -> client
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
       the same cycle.
+  {"type": "updated", "images": [META, ...]}
+      Live, no binary frame: images this client was sent (the last 5,000) whose labels or
+      description changed since, as this client may still see them.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
@@ -62,6 +65,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.users import Viewer
 from gallery import services, streams
 from gallery.events import GALLERY_GROUP
+from gallery.labels.relay import ensure_relay
 from gallery.models import Image
 from gallery.realtime import stream as realtime
 from gallery.realtime.stream import Stream, StreamedImage
@@ -189,6 +193,14 @@ def load_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> tuple
 
 
 @in_db_thread()
+def load_updated(*, viewer: Viewer, image_ids: list[int]) -> list[dict]:
+    return [
+        card_to_dict(streamed.card, viewer=viewer)
+        for streamed in realtime.load_images(image_ids=image_ids, viewer=viewer)
+    ]
+
+
+@in_db_thread()
 def change_image(*, action: str, actor: User, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
     change(actor=actor, image_id=image_id)
@@ -211,6 +223,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         self.user: Viewer = self.scope["user"]
         self.stream: Stream | None = None
         self.reading_ahead: asyncio.Future | None = None
+        ensure_relay()
         await self.accept()
         authenticated = self.user.is_authenticated
         await self.send_json(
@@ -320,6 +333,16 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
         if image_ids:
             await self.send_json({"type": "removed", "ids": image_ids})
+
+    async def images_updated(self, event: dict) -> None:
+        if self.stream is None:
+            return
+        image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
+        if not image_ids:
+            return
+        metas = await load_updated(viewer=self.user, image_ids=image_ids)
+        if metas:
+            await self.send_json({"type": "updated", "images": metas})
 
     async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)

@@ -44,5 +44,13 @@ def announce_removed(*, image_ids: list[int]) -> None:
     transaction.on_commit(lambda: _send(message))
 
 
+def announce_updated(*, image_ids: list[int]) -> None:
+    """Tell every scroller that what it shows of these images changed (labels, description); each consumer reloads the ones it was sent."""
+    if not image_ids:
+        return
+    message = {"type": "images.updated", "ids": list(image_ids)}
+    transaction.on_commit(lambda: _send(message))
+
+
 def _send(message: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(GALLERY_GROUP, message)

@@ -1,9 +1,11 @@
 """Bulk ingest: from uploaded bytes to stored images, with the image work spread over a process pool.
 
-Decoding, colour analysis and thumbnail encoding are CPU-bound Python/C work that
-holds the GIL for much of its time, so they run in worker processes (one per core
-by default, SCROLLER_INGEST_WORKERS); the server process keeps the HTTP parsing,
-hashing, database writes and file storage.
+Analysers come in two kinds. Fast ones (decoding, colour analysis, thumbnail encoding: a few
+milliseconds) run before the rows are written, in worker processes (one per core by default,
+SCROLLER_INGEST_WORKERS), because CPU-bound Python/C work holds the GIL for much of its time;
+the server process keeps the HTTP parsing, hashing, database writes and file storage. Slow ones
+(SLOW_ANALYSERS: the classifier's labels) run after the upload commits, as background tasks, so
+that an upload never waits for them; each fills in its own fields of the stored image later.
 """
 
 import asyncio
@@ -26,6 +28,7 @@ from django.contrib.auth.models import User
 
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
+from gallery.labels.tasks import schedule_labelling
 from gallery.storage import originals
 from gallery.worker import analyse_or_reject, start_worker
 
@@ -35,6 +38,9 @@ MAX_NAME_LENGTH = 255
 STORAGE_UNAVAILABLE = "storage unavailable"
 
 logger = logging.getLogger(__name__)
+
+# Each is called with the ids of newly stored images, and schedules its work for after the commit.
+SLOW_ANALYSERS = (schedule_labelling,)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -139,6 +145,7 @@ def _finish(
     settled: dict[int, IngestResult],
     outcomes: dict[int, ImageAnalysis | ImageRejected],
     visibility: str,
+    description: str = "",
 ) -> list[IngestResult]:
     analysed = {index: outcome for index, outcome in outcomes.items() if isinstance(outcome, ImageAnalysis)}
     for index, outcome in outcomes.items():
@@ -147,20 +154,24 @@ def _finish(
                 uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
             )
     if analysed:
-        settled.update(_store(owner=owner, uploads=uploads, analysed=analysed, visibility=visibility))
+        settled.update(
+            _store(owner=owner, uploads=uploads, analysed=analysed, visibility=visibility, description=description)
+        )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]
 
 
 def _store(
-    *, owner, uploads: list[Upload], analysed: dict[int, ImageAnalysis], visibility: str
+    *, owner, uploads: list[Upload], analysed: dict[int, ImageAnalysis], visibility: str, description: str
 ) -> dict[int, IngestResult]:
     new_images = [
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
     try:
-        stored = services.store_images(owner=owner, new_images=new_images, visibility=visibility)
+        stored = services.store_images(
+            owner=owner, new_images=new_images, visibility=visibility, description=description
+        )
     except originals.StorageUnavailable as failure:
         logger.warning("%s; %d file(s) rejected", failure, len(new_images))
         return {
@@ -169,6 +180,9 @@ def _store(
             )
             for index in analysed
         }
+    created_ids = [image.pk for image, created in stored if created]
+    for schedule in SLOW_ANALYSERS:
+        schedule(image_ids=created_ids)
     return {
         index: IngestResult(
             uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
@@ -192,7 +206,9 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
                 results[index] = IngestResult(result.filename, "duplicate", id=first_id, sha256=result.sha256)
 
 
-async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -> list[IngestResult]:
+async def ingest_async(
+    *, owner: User, uploads: list[Upload], visibility: str, description: str = ""
+) -> list[IngestResult]:
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
@@ -201,7 +217,7 @@ async def ingest_async(*, owner: User, uploads: list[Upload], visibility: str) -
     )
     outcomes = dict(zip(to_analyse, analysed, strict=True))
     return await sync_to_async(_finish)(
-        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility
+        owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
 
 

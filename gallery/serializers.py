@@ -29,13 +29,19 @@ class ImageFacts:
 
 @dataclass(frozen=True, slots=True)
 class ImageCard:
-    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models."""
+    """What every listing shows of an image. The websocket builds these straight from SQL rows, the API from models.
+
+    Labels and description can change after the upload (the classifier's task, a PATCH), so they
+    are read with the row every time, like the visibility, rather than kept with the ImageFacts.
+    """
 
     id: int
     owner_id: int
     owner_name: str
     visibility: str
     facts: ImageFacts
+    labels: list[dict] | None = None
+    description: str = ""
 
 
 def image_card(image: Image) -> ImageCard:
@@ -45,6 +51,8 @@ def image_card(image: Image) -> ImageCard:
         owner_id=image.owner_id,
         owner_name=image.owner.get_username(),
         visibility=image.visibility,
+        labels=image.labels,
+        description=image.description,
         facts=ImageFacts(
             original_name=image.original_name,
             width=image.width,
@@ -82,6 +90,8 @@ def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
         "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
         "original_url": image_url("api-image-original", image_id=card.id),
         "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
+        "description": card.description,
+        "labels": card.labels,
     }
 
 

@@ -20,6 +20,7 @@ from gallery.storage import originals
 logger = logging.getLogger(__name__)
 
 ORIGINALS_DIR = "originals"
+MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
@@ -35,8 +36,12 @@ class NewImage:
     analysis: ImageAnalysis
 
 
-def store_images(*, owner: User, new_images: list[NewImage], visibility: str) -> list[tuple[Image, bool]]:
+def store_images(
+    *, owner: User, new_images: list[NewImage], visibility: str, description: str = ""
+) -> list[tuple[Image, bool]]:
     """Keep the originals and their records, one transaction for the lot; returns (image, created) for each, in order.
+
+    `description` goes to every image this call creates; images that already existed keep theirs.
 
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
@@ -48,7 +53,9 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
         with transaction.atomic():
             images = Image.objects.bulk_create(
                 [
-                    image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+                    image_row(
+                        owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+                    )
                     for new_image, path in zip(new_images, paths, strict=True)
                 ]
             )
@@ -65,7 +72,7 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
         # A concurrent upload of some of the same bytes by the same owner won the race:
         # one at a time, so that each image learns whether it is new or a duplicate.
         return [
-            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            _store_one(owner=owner, new_image=new_image, path=path, visibility=visibility, description=description)
             for new_image, path in zip(new_images, paths, strict=True)
         ]
     except BaseException:
@@ -75,10 +82,12 @@ def store_images(*, owner: User, new_images: list[NewImage], visibility: str) ->
     return [(image, True) for image in images]
 
 
-def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str) -> tuple[Image, bool]:
+def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str) -> tuple[Image, bool]:
     try:
         with transaction.atomic():
-            image = image_row(owner=owner, new_image=new_image, path=path, visibility=visibility)
+            image = image_row(
+                owner=owner, new_image=new_image, path=path, visibility=visibility, description=description
+            )
             image.save()
             DominantColor.objects.bulk_create(color_rows(image=image, analysis=new_image.analysis))
             search_services.index_images(images=[image])
@@ -115,7 +124,7 @@ def _write_original(*, owner: User, new_image: NewImage) -> str:
     return path
 
 
-def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -> Image:
+def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
     """The unsaved Image of an analysed upload; its palette repeats the colour rows for the websocket's one-query load."""
     analysis = new_image.analysis
     return Image(
@@ -133,6 +142,7 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str) -
         is_monochrome=analysis.monochrome,
         palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
+        description=description,
     )
 
 
@@ -219,6 +229,19 @@ def set_visibility(*, actor: User, image_id: int, visibility: str) -> Image:
                 events.announce_hidden(images=[image])
             else:
                 events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)], published=True)
+    return image
+
+
+def set_description(*, actor, image_id: int, description: str) -> Image:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"a description is at most {MAX_DESCRIPTION_LENGTH} characters")
+    with transaction.atomic():
+        image = _lock_for_change(actor=actor, image_id=image_id)
+        if image.description != description:
+            image.description = description
+            image.save(update_fields=["description"])
+            search_services.reindex_images(image_ids=[image.pk])
+            events.announce_updated(image_ids=[image.pk])
     return image
 
 

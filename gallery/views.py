@@ -98,6 +98,15 @@ def checked_visibility(value: object) -> str:
     return value
 
 
+def checked_description(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadRequest("description must be a string")
+    limit = services.MAX_DESCRIPTION_LENGTH
+    if len(value) > limit:
+        raise BadRequest(f"description is {len(value):,} characters, over the limit of {limit:,}")
+    return value
+
+
 @api(methods=("GET", "POST"))
 async def images_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
@@ -111,8 +120,9 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
+    description = checked_description(request.POST.get("description", ""))
     uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility)
+    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility, description=description)
     return JsonResponse({"results": [result.as_dict() for result in results]})
 
 
@@ -193,12 +203,23 @@ async def image_detail(request: HttpRequest, image_id: int) -> JsonResponse:
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     elif request.method == "PATCH":
         actor = require_login(request)
-        visibility = checked_visibility(json_body(request).get("visibility"))
-        await sync_to_async(services.set_visibility)(actor=actor, image_id=image_id, visibility=visibility)
+        await sync_to_async(change_image)(actor=actor, image_id=image_id, changes=json_body(request))
         image = await sync_to_async(selectors.get_owned_image)(viewer=actor, image_id=image_id)
     else:
         image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
     return JsonResponse(image_to_dict(image, viewer=viewer, detail=True))
+
+
+def change_image(*, actor: User, image_id: int, changes: dict) -> None:
+    """A PATCH: every field is checked before any is written."""
+    if not {"visibility", "description"} & changes.keys():
+        raise BadRequest("send visibility and/or description")
+    visibility = checked_visibility(changes["visibility"]) if "visibility" in changes else None
+    description = checked_description(changes["description"]) if "description" in changes else None
+    if visibility is not None:
+        services.set_visibility(actor=actor, image_id=image_id, visibility=visibility)
+    if description is not None:
+        services.set_description(actor=actor, image_id=image_id, description=description)
 
 
 @api(methods=("POST",))

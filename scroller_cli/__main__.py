@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload = subparsers.add_parser("upload", parents=[connection, transfer], help="upload image files and folders")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    upload.add_argument(
+        "--description",
+        type=description,
+        metavar="TEXT",
+        help="description of the new images (plain text, at most 2,000 characters)",
+    )
 
     sync = subparsers.add_parser(
         "sync",
@@ -123,6 +129,15 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
+
+
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+def description(text: str) -> str:
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DESCRIPTION_LENGTH:,} characters, not {len(text):,}")
+    return text
 
 
 def hue(text: str) -> int:
@@ -205,7 +220,13 @@ def login(*, arguments: argparse.Namespace, server: str, config_path: Path, retr
 def transfer(*, arguments: argparse.Namespace, client: ScrollerClient, config_path: Path) -> int:
     options = commands.Options(jobs=arguments.jobs, progress=not arguments.no_progress, verbose=arguments.verbose)
     if arguments.command == "upload":
-        report = commands.upload(client=client, paths=arguments.paths, visibility=arguments.visibility, options=options)
+        report = commands.upload(
+            client=client,
+            paths=arguments.paths,
+            visibility=arguments.visibility,
+            description=arguments.description,
+            options=options,
+        )
         always_summarised = commands.ALWAYS_SUMMARISED
     else:
         report = commands.sync(

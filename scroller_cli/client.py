@@ -135,9 +135,13 @@ class ScrollerClient:
                 for sha256, entry in response.json()["images"].items()
             }
 
-    def upload(self, *, files: Sequence[UploadFile], visibility: str | None) -> list[UploadResult]:
+    def upload(
+        self, *, files: Sequence[UploadFile], visibility: str | None, description: str | None = None
+    ) -> list[UploadResult]:
         fields = [("file", (file.filename, file.content, guess_media_type(file.filename))) for file in files]
         data = {"visibility": visibility} if visibility else {}
+        if description:
+            data["description"] = description
         response = self._request("POST", "/api/images/", files=fields, data=data)
         with unexpected_answer_from(response):
             return [

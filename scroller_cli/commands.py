@@ -138,7 +138,14 @@ class Options:
 # upload
 
 
-def upload(*, client: ScrollerClient, paths: Sequence[Path], visibility: str | None, options: Options) -> Report:
+def upload(
+    *,
+    client: ScrollerClient,
+    paths: Sequence[Path],
+    visibility: str | None,
+    options: Options,
+    description: str | None = None,
+) -> Report:
     report = Report(verbose=options.verbose)
     candidates = collect_candidates(client=client, paths=paths, report=report, options=options)
     to_send = []
@@ -149,7 +156,9 @@ def upload(*, client: ScrollerClient, paths: Sequence[Path], visibility: str | N
             report.add(in_server_trash(file=file, stored=stored))
         else:
             report.add(already_stored(file=file, stored=stored))
-    send_files(client=client, files=to_send, visibility=visibility, report=report, options=options)
+    send_files(
+        client=client, files=to_send, visibility=visibility, description=description, report=report, options=options
+    )
     return report
 
 
@@ -227,7 +236,13 @@ def in_server_trash(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
 
 
 def send_files(
-    *, client: ScrollerClient, files: list[HashedFile], visibility: str | None, report: Report, options: Options
+    *,
+    client: ScrollerClient,
+    files: list[HashedFile],
+    visibility: str | None,
+    report: Report,
+    options: Options,
+    description: str | None = None,
 ) -> None:
     """Upload `files` in chunks, at most `options.jobs` chunks at a time.
 
@@ -237,6 +252,10 @@ def send_files(
     """
     chunks = iter(list(split_into_chunks(files=files)))
     pending: dict[Future, list[HashedFile]] = {}
+
+    def send(chunk: list[HashedFile]) -> Future:
+        return pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility, description=description)
+
     with (
         ThreadPoolExecutor(max_workers=options.jobs) as pool,
         progress_bar(options=options, total=sum(file.size for file in files), unit="B", desc="uploading") as bar,
@@ -244,7 +263,7 @@ def send_files(
     ):
         # Chunks are submitted only as others finish, so memory holds at most `jobs` chunk bodies.
         for chunk in itertools.islice(chunks, options.jobs):
-            pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
+            pending[send(chunk)] = chunk
         while pending:
             # The timeout only bounds how long a Ctrl-C waits to be noticed.
             done, _ = wait(pending, timeout=INTERRUPT_CHECK_SECONDS, return_when=FIRST_COMPLETED)
@@ -258,7 +277,7 @@ def send_files(
                     print(f"interrupted: waiting for the {len(pending)} chunk(s) already being sent", file=sys.stderr)
             if report.stopped_by is None:
                 for chunk in itertools.islice(chunks, len(done)):
-                    pending[pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility)] = chunk
+                    pending[send(chunk)] = chunk
     for chunk in chunks:
         mark_not_sent(chunk=chunk, report=report)
 
@@ -305,7 +324,9 @@ class ChunkResult:
     bytes_sent: int
 
 
-def send_chunk(*, client: ScrollerClient, chunk: list[HashedFile], visibility: str | None) -> ChunkResult:
+def send_chunk(
+    *, client: ScrollerClient, chunk: list[HashedFile], visibility: str | None, description: str | None = None
+) -> ChunkResult:
     outcomes = []
     readable: list[tuple[HashedFile, UploadFile]] = []
     for file in chunk:
@@ -321,7 +342,7 @@ def send_chunk(*, client: ScrollerClient, chunk: list[HashedFile], visibility: s
         return ChunkResult(outcomes=outcomes, files_sent=0, bytes_sent=0)
     upload_files = [upload_file for _, upload_file in readable]
     try:
-        results = client.upload(files=upload_files, visibility=visibility)
+        results = client.upload(files=upload_files, visibility=visibility, description=description)
     except ApiError as error:
         outcomes.extend(
             FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message)

@@ -41,6 +41,20 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(scope="session")
+def labels_model_dir(tmp_path_factory) -> Path:
+    """One directory for the converted classifier per test session: it is built once, on first use, and shared."""
+    return tmp_path_factory.mktemp("labels-models")
+
+
+@pytest.fixture(autouse=True)
+def labels_settings(settings, labels_model_dir) -> None:
+    settings.SCROLLER_LABELS_MODEL_DIR = labels_model_dir
+    settings.SCROLLER_LABELS_WEIGHTS = ""
+    # Workers run inside the test process here, and reach consumers directly: the relay (tested on its own) would repeat them.
+    settings.SCROLLER_LABELS_RELAY_SECONDS = 0
+
+
 @pytest.fixture(autouse=True)
 def empty_image_cache():
     """Every test starts from an empty database, whose image ids an earlier test's cached images may have had."""

@@ -182,7 +182,7 @@ def placeholders(count: int) -> str:
 
 
 def _stored_parts(row: tuple) -> StoredParts:
-    _, _, _, _, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
+    *_, original_name, width, height, thumbnail_width, thumbnail_height, is_monochrome, palette, thumbnail = row
     facts = ImageFacts(
         original_name=original_name,
         width=width,
@@ -196,8 +196,16 @@ def _stored_parts(row: tuple) -> StoredParts:
 
 
 def _card(row: tuple, *, stored: StoredParts) -> ImageCard:
-    image_id, owner_id, owner_name, visibility, *_ = row
-    return ImageCard(id=image_id, owner_id=owner_id, owner_name=owner_name, visibility=visibility, facts=stored.facts)
+    image_id, owner_id, owner_name, visibility, labels, description, *_ = row
+    return ImageCard(
+        id=image_id,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        visibility=visibility,
+        facts=stored.facts,
+        labels=json.loads(labels) if labels is not None else None,
+        description=description,
+    )
 
 
 @functools.cache
@@ -215,6 +223,8 @@ def _load_sql(vendor: str) -> str:
                 f"i.{quote(column)}"
                 for column in (
                     "visibility",
+                    "labels",
+                    "description",
                     "original_name",
                     "width",
                     "height",

@@ -101,6 +101,15 @@ export class Columns {
     this.#schedule();
   }
 
+  /** New metadata for an image already sent (its labels landed, its description changed): redraw its tiles. */
+  update(meta) {
+    for (const item of this.#backlog) if (item.meta.id === meta.id) item.meta = { ...item.meta, ...meta };
+    for (const tile of this.#byId.get(meta.id) ?? []) {
+      tile.meta = { ...tile.meta, ...meta };
+      showDetails(tile);
+    }
+  }
+
   /** Fade out every tile showing image `id`. */
   remove(id) {
     this.#backlog = this.#backlog.filter((item) => item.meta.id !== id);
@@ -419,24 +428,19 @@ function createTile(meta) {
   const href = safeHref(meta.original_url);
   const kind = meta.can_delete ? 'button' : href ? 'a' : 'div';
   const el = document.createElement(kind);
-  const who = meta.owner ? ` by ${meta.owner}` : '';
   if (kind === 'button') {
     el.type = 'button';
     el.dataset.hint = 'Delete';
-    el.setAttribute('aria-label', `Delete image ${meta.id}${who}`);
   } else if (kind === 'a') {
     Object.assign(el, { href, target: '_blank', rel: 'noopener' });
     el.dataset.hint = 'Open original';
-    el.setAttribute('aria-label', `Image ${meta.id}${who}, opens the original in a new tab`);
   } else {
     el.setAttribute('role', 'img');
-    el.setAttribute('aria-label', `Image ${meta.id}${who}`);
   }
   el.className = 'tile';
   el.draggable = false;
   el.dataset.testid = 'tile';
   el.dataset.imageId = String(meta.id);
-  el.title = describe(meta);
   const [w, h] = thumbSize(meta);
   el.style.aspectRatio = `${w} / ${h}`;
   el.style.backgroundColor = placeholderColor(meta.colors);
@@ -444,8 +448,47 @@ function createTile(meta) {
   img.alt = '';
   img.decoding = 'async';
   img.draggable = false;
-  el.append(img);
-  return { meta, el, img, col: null, step: 0, url: null, gone: false };
+  // What the classifier saw and the uploader wrote, shown on hover and keyboard focus.
+  const details = document.createElement('span');
+  details.className = 'tile__details';
+  details.dataset.testid = 'tile-details';
+  details.setAttribute('aria-hidden', 'true');
+  el.append(img, details);
+  const tile = { meta, el, img, details, col: null, step: 0, url: null, gone: false };
+  showDetails(tile);
+  return tile;
+}
+
+const LABELS_SHOWN = 3;
+
+function showDetails(tile) {
+  const { meta, el, details } = tile;
+  const labels = (meta.labels ?? []).slice(0, LABELS_SHOWN);
+  const chips = labels.map((label) => {
+    const chip = document.createElement('span');
+    chip.className = 'tile__label';
+    chip.textContent = `${label.name} ${Math.round(label.probability * 100)}%`;
+    return chip;
+  });
+  const lines = [];
+  if (meta.description) {
+    const text = document.createElement('span');
+    text.className = 'tile__description';
+    text.textContent = meta.description;
+    lines.push(text);
+  }
+  details.replaceChildren(...chips, ...lines);
+  details.hidden = lines.length + chips.length === 0;
+  el.title = describe(meta);
+  el.setAttribute('aria-label', spoken(meta, el.localName));
+}
+
+function spoken(meta, kind) {
+  const who = meta.owner ? ` by ${meta.owner}` : '';
+  const seen = meta.labels?.length ? `: ${meta.labels.slice(0, LABELS_SHOWN).map((label) => label.name).join(', ')}` : '';
+  if (kind === 'button') return `Delete image ${meta.id}${who}${seen}`;
+  if (kind === 'a') return `Image ${meta.id}${who}${seen}, opens the original in a new tab`;
+  return `Image ${meta.id}${who}${seen}`;
 }
 
 function thumbSize(meta) {
@@ -477,5 +520,5 @@ function safeHref(url) {
 
 function describe(meta) {
   const size = meta.width && meta.height ? `${meta.width}×${meta.height}` : '';
-  return [meta.owner && `by ${meta.owner}`, size].filter(Boolean).join(' · ');
+  return [meta.description, meta.owner && `by ${meta.owner}`, size].filter(Boolean).join(' · ');
 }

@@ -50,6 +50,7 @@ const socket = new StreamSocket(wsUrl(config.wsPath), {
   hello: onHello,
   batch: onBatch,
   item: onItem,
+  updated: (metas) => metas.forEach((meta) => columns.update(meta)),
   removed: (ids) => ids.forEach((id) => columns.remove(id)),
   error: onServerError,
 });
