@@ -43,7 +43,7 @@ def _task_queue_configured() -> bool:
 
 
 def _task_queue() -> None:
-    backend = settings.TASKS["default"]["BACKEND"]
+    backend = str(settings.TASKS["default"]["BACKEND"])
     if backend.startswith("django_tasks_db."):
         from django_tasks_db.models import DBTaskResult
 
