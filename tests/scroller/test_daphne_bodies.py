@@ -59,9 +59,9 @@ def daphne_command_server(transactional_db, media_root):
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"{url}/api/images/", timeout=1)
+            requests.get(f"{url}/api/images/", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
                 raise RuntimeError("daphne did not start") from None
