@@ -10,6 +10,7 @@ from gallery import services
 from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
+from gallery.mosaic.tiles import mosaic_tile
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
 from gallery.thumbnails import encode_thumbnail
@@ -51,6 +52,8 @@ def make_image(user):
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
+            tile=mosaic_tile(PILImage.new("RGB", (16, 12))),
+            perceptual_hash=0,
         )
         new_image = NewImage(original_name=f"{sha256[:8]}.png", data=bytes(4096), analysis=analysis)
         image = services.image_row(
