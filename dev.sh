@@ -3,6 +3,7 @@
 #   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/, with background workers
 #   ./dev.sh test   install, check the code (ruff, mypy), start MariaDB and Redis for the tests where they do not
 #                   answer yet, and run every test on SQLite and on MariaDB+Redis
+#   ./dev.sh serve --processes N   N Daphne processes on one socket, on DATABASE_URL and REDIS_URL
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,8 +11,9 @@ VENV=.venv
 PYTHON="$VENV/bin/python"
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils wordnet-base)
 # lomiri-wallpapers-16.04: real photographs for the browser test that takes the README's screenshot (docs/scroller.png);
-# icc-profiles-free, colord-data, libgs-common: real ICC profiles for the colour-management tests.
-TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04 icc-profiles-free colord-data libgs-common)
+# icc-profiles-free, colord-data, libgs-common: real ICC profiles for the colour-management tests;
+# nginx and openssl: tests/test_deploy.py checks deploy/nginx/scroller.conf with `nginx -t`.
+TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04 icc-profiles-free colord-data libgs-common nginx openssl)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 # Test servers that dev.sh starts itself (where nothing answers on the test URLs' ports) keep their data here.
@@ -283,6 +285,18 @@ answers_http() { # host port: an HTTP answer, not only an open port
   ) 2>/dev/null
 }
 
+serve_processes() { # --processes N: Channels' deployment pattern, one socket shared by N `daphne --fd` children
+  if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+    echo "./dev.sh serve needs DATABASE_URL (MariaDB) and REDIS_URL: processes share their data and live events through them" >&2
+    exit 2
+  fi
+  install_system_packages "${SYSTEM_PACKAGES[@]}"
+  install_python_packages
+  "$PYTHON" manage.py migrate --noinput -v 0
+  "$PYTHON" manage.py collectstatic --noinput -v 0
+  exec "$PYTHON" -m scroller.serve --port "${PORT:-8000}" "$@"
+}
+
 test_suite() {
   install_system_packages "${SYSTEM_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   install_python_packages
@@ -299,5 +313,6 @@ test_suite() {
 case "${1:-}" in
   run) shift; run "$@" ;;
   test) shift; test_suite "$@" ;;
-  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments]" >&2; exit 2 ;;
+  serve) shift; serve_processes "$@" ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments] | ./dev.sh serve --processes N" >&2; exit 2 ;;
 esac

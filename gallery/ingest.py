@@ -10,6 +10,7 @@ that an upload never waits for them; each fills in its own fields of the stored 
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -32,10 +33,15 @@ from gallery.models import Image
 from gallery.purged import selectors as purged_selectors
 from gallery.serializers import image_url
 from gallery.similar.selectors import near_duplicates_among_owned
+from gallery.storage import originals
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
 MAX_NAME_LENGTH = 255
+# What a client is told when the originals' storage cannot be reached; the log says more.
+STORAGE_UNAVAILABLE = "storage unavailable"
+
+logger = logging.getLogger(__name__)
 
 # Each is called with the ids of newly stored images, and schedules its work for after the commit.
 SLOW_ANALYSERS = (schedule_labelling,)
@@ -196,29 +202,47 @@ def _finish(
             settled[index] = IngestResult(
                 uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
             )
+    if analysed:
+        settled.update(
+            _store(owner=owner, uploads=uploads, analysed=analysed, visibility=visibility, description=description)
+        )
+    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
+    return [settled[index] for index in range(len(uploads))]
+
+
+def _store(
+    *, owner, uploads: list[Upload], analysed: dict[int, ImageAnalysis], visibility: str, description: str
+) -> dict[int, IngestResult]:
     new_images = [
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = (
-        services.store_images(owner=owner, new_images=new_images, visibility=visibility, description=description)
-        if new_images
-        else []
-    )
+    try:
+        stored = services.store_images(
+            owner=owner, new_images=new_images, visibility=visibility, description=description
+        )
+    except originals.StorageUnavailable as failure:
+        logger.warning("%s; %d file(s) rejected", failure, len(new_images))
+        return {
+            index: IngestResult(
+                uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=STORAGE_UNAVAILABLE
+            )
+            for index in analysed
+        }
     created_ids = [image.pk for image, created in stored if created]
     for schedule in SLOW_ANALYSERS:
         schedule(image_ids=created_ids)
     near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
-    for index, (image, created) in zip(analysed, stored, strict=True):
-        settled[index] = IngestResult(
+    return {
+        index: IngestResult(
             uploads[index].filename,
             "created" if created else "duplicate",
             id=image.pk,
             sha256=uploads[index].sha256,
             near_duplicate_of=near_duplicates.get(image.pk),
         )
-    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
-    return [settled[index] for index in range(len(uploads))]
+        for index, (image, created) in zip(analysed, stored, strict=True)
+    }
 
 
 def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[int, IngestResult]) -> None:

@@ -1,19 +1,13 @@
 """Every write to images: storing an analysed upload, soft delete, restore, purge."""
 
-import contextlib
 import logging
-import os
 import secrets
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,13 +18,13 @@ from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
 from gallery.purged import services as purged_services
 from gallery.search import services as search_services
+from gallery.storage import originals
 
 logger = logging.getLogger(__name__)
 
 ORIGINALS_DIR = "originals"
 MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-COPY_CHUNK_BYTES = 1024 * 1024
 
 
 def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
@@ -59,6 +53,7 @@ def store_images(
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
     between the two leaves files without rows, which `purge_deleted` sweeps.
+    Raises StorageUnavailable, having written no row, when the storage does not take every file.
     """
     paths = _write_originals(owner=owner, new_images=new_images)
     try:
@@ -128,35 +123,17 @@ def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
         for new_image in new_images
     ]
     committed = set(Image.objects.filter(original__in=paths).values_list("original", flat=True))
-    for path, new_image in zip(paths, new_images, strict=True):
-        if path not in committed:
-            _write_atomically(name=path, source=new_image.data)
-    return paths
-
-
-def _write_atomically(*, name: str, source: bytes | Path) -> None:
-    """Written under a temporary name beside the final one, then renamed over it.
-
-    A reader opens either the old file or the new one, whole, never one half written; a process
-    killed mid-write leaves only a temporary file, which the orphan sweep removes.
-    """
-    final = Path(default_storage.path(name))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    written: list[str] = []
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            if isinstance(source, bytes):
-                file.write(source)
-            else:
-                with source.open("rb") as uploaded:
-                    shutil.copyfileobj(uploaded, file, COPY_CHUNK_BYTES)
-        # mkstemp makes files only their owner may read; storage's own writes follow FILE_UPLOAD_PERMISSIONS.
-        os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
-        os.replace(temporary, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        for path, new_image in zip(paths, new_images, strict=True):
+            if path not in committed:
+                originals.write(name=path, data=new_image.data)
+                written.append(path)
+    except originals.StorageUnavailable:
+        for path in written:
+            _discard_unreferenced(path=path)
         raise
+    return paths
 
 
 def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
@@ -218,7 +195,7 @@ def _discard_unreferenced(*, path: str) -> None:
         # The database cannot say whether a committed record owns the file, so it stays for the orphan sweep to judge.
         return
     if not referenced:
-        default_storage.delete(path)
+        _delete_files(paths=[path])
 
 
 def soft_delete_image(*, actor: User, image_id: int) -> Image:
@@ -329,31 +306,22 @@ def remove_orphan_files(*, older_than: timedelta) -> int:
     """Delete original files that no record points at: what a hard crash mid-upload can leave behind.
 
     Files younger than `older_than` may belong to an upload still in flight, so they are kept.
+    The storage is listed a page at a time (a thousand objects per request from a bucket), and
+    each page costs one query and one batch delete.
     """
     cutoff = timezone.now() - older_than
     removed = 0
-    for path in _walk_storage(ORIGINALS_DIR):
-        if default_storage.get_modified_time(path) >= cutoff:
-            continue
-        if not Image.objects.filter(original=path).exists():
-            default_storage.delete(path)
-            removed += 1
+    for page in originals.list_pages(directory=ORIGINALS_DIR):
+        candidates = [stored.name for stored in page if stored.modified < cutoff]
+        referenced = set(Image.objects.filter(original__in=candidates).values_list("original", flat=True))
+        orphans = [name for name in candidates if name not in referenced]
+        originals.delete(names=orphans)
+        removed += len(orphans)
     return removed
 
 
-def _walk_storage(directory: str):
-    if not default_storage.exists(directory):
-        return
-    subdirectories, files = default_storage.listdir(directory)
-    for name in files:
-        yield f"{directory}/{name}"
-    for name in subdirectories:
-        yield from _walk_storage(f"{directory}/{name}")
-
-
 def _delete_files(*, paths: list[str]) -> None:
-    for path in paths:
-        try:
-            default_storage.delete(path)
-        except OSError:
-            logger.exception("could not delete %s; purge_deleted will sweep it as an orphan", path)
+    try:
+        originals.delete(names=paths)
+    except originals.StorageUnavailable:
+        logger.exception("could not delete %d file(s); purge_deleted will sweep them as orphans", len(paths))

@@ -4,14 +4,22 @@ import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -29,6 +37,7 @@ from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
+from gallery.storage import originals
 from gallery.uploading.handlers import HashedUploadedFile
 from scroller import ratelimits
 from scroller.routing import SCROLLER_WEBSOCKET_PATH
@@ -335,10 +344,21 @@ async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
 
 
 @api(methods=("GET",))
-async def image_original(request: HttpRequest, image_id: int) -> StreamingHttpResponse:
+async def image_original(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id)
-    file = await sync_to_async(image.original.open)("rb")
-    response = StreamingHttpResponse(read_in_chunks(file), content_type=ORIGINAL_MEDIA_TYPES[image.format])
+    content_type = ORIGINAL_MEDIA_TYPES[image.format]
+    stored_name = str(image.original)
+    try:
+        if settings.SCROLLER_S3_DOWNLOADS == "redirect" and (
+            url := originals.presigned_url(
+                name=stored_name, download_name=image.original_name, content_type=content_type
+            )
+        ):
+            return HttpResponseRedirect(url)
+        file = await sync_to_async(originals.open_for_reading, thread_sensitive=False)(name=stored_name)
+    except originals.StorageUnavailable:
+        return error(ingest.STORAGE_UNAVAILABLE, status=503)
+    response = StreamingHttpResponse(read_in_chunks(file), content_type=content_type)
     response["Content-Length"] = str(image.byte_size)
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment=False, filename=image.original_name) or "inline"
@@ -349,7 +369,7 @@ async def image_original(request: HttpRequest, image_id: int) -> StreamingHttpRe
     return response
 
 
-async def read_in_chunks(file: IO[bytes], *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+async def read_in_chunks(file: originals.Readable, *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
     """Async so that Daphne streams the file instead of Django reading it whole into memory first."""
     try:
         while chunk := await sync_to_async(file.read, thread_sensitive=False)(chunk_size):

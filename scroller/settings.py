@@ -83,6 +83,8 @@ SECURE = env_bool("SCROLLER_SECURE", default=False)
 if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe health over plain HTTP on the private side.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SCROLLER_HSTS_SECONDS", default=31_536_000)
@@ -234,11 +236,53 @@ STATIC_ROOT = Path(os.environ.get("SCROLLER_STATIC_ROOT", BASE_DIR / "staticfile
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("SCROLLER_MEDIA_ROOT", BASE_DIR / "media"))
+
+# Originals on the local disk by default, or in an S3-compatible bucket (AWS, MinIO, Ceph, Garage, R2) when a bucket
+# is named. Credentials come from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN) or boto3's other sources (an instance role), never from here.
+S3_BUCKET = os.environ.get("SCROLLER_S3_BUCKET", "")
+
+
+def s3_storage_options() -> dict:
+    from botocore.config import Config
+
+    return {
+        "bucket_name": os.environ.get("SCROLLER_S3_BUCKET", ""),
+        # Everything under this key prefix is Scroller's; the orphan sweep lists only below it.
+        "location": os.environ.get("SCROLLER_S3_PREFIX", "").strip("/"),
+        "region_name": os.environ.get("SCROLLER_S3_REGION") or None,
+        "endpoint_url": os.environ.get("SCROLLER_S3_ENDPOINT_URL") or None,
+        # Originals are named by content, so the same name always holds the same bytes.
+        "file_overwrite": True,
+        "default_acl": None,
+        "querystring_expire": env_int("SCROLLER_S3_URL_SECONDS", default=60),
+        # A bucket that does not answer must fail an upload within seconds, not hang it on botocore's defaults
+        # (60 s timeouts and up to five attempts).
+        "client_config": Config(
+            connect_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5),
+            read_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5) * 4,
+            retries={"max_attempts": env_int("SCROLLER_S3_ATTEMPTS", default=3), "mode": "standard"},
+            # Version 4 everywhere: AWS has retired version 2, which botocore would otherwise presign with.
+            signature_version="s3v4",
+            s3={"addressing_style": os.environ.get("SCROLLER_S3_ADDRESSING_STYLE", "auto")},
+        ),
+    }
+
+
 STORAGES = {
     # Originals are named by owner and content hash, so a rewrite after a crash replaces the orphan instead of renaming.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "default": (
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options()}
+        if S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+    ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Originals in a bucket: "stream" sends them through the server (one address, every read checked); "redirect"
+# answers with a presigned URL valid SCROLLER_S3_URL_SECONDS, which the client must be able to reach.
+SCROLLER_S3_DOWNLOADS = os.environ.get("SCROLLER_S3_DOWNLOADS", "stream")
+if SCROLLER_S3_DOWNLOADS not in {"stream", "redirect"}:
+    raise ImproperlyConfigured("SCROLLER_S3_DOWNLOADS must be 'stream' or 'redirect'.")
 # Serve from the source folders when nothing has been collected yet (tests, a first start without collectstatic).
 SERVESTATIC_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 SERVESTATIC_USE_STATIC_ROOT = not SERVESTATIC_USE_FINDERS
@@ -320,3 +364,5 @@ if REDIS_URL:
 SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
+# GET /healthz reports a dependency as down when its probe takes longer than this.
+SCROLLER_HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("SCROLLER_HEALTHZ_TIMEOUT_SECONDS", "3"))

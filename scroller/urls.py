@@ -4,6 +4,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from scroller.health import healthz
+
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     # Browsers and crawlers ask for /favicon.ico whatever the page's <link rel="icon"> says.
@@ -12,6 +14,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 urlpatterns = [
     path("favicon.ico", favicon),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("o/", include("accounts.oauth_urls")),
