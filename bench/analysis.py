@@ -2,8 +2,8 @@
 
 Make the photos first (../shared/bench-data/make_photos.py: 512 px JPEG crops of real photos):
 
-    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/analysis.py --photos /tmp/photos
+    .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
+    .venv/bin/python bench/analysis.py --photos /tmp/scroller-photos
 
 Prints the median and p90 per image of each stage of `analyse_image` (decode + scale, which
 includes hashing the file; colours; encode + xz) and of their sum, and the mean stored thumbnail
@@ -35,7 +35,10 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--photos", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)"
+        "--photos",
+        type=Path,
+        default=Path("/tmp/scroller-photos"),
+        help="folder of photos (default /tmp/scroller-photos)",
     )
     parser.add_argument("--limit", type=int, help="only the first this many photos, in name order (default: all)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time, or this thread's CPU time")

@@ -21,12 +21,15 @@ Server -> client
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
-      at all matches. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
+      at all matches, and then M is back at the configured margin (widened false), which
+      is what images arriving live are matched with. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
       "cycle": C, "images": [...]}: best match first, each cycle in the same order.
-  {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
+  {"type": "added", "hue": H, "margin": M, "widened": bool, "cycle": C, "images": [META, ...]} + one binary frame
+      of their thumbnails (a search stream's says "q" instead of margin and widened, as its batches do)
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
-      the same cycle.
+      the same cycle. A widened stream that one of them matches at the configured margin
+      narrows back to it first (a new cycle), so M and widened may differ from the last batch's.
   {"type": "updated", "images": [META, ...]}
       Live, no binary frame: images this client was sent (the last 5,000) whose labels or
       description changed since, as this client may still see them.
@@ -323,7 +326,9 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             return
         metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
-            await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
+            # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
+            message = {"type": "added", **stream.describe(), "images": metas}
+            await self.send_with_thumbnails(message, thumbnails)
 
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:

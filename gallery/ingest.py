@@ -28,9 +28,11 @@ from django.contrib.auth.models import User
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
 from gallery.labels.tasks import schedule_labelling
+from gallery.models import Image
+from gallery.purged import selectors as purged_selectors
 from gallery.worker import analyse_or_reject, start_worker
 
-Status = Literal["created", "duplicate", "rejected"]
+Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
 MAX_NAME_LENGTH = 255
 
 # Each is called with the ids of newly stored images, and schedules its work for after the commit.
@@ -112,9 +114,11 @@ def receive(*, filename: str, size: int, read) -> Upload:
     return Upload(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
-    """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
-    known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
+def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
+    """Settle what needs no image work (refused by size, duplicates, deleted before); return those results and the indexes left to analyse."""
+    hashes = {upload.sha256 for upload in uploads if not upload.error}
+    known = selectors.find_by_hashes(owner=owner, hashes=list(hashes))
+    purged = purged_selectors.purged_hashes(owner=owner, hashes=hashes - known.keys())
     settled: dict[int, IngestResult] = {}
     to_analyse: list[int] = []
     first_in_batch: dict[str, int] = {}
@@ -122,14 +126,30 @@ def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResu
         if upload.error:
             settled[index] = IngestResult(upload.filename, "rejected", error=upload.error)
         elif upload.sha256 in known:
-            image = services.revive_duplicate(image=known[upload.sha256])
-            settled[index] = IngestResult(upload.filename, "duplicate", id=image.pk, sha256=upload.sha256)
+            settled[index] = _settle_known(upload=upload, image=known[upload.sha256], restore_deleted=restore_deleted)
+        elif upload.sha256 in purged and not restore_deleted:
+            settled[index] = IngestResult(upload.filename, "deleted_before", sha256=upload.sha256)
         elif upload.sha256 in first_in_batch:
             settled[index] = IngestResult(upload.filename, "duplicate", sha256=upload.sha256)
         else:
             first_in_batch[upload.sha256] = index
             to_analyse.append(index)
+    to_restore = [result.id for result in settled.values() if result.status == "restored" and result.id is not None]
+    if to_restore:
+        services.restore_images(actor=owner, image_ids=to_restore)
     return settled, to_analyse
+
+
+def _settle_known(*, upload: Upload, image: Image, restore_deleted: bool) -> IngestResult:
+    """Bytes the owner holds already. Deleted ones stay deleted unless the upload asks to restore them:
+    otherwise every phone or sync client that still has the file would undo the deletion."""
+    if image.deleted_at is None:
+        status: Status = "duplicate"
+    elif restore_deleted:
+        status = "restored"
+    else:
+        status = "deleted_before"
+    return IngestResult(upload.filename, status, id=image.pk, sha256=upload.sha256)
 
 
 def _finish(
@@ -183,9 +203,9 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
 
 
 async def ingest_async(
-    *, owner: User, uploads: list[Upload], visibility: str, description: str = ""
+    *, owner: User, uploads: list[Upload], visibility: str, description: str = "", restore_deleted: bool = False
 ) -> list[IngestResult]:
-    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
+    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
     analysed = await asyncio.gather(
@@ -198,13 +218,13 @@ async def ingest_async(
 
 
 def ingest_batches(
-    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2, restore_deleted: bool = False
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
     pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
     for uploads in batches:
-        settled, to_analyse = _triage(owner=owner, uploads=uploads)
+        settled, to_analyse = _triage(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
         futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
         pending.append((uploads, settled, futures))
         if len(pending) > in_flight:

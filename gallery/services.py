@@ -16,6 +16,7 @@ from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.permissions import can_modify_image
+from gallery.purged import services as purged_services
 from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
@@ -161,17 +162,6 @@ def _discard_unreferenced(*, path: str) -> None:
         default_storage.delete(path)
 
 
-def revive_duplicate(*, image: Image) -> Image:
-    """Uploading bytes again that the owner had deleted brings the image back rather than refusing it."""
-    if image.deleted_at is None:
-        return image
-    with transaction.atomic():
-        Image.objects.filter(pk=image.pk).update(deleted_at=None)
-        image.deleted_at = None
-        events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
-    return image
-
-
 def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
@@ -190,6 +180,24 @@ def restore_image(*, actor: User, image_id: int) -> Image:
             image.save(update_fields=["deleted_at"])
             events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
+
+
+def restore_images(*, actor: User, image_ids: list[int]) -> list[int]:
+    """Undo the deletion of many images at once; returns the ids that are now alive (those already alive included).
+
+    Ids the actor may not restore (not theirs and not staff, or no such image) are left out of the answer.
+    """
+    with transaction.atomic():
+        images = Image.objects.filter(pk__in=set(image_ids)).defer("thumbnail").select_for_update()
+        if not actor.is_staff:
+            images = images.filter(owner=actor)
+        found = list(images)
+        deleted = [image for image in found if image.deleted_at is not None]
+        Image.objects.filter(pk__in=[image.pk for image in deleted]).update(deleted_at=None)
+        for image in deleted:
+            image.deleted_at = None
+        events.announce_added(images=deleted)
+    return sorted(image.pk for image in found)
 
 
 def _lock_for_change(*, actor: User, image_id: int) -> Image:
@@ -234,10 +242,15 @@ def set_description(*, actor, image_id: int, description: str) -> Image:
 
 
 def purge_images(*, image_ids: list[int]) -> int:
-    """Hard delete: rows now, their files once the deletion is committed."""
+    """Hard delete: rows now, their files once the deletion is committed; their hashes are remembered for a while."""
     with transaction.atomic():
-        paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
+        rows = list(
+            Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", "owner_id", "sha256")
+        )
+        paths = [path for path, _, _ in rows]
         Image.objects.filter(pk__in=image_ids).delete()
+        # Only the hash is kept, so that uploading the same bytes again does not bring the image back.
+        purged_services.remember_purged(owner_hashes=[(owner_id, sha256) for _, owner_id, sha256 in rows])
         events.announce_removed(image_ids=list(image_ids))
         transaction.on_commit(lambda: _delete_files(paths=paths))
     return len(paths)

@@ -18,11 +18,15 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+MAX_IDS_PER_RESTORE = 1000
 
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
 
@@ -114,8 +118,19 @@ async def upload_images(request: HttpRequest) -> JsonResponse:
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
     description = checked_description(request.POST.get("description", ""))
     uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility, description=description)
+    results = await ingest.ingest_async(
+        owner=owner,
+        uploads=uploads,
+        visibility=visibility,
+        description=description,
+        restore_deleted=wants_deleted_restored(request),
+    )
     return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+def wants_deleted_restored(request: HttpRequest) -> bool:
+    """Bytes the uploader deleted stay deleted unless the upload says `restore_deleted=1`."""
+    return request.POST.get("restore_deleted") in {"1", "true"}
 
 
 async def list_images(request: HttpRequest) -> JsonResponse:
@@ -262,10 +277,28 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
         raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=[value.lower() for value in hashes])
+    digests = [value.lower() for value in hashes]
+    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=digests)
+    purged = await sync_to_async(purged_selectors.purged_hashes)(owner=owner, hashes=set(digests) - known.keys())
     return JsonResponse(
-        {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
+        {
+            "images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()},
+            "purged": sorted(purged),
+        }
     )
+
+
+@api(methods=("POST",))
+async def images_restore(request: HttpRequest) -> JsonResponse:
+    """Undo the deletion of many images in one request: what the upload page's "restore these" sends."""
+    actor = require_login(request)
+    ids = json_body(request).get("ids")
+    if not isinstance(ids, list) or not all(type(value) is int and value > 0 for value in ids):
+        raise BadRequest('send {"ids": [...]} with image ids')
+    if len(ids) > MAX_IDS_PER_RESTORE:
+        raise BadRequest(f"at most {MAX_IDS_PER_RESTORE} ids per restore")
+    restored = await sync_to_async(services.restore_images)(actor=actor, image_ids=ids)
+    return JsonResponse({"restored": restored, "not_found": sorted(set(ids) - set(restored))})
 
 
 def json_body(request: HttpRequest) -> dict:
@@ -280,4 +313,4 @@ def json_body(request: HttpRequest) -> dict:
 
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/scroller.html")
+    return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})

@@ -246,6 +246,9 @@ SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_
 SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
 # The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
 SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
+# How long the hashes of purged images are remembered, so that a phone or sync client uploading them again
+# does not bring them back; the hash is all that is kept.
+SCROLLER_PURGED_HASH_RETENTION_DAYS = env_int("SCROLLER_PURGED_HASH_RETENTION_DAYS", default=180)
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)

@@ -49,6 +49,7 @@ const socket = new StreamSocket(wsUrl(config.wsPath), {
   state: showConnection,
   hello: onHello,
   batch: onBatch,
+  added: showMargin,
   item: onItem,
   updated: (metas) => metas.forEach((meta) => columns.update(meta)),
   removed: (ids) => ids.forEach((id) => columns.remove(id)),
@@ -72,11 +73,17 @@ function onServerError(msg) {
   toasts.error(msg.message || `Server error: ${msg.code}`);
 }
 
-function onBatch(msg) {
-  const count = msg.images?.length ?? 0;
-  const widened = Boolean(msg.widened) && count > 0;
+// Batches and live additions both say which margin the stream matches with: a widened
+// one narrows again as soon as a close image arrives, and the notice follows it.
+function showMargin(msg) {
+  const widened = Boolean(msg.widened);
   ui.notice.hidden = !widened;
   if (widened) ui.notice.textContent = `Nothing at this hue yet — showing ±${msg.margin}°`;
+}
+
+function onBatch(msg) {
+  const count = msg.images?.length ?? 0;
+  showMargin(msg);
   exhausted = count === 0;
   ui.empty.textContent = query === null ? EMPTY_LIBRARY_TEXT : `Nothing found for “${query}”.`;
   ui.empty.hidden = !(exhausted && columns.size === 0);
@@ -236,6 +243,10 @@ async function initUploads() {
   const { Uploader } = await import('./upload.js');
   uploads = new Uploader(ui.upload, {
     url: config.uploadUrl,
+    lookupUrl: config.lookupUrl,
+    restoreUrl: config.restoreUrl,
+    hashWorkerUrl: config.hashWorkerUrl,
+    user: ui.upload.dataset.user,
     csrfToken: config.csrfToken,
     dropZone: root.querySelector('[data-testid="drop-zone"]'),
     toasts,
