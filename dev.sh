@@ -9,8 +9,9 @@ cd "$(dirname "$0")"
 VENV=.venv
 PYTHON="$VENV/bin/python"
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils wordnet-base)
-# lomiri-wallpapers-16.04: real photographs for the browser test that takes the README's screenshot (docs/scroller.png).
-TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04)
+# lomiri-wallpapers-16.04: real photographs for the browser test that takes the README's screenshot (docs/scroller.png);
+# icc-profiles-free, colord-data, libgs-common: real ICC profiles for the colour-management tests.
+TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04 icc-profiles-free colord-data libgs-common)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 # Test servers that dev.sh starts itself (where nothing answers on the test URLs' ports) keep their data here.

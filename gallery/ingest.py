@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from asgiref.sync import sync_to_async
@@ -30,6 +30,8 @@ from gallery.analysis import ImageAnalysis, ImageRejected
 from gallery.labels.tasks import schedule_labelling
 from gallery.models import Image
 from gallery.purged import selectors as purged_selectors
+from gallery.serializers import image_url
+from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.worker import analyse_or_reject, start_worker
 
 Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
@@ -44,10 +46,14 @@ _pool_lock = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One file as received: the client's name and, unless refused by size, its bytes."""
+    """One file as received: the client's name and, unless refused by size, its bytes or the file that holds them.
+
+    A file is read only by the worker that analyses it and by the storage that copies it, so a
+    large upload is never held in the server process's memory whole.
+    """
 
     filename: str
-    data: bytes
+    data: bytes | Path
     sha256: str
     error: str | None = None
 
@@ -59,9 +65,20 @@ class IngestResult:
     id: int | None = None
     sha256: str | None = None
     error: str | None = None
+    # Stored, but looks like (a resized or re-encoded copy of) this older image of the same owner.
+    near_duplicate_of: int | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | self._page_urls()
+
+    def _page_urls(self) -> dict:
+        """Where the image page of this upload, and of the image it looks like, are."""
+        return {
+            "page_url": image_url("image-page", image_id=self.id) if self.id is not None else None,
+            "near_duplicate_url": image_url("image-page", image_id=self.near_duplicate_of)
+            if self.near_duplicate_of is not None
+            else None,
+        }
 
 
 def _forget_pool_in_child() -> None:
@@ -103,15 +120,27 @@ def sanitise_filename(name: str) -> str:
 def receive(*, filename: str, size: int, read) -> Upload:
     """Size checks come before `read()`, so an oversized file is refused without being read."""
     name = sanitise_filename(filename)
-    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
-    if size > limit:
-        return Upload(
-            name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
-        )
-    if size == 0:
-        return Upload(name, b"", "", error="empty file")
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
     data = read()
     return Upload(name, data, hashlib.sha256(data).hexdigest())
+
+
+def receive_file(*, filename: str, size: int, path: Path, sha256: str) -> Upload:
+    """A file the upload handler already wrote to disk and hashed (gallery.uploading.handlers)."""
+    name = sanitise_filename(filename)
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
+    return Upload(name, path, sha256)
+
+
+def _size_refusal(size: int) -> str | None:
+    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
+    if size > limit:
+        return f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
+    if size == 0:
+        return "empty file"
+    return None
 
 
 def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
@@ -179,9 +208,14 @@ def _finish(
     created_ids = [image.pk for image, created in stored if created]
     for schedule in SLOW_ANALYSERS:
         schedule(image_ids=created_ids)
+    near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
     for index, (image, created) in zip(analysed, stored, strict=True):
         settled[index] = IngestResult(
-            uploads[index].filename, "created" if created else "duplicate", id=image.pk, sha256=uploads[index].sha256
+            uploads[index].filename,
+            "created" if created else "duplicate",
+            id=image.pk,
+            sha256=uploads[index].sha256,
+            near_duplicate_of=near_duplicates.get(image.pk),
         )
     _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
     return [settled[index] for index in range(len(uploads))]
@@ -239,5 +273,5 @@ def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
 
 
-def _analyse_in_worker(data: bytes):
-    return partial(analyse_or_reject, data, max_pixels=settings.SCROLLER_MAX_PIXELS)
+def _analyse_in_worker(source: bytes | Path):
+    return partial(analyse_or_reject, source, max_pixels=settings.SCROLLER_MAX_PIXELS)

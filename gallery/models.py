@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from accounts.users import Viewer
 
@@ -90,6 +91,13 @@ class Image(models.Model):
         blank=True,
         help_text='Top ImageNet labels, highest first: [{"name", "wnid", "probability"}]; empty until classified.',
     )
+    # What photomosaics and "more like this" need, made at ingest from the thumbnail (gallery.mosaic.tiles,
+    # gallery.similar.phash); null for images stored before them until `manage.py fill_tiles` runs.
+    mosaic_tile = models.BinaryField(null=True, blank=True, help_text="16 x 16 px centred square, raw RGB bytes.")
+    mosaic_l = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB lightness.")
+    mosaic_a = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB a*.")
+    mosaic_b = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB b*.")
+    perceptual_hash = models.BigIntegerField(null=True, blank=True, help_text="64-bit DCT hash (pHash), signed.")
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +117,10 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} (#{self.pk})"
+
+    def get_absolute_url(self) -> str:
+        """The image's page; the admin's "View on site" leads there."""
+        return reverse("image-page", args=[self.pk])
 
     @property
     def is_deleted(self) -> bool:

@@ -42,6 +42,15 @@ def list_images(
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> list[Image]:
     """Newest first, keyset-paginated by id so pages stay cheap however deep they go."""
+    images = listable_images(viewer=viewer, hue=hue, owner_only=owner_only, include_deleted=include_deleted)
+    if before is not None:
+        images = images.filter(pk__lt=before)
+    page = images.select_related("owner").defer("thumbnail").order_by("-pk")
+    return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
+
+
+def listable_images(*, viewer, hue: int | None = None, owner_only: bool = False, include_deleted: bool = False):
+    """The images a listing may show `viewer`, with the listing's filters, in no particular order."""
     images = Image.objects.visible_to(viewer)
     if owner_only:
         images = images.filter(owner=viewer)
@@ -49,10 +58,7 @@ def list_images(
         images = images.alive()
     if hue is not None:
         images = images.filter(Exists(matching_colors(hue=hue).filter(image=OuterRef("pk"))))
-    if before is not None:
-        images = images.filter(pk__lt=before)
-    page = images.select_related("owner").defer("thumbnail").order_by("-pk")
-    return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
+    return images
 
 
 def get_visible_image(*, viewer: Viewer, image_id: int, with_thumbnail: bool = False) -> Image:
@@ -78,3 +84,16 @@ def image_to_announce(*, image_id: int) -> Image:
 def find_by_hashes(*, owner: User, hashes: list[str]) -> dict[str, Image]:
     images = Image.objects.filter(owner=owner, sha256__in=set(hashes)).only("pk", "sha256", "deleted_at", "owner_id")
     return {image.sha256: image for image in images}
+
+
+def get_page_image(*, viewer, image_id: int) -> Image:
+    """What the API's detail shows, plus a deleted image to those who may restore it (its page offers the restore).
+
+    Raises Image.DoesNotExist for everyone else, alike for private, deleted and missing images.
+    """
+    try:
+        return get_visible_image(viewer=viewer, image_id=image_id)
+    except Image.DoesNotExist:
+        if not viewer.is_authenticated:
+            raise
+    return get_owned_image(viewer=viewer, image_id=image_id)

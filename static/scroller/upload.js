@@ -390,6 +390,7 @@ class UploadQueue {
     if (!Array.isArray(results)) return this.#failChunk(chunk, 'unexpected reply from the server — still logged in?');
     chunk.records.forEach((record, i) => {
       const result = results[i];
+      keepImageLinks(record, result);
       if (!SERVER_STATUSES.has(result?.status)) {
         this.#finish(record, 'failed', result ? `unknown status “${result.status}”` : 'no result from the server');
       } else if (result.status === 'deleted_before') {
@@ -707,4 +708,24 @@ function fillRow(row, record, index, total) {
   name.title = record.name;
   reason.textContent = record.error;
   reason.title = record.error;
+  showImageLinks(name, reason, record);
+}
+
+// ---- links to the image pages ----------------------------------------------------
+
+function keepImageLinks(record, result) {
+  record.pageUrl = result?.page_url ?? null;
+  record.nearDuplicate = result?.near_duplicate_of ? { id: result.near_duplicate_of, url: result.near_duplicate_url } : null;
+}
+
+function showImageLinks(name, reason, record) {
+  if (record.pageUrl) name.replaceChildren(Object.assign(document.createElement('a'), { href: record.pageUrl, textContent: record.name }));
+  if (record.nearDuplicate) {
+    const { id, url } = record.nearDuplicate;
+    reason.replaceChildren('looks like ', Object.assign(document.createElement('a'), { href: url, textContent: `image ${id}` }));
+    reason.title = `Stored, but it looks like image ${id} you already have (resized or re-encoded?)`;
+    reason.dataset.testid = 'near-duplicate';
+  } else {
+    delete reason.dataset.testid;
+  }
 }

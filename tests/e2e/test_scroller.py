@@ -193,9 +193,11 @@ def test_the_page_holds_a_bounded_number_of_tiles_however_far_it_scrolls(open_sc
             new MutationObserver((records) => {
                 for (const record of records) {
                     for (const node of record.addedNodes) {
-                        if (node.dataset?.testid !== 'tile') continue;
+                        // A tile comes in a frame with its info control.
+                        const tile = node.dataset?.testid === 'tile' ? node : node.querySelector?.('[data-testid="tile"]');
+                        if (!tile) continue;
                         seen.added += 1;
-                        seen.ids.add(Number(node.dataset.imageId));
+                        seen.ids.add(Number(tile.dataset.imageId));
                     }
                 }
                 seen.most = Math.max(seen.most, count());

@@ -228,3 +228,16 @@ def test_session_upload_needs_the_csrf_token(user):
     assert refused.status_code in (401, 403)
     assert accepted.status_code == 200
     assert accepted.json()["results"][0]["status"] == "created"
+
+
+def test_a_jpeg_html_polyglot_is_kept_as_uploaded_and_served_only_as_an_image(alice_client):
+    polyglot = make.solid(colour="teal", image_format="JPEG") + b"<html><script>alert(document.cookie)</script></html>"
+
+    [result] = upload(alice_client, ("page.jpg", polyglot))["results"]
+    response = alice_client.get(f"/api/images/{result['id']}/original")
+
+    assert result["status"] == "created"
+    assert response["Content-Length"] == str(len(polyglot))
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"

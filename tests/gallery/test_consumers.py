@@ -57,7 +57,7 @@ async def connect():
     opened = []
 
     async def open_scroller(user=None) -> tuple[WebsocketCommunicator, dict]:
-        headers = [(b"origin", b"http://localhost")]
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
         if user is not None:
             headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
         communicator = WebsocketCommunicator(application, "/ws/scroller/", headers=headers)
