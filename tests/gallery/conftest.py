@@ -10,6 +10,7 @@ from gallery import services
 from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
+from gallery.mosaic.tiles import MosaicTile, mosaic_tile
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
 from gallery.thumbnails import encode_thumbnail
@@ -18,11 +19,21 @@ from tests.gallery.labelled import BLUE, labels
 _serial = itertools.count()
 
 
+def plain_picture(hue: int | None) -> PILImage.Image:
+    """A small picture all in the image's colour, grey for monochrome."""
+    color = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
+    return PILImage.new("RGB", (16, 12), color)
+
+
 @cache
 def thumbnail_bytes(hue: int | None) -> bytes:
     """A real stored thumbnail (xz-wrapped JPEG) in the image's colour, grey for monochrome."""
-    color = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
-    return encode_thumbnail(PILImage.new("RGB", (16, 12), color))
+    return encode_thumbnail(plain_picture(hue))
+
+
+@cache
+def tile_of(hue: int | None) -> MosaicTile:
+    return mosaic_tile(plain_picture(hue))
 
 
 def saturation_of(hue: int | None) -> float:
@@ -51,6 +62,8 @@ def make_image(user):
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
+            tile=tile_of(hues[0] if hues else None),
+            perceptual_hash=0,
         )
         new_image = NewImage(original_name=f"{sha256[:8]}.png", data=bytes(4096), analysis=analysis)
         image = services.image_row(
