@@ -2,8 +2,8 @@
 
 Make the photos first (../shared/bench-data/make_photos.py: 512 px JPEG crops of real photos):
 
-    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/analysis.py --photos /tmp/photos
+    .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
+    .venv/bin/python bench/analysis.py --photos /tmp/scroller-photos
 
 Prints the median and p90 per image of each stage of `analyse_image` (decode + scale, which
 includes hashing the file; colours; encode + xz) and of their sum, and the mean stored thumbnail
@@ -31,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from gallery.analysis import decode_image
+from gallery.analysis import decode_image, tile_sample
 from gallery.colors import dominant_colors, pin_native_threads
+from gallery.mosaic.tiles import mosaic_tile
+from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail
 
 MAX_PIXELS = 64_000_000
@@ -43,7 +45,10 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--photos", type=Path, default=Path("/tmp/photos"), help="folder of photos (default /tmp/photos)"
+        "--photos",
+        type=Path,
+        default=Path("/tmp/scroller-photos"),
+        help="folder of photos (default /tmp/scroller-photos)",
     )
     parser.add_argument("--limit", type=int, help="only the first this many photos, in name order (default: all)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time, or this thread's CPU time")
@@ -61,6 +66,7 @@ def main() -> None:
         "decode + scale": [],
         "colours": [],
         "encode + xz": [],
+        "tile + phash": [],
         "total": [],
         "floor": [],
     }
@@ -98,11 +104,15 @@ def measure_one(data: bytes, *, clock: Callable[[], float]) -> tuple[dict[str, f
     colored_at = clock()
     stored = encode_thumbnail(decoded.thumbnail)
     encoded_at = clock()
+    mosaic_tile(tile_sample(decoded.thumbnail))
+    perceptual_hash(decoded.thumbnail)
+    described_at = clock()
     timings = {
         "decode + scale": decoded_at - start,
         "colours": colored_at - decoded_at,
         "encode + xz": encoded_at - colored_at,
-        "total": encoded_at - start,
+        "tile + phash": described_at - encoded_at,
+        "total": described_at - start,
     }
     return timings, len(stored)
 

@@ -8,7 +8,9 @@ by one: image rows come from an INSERT ... SELECT over MariaDB's sequence engine
 (seq_1_to_N) joined to a small table of 48 real thumbnails made by the app's own
 encoder (gallery.thumbnails: 400 px JPEG in xz), from --photos or synthetic
 photo-like pictures, and the ~2.5 dominant colours per image are generated with numpy and
-loaded with LOAD DATA LOCAL INFILE, then copied into each image's palette. Hues follow a photo-like mixture (many oranges,
+loaded with LOAD DATA LOCAL INFILE, then copied into each image's palette. Each image gets the
+mosaic tile of one of 1000 photos (or of its thumbnail kind), with a mean colour nudged to be its
+own, and a random perceptual hash. Hues follow a photo-like mixture (many oranges,
 blues and greens, few purples); 4 % of the images are monochrome, 10 % private and
 2 % soft-deleted, spread evenly over 50 owners.
 """
@@ -26,6 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 THUMBNAIL_KINDS = 48
+# Photos whose mosaic tiles the images share (image N has photo N mod this many's).
+TILE_PHOTOS = 1000
 OWNERS = 50
 CHUNK = 100_000
 NULL_FIELD = "\\N"
@@ -47,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--photos",
         type=Path,
-        help="make the thumbnails from the first photos in this folder (e.g. /tmp/photos from make_photos.py) instead of synthetic ones",
+        help="make the thumbnails from the first photos in this folder (e.g. /tmp/scroller-photos from make_photos.py) instead of synthetic ones",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -270,6 +274,63 @@ def fill_palettes(cursor, *, count: int) -> None:
         )
 
 
+def tiles_from_photos(folder: Path) -> list[tuple[bytes, tuple[float, float, float]]]:
+    """Mosaic tiles (pixels and mean CIELAB colour) of up to TILE_PHOTOS photos, made by the app's own code."""
+    from gallery.analysis import decode_image, tile_sample
+    from gallery.mosaic.tiles import mosaic_tile
+
+    paths = sorted(path for path in folder.iterdir() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})
+    tiles = [
+        mosaic_tile(tile_sample(decode_image(path.read_bytes(), max_pixels=64_000_000).thumbnail))
+        for path in paths[:TILE_PHOTOS]
+    ]
+    return [(tile.pixels, tile.lab) for tile in tiles]
+
+
+def tiles_from_thumbnails(thumbnails: list[tuple[bytes, int, int]]) -> list[tuple[bytes, tuple[float, float, float]]]:
+    from gallery.analysis import tile_sample
+    from gallery.mosaic.tiles import mosaic_tile
+    from gallery.thumbnails import decode_thumbnail
+
+    tiles = [mosaic_tile(tile_sample(decode_thumbnail(data).convert("RGB"))) for data, _, _ in thumbnails]
+    return [(tile.pixels, tile.lab) for tile in tiles]
+
+
+def fill_tiles(
+    cursor, *, count: int, tiles: list[tuple[bytes, tuple[float, float, float]]], rng: np.random.Generator
+) -> None:
+    """Mosaic tiles and perceptual hashes, as ingest stores them.
+
+    Image N gets tile N mod len(tiles) (real photos' tiles, so that the library's colours are
+    spread as photos' are), its mean colour moved by a little noise so that no two images match
+    a cell equally well, and a random perceptual hash.
+    """
+    cursor.execute("CREATE TEMPORARY TABLE bench_tile (k INT PRIMARY KEY, pixels BLOB, l DOUBLE, a DOUBLE, b DOUBLE)")
+    cursor.executemany(
+        "INSERT INTO bench_tile VALUES (%s, %s, %s, %s, %s)",
+        [(k, pixels, *lab) for k, (pixels, lab) in enumerate(tiles)],
+    )
+    cursor.execute(
+        "CREATE TEMPORARY TABLE bench_image_tile (id BIGINT PRIMARY KEY, dl DOUBLE, da DOUBLE, db DOUBLE, phash BIGINT)"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "tiles.tsv"
+        noise = rng.normal(0, 2.0, (count, 3))
+        hashes = rng.integers(-(2**63), 2**63 - 1, count, dtype=np.int64)
+        with path.open("w") as out:
+            for image_id, (dl, da, db), phash in zip(range(1, count + 1), noise.tolist(), hashes.tolist(), strict=True):
+                out.write(f"{image_id}\t{dl:.3f}\t{da:.3f}\t{db:.3f}\t{phash}\n")
+        cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE bench_image_tile")
+    for first in range(1, count + 1, CHUNK):
+        cursor.execute(
+            "UPDATE gallery_image i JOIN bench_image_tile s ON s.id = i.id"
+            f" JOIN bench_tile t ON t.k = MOD(i.id, {len(tiles)})"
+            " SET i.mosaic_l = t.l + s.dl, i.mosaic_a = t.a + s.da, i.mosaic_b = t.b + s.db,"
+            " i.perceptual_hash = s.phash, i.mosaic_tile = t.pixels WHERE i.id BETWEEN %s AND %s",
+            [first, min(first + CHUNK - 1, count)],
+        )
+
+
 def timed(label: str, work, **kwargs):
     started = time.perf_counter()
     result = work(**kwargs)
@@ -313,6 +374,8 @@ def main() -> None:
         loaded = colors.result()
     cursor = raw_connection(args.database_url).cursor()
     timed("palettes", fill_palettes, cursor=cursor, count=args.count)
+    tiles = tiles_from_photos(args.photos) if args.photos else tiles_from_thumbnails(thumbnails)
+    timed("mosaic tiles and hashes", fill_tiles, cursor=cursor, count=args.count, tiles=tiles, rng=rng)
     cursor.execute("ANALYZE TABLE gallery_image, gallery_dominantcolor")
     cursor.fetchall()
     average = sum(len(data) for data, _, _ in thumbnails) / len(thumbnails)

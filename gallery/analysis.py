@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from gallery.colors import DominantColor, dominant_colors, is_monochrome, to_srgb
+from gallery.mosaic.tiles import MosaicTile, mosaic_tile
+from gallery.similar.phash import perceptual_hash
+from gallery.integrity.structure import CorruptImage, check_structure
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
 
 _EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"
+_TILE_SAMPLE_SIDE = 48
 
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 # Opening through the one plugin the signature names, rather than Image.open, means no other
@@ -73,6 +77,8 @@ class ImageAnalysis:
     thumbnail_width: int
     thumbnail_height: int
     colors: tuple[DominantColor, ...]
+    tile: MosaicTile
+    perceptual_hash: int  # signed 64-bit, see gallery.similar.phash
 
     @property
     def monochrome(self) -> bool:
@@ -104,12 +110,29 @@ def analyse_image(data: bytes, *, max_pixels: int) -> ImageAnalysis:
         thumbnail_width=decoded.thumbnail.width,
         thumbnail_height=decoded.thumbnail.height,
         colors=tuple(dominant_colors(decoded.thumbnail)),
+        **_similarity(decoded.thumbnail),
     )
+
+
+def _similarity(thumbnail: Image.Image) -> dict:
+    """What mosaics and "more like this" need: see gallery.mosaic.tiles and gallery.similar.phash."""
+    return {"tile": mosaic_tile(tile_sample(thumbnail)), "perceptual_hash": perceptual_hash(thumbnail)}
+
+
+def tile_sample(thumbnail: Image.Image) -> Image.Image:
+    """The thumbnail box-reduced by a whole factor to 48–95 px on its short side, for the 16 px mosaic tile.
+
+    An integer reduction costs a third of resampling the whole thumbnail. The perceptual hash is
+    made from the thumbnail itself: from such a sample, 84 % of resized copies of the benchmark
+    photos stayed within the near-duplicate distance instead of 97 %.
+    """
+    return thumbnail.reduce(max(1, min(thumbnail.size) // _TILE_SAMPLE_SIDE))
 
 
 def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     """Identify, check and decode the file; raise ImageRejected with the reason if it is refused."""
     image_format = _identify_format(data)
+    _check_structure(data, image_format=image_format)
     # Pillow warns about things this function either refuses with a reason or can safely ignore
     # (odd EXIF, palette quirks, its own pixel limit, which is checked here against `max_pixels`).
     with warnings.catch_warnings(action="ignore"):
@@ -140,6 +163,13 @@ def _identify_format(data: bytes) -> str:
     if unsupported := _unsupported_format(data):
         raise ImageRejected(f"{unsupported} images are not supported: {_EXPECTED_FORMATS}")
     raise ImageRejected(f"not an image: {_EXPECTED_FORMATS}")
+
+
+def _check_structure(data: bytes, *, image_format: str) -> None:
+    try:
+        check_structure(data, image_format=image_format)
+    except CorruptImage as damage:
+        raise ImageRejected(f"corrupt {_FORMAT_NAMES[image_format]}: {damage}") from damage
 
 
 def _unsupported_format(data: bytes) -> str | None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from accounts.users import Viewer
 
@@ -90,6 +91,13 @@ class Image(models.Model):
         blank=True,
         help_text='Top ImageNet labels, highest first: [{"name", "wnid", "probability"}]; empty until classified.',
     )
+    # What photomosaics and "more like this" need, made at ingest from the thumbnail (gallery.mosaic.tiles,
+    # gallery.similar.phash); null for images stored before them until `manage.py fill_tiles` runs.
+    mosaic_tile = models.BinaryField(null=True, blank=True, help_text="16 x 16 px centred square, raw RGB bytes.")
+    mosaic_l = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB lightness.")
+    mosaic_a = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB a*.")
+    mosaic_b = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB b*.")
+    perceptual_hash = models.BigIntegerField(null=True, blank=True, help_text="64-bit DCT hash (pHash), signed.")
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -110,9 +118,32 @@ class Image(models.Model):
     def __str__(self) -> str:
         return f"{self.original_name} (#{self.pk})"
 
+    def get_absolute_url(self) -> str:
+        """The image's page; the admin's "View on site" leads there."""
+        return reverse("image-page", args=[self.pk])
+
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class PurgedContent(models.Model):
+    """The hash of bytes an owner deleted for good, kept so that uploading them again does not bring them back.
+
+    Nothing else about the image survives its purge: no name, no pixels, no dates but this one,
+    and the row itself is swept once SCROLLER_PURGED_HASH_RETENTION_DAYS have passed.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the purged original's bytes, hex.")
+    purged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="purged_content_unique_per_owner")]
+        indexes = [models.Index(fields=["purged_at"], name="purged_content_age")]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… purged {self.purged_at:%Y-%m-%d}"
 
 
 class DominantColor(models.Model):

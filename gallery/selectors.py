@@ -84,3 +84,16 @@ def image_to_announce(*, image_id: int) -> Image:
 def find_by_hashes(*, owner: User, hashes: list[str]) -> dict[str, Image]:
     images = Image.objects.filter(owner=owner, sha256__in=set(hashes)).only("pk", "sha256", "deleted_at", "owner_id")
     return {image.sha256: image for image in images}
+
+
+def get_page_image(*, viewer, image_id: int) -> Image:
+    """What the API's detail shows, plus a deleted image to those who may restore it (its page offers the restore).
+
+    Raises Image.DoesNotExist for everyone else, alike for private, deleted and missing images.
+    """
+    try:
+        return get_visible_image(viewer=viewer, image_id=image_id)
+    except Image.DoesNotExist:
+        if not viewer.is_authenticated:
+            raise
+    return get_owned_image(viewer=viewer, image_id=image_id)

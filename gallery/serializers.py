@@ -89,6 +89,7 @@ def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
         ],
         "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
         "original_url": image_url("api-image-original", image_id=card.id),
+        "page_url": image_url("image-page", image_id=card.id),
         "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
         "description": card.description,
         "labels": card.labels,

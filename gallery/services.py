@@ -1,13 +1,18 @@
 """Every write to images: storing an analysed upload, soft delete, restore, purge."""
 
+import contextlib
 import logging
+import os
 import secrets
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -15,7 +20,9 @@ from django.utils import timezone
 from gallery import events, selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
+from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
+from gallery.purged import services as purged_services
 from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)
@@ -23,6 +30,7 @@ logger = logging.getLogger(__name__)
 ORIGINALS_DIR = "originals"
 MAX_DESCRIPTION_LENGTH = Image._meta.get_field("description").max_length or 2000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+COPY_CHUNK_BYTES = 1024 * 1024
 
 
 def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
@@ -33,8 +41,12 @@ def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NewImage:
     original_name: str
-    data: bytes
+    data: bytes | Path  # the uploaded bytes, or the file that holds them (a large upload is never read whole here)
     analysis: ImageAnalysis
+
+    @property
+    def byte_size(self) -> int:
+        return len(self.data) if isinstance(self.data, bytes) else self.data.stat().st_size
 
 
 def store_images(
@@ -48,7 +60,7 @@ def store_images(
     has its file; if the insert fails the files are removed again. A hard crash
     between the two leaves files without rows, which `purge_deleted` sweeps.
     """
-    paths = [_write_original(owner=owner, new_image=new_image) for new_image in new_images]
+    paths = _write_originals(owner=owner, new_images=new_images)
     try:
         with transaction.atomic():
             images = Image.objects.bulk_create(
@@ -105,11 +117,46 @@ def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, 
     return image, True
 
 
-def _write_original(*, owner: User, new_image: NewImage) -> str:
-    analysis = new_image.analysis
-    path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
-    default_storage.save(path, ContentFile(new_image.data))
-    return path
+def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
+    """Each original's storage name; a file that a committed row already points at is left as it is.
+
+    Those bytes are the same (the name is their hash), and rewriting them would let a download in
+    progress read a file that is being replaced.
+    """
+    paths = [
+        original_path(owner_id=owner.pk, sha256=new_image.analysis.sha256, image_format=new_image.analysis.format)
+        for new_image in new_images
+    ]
+    committed = set(Image.objects.filter(original__in=paths).values_list("original", flat=True))
+    for path, new_image in zip(paths, new_images, strict=True):
+        if path not in committed:
+            _write_atomically(name=path, source=new_image.data)
+    return paths
+
+
+def _write_atomically(*, name: str, source: bytes | Path) -> None:
+    """Written under a temporary name beside the final one, then renamed over it.
+
+    A reader opens either the old file or the new one, whole, never one half written; a process
+    killed mid-write leaves only a temporary file, which the orphan sweep removes.
+    """
+    final = Path(default_storage.path(name))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            if isinstance(source, bytes):
+                file.write(source)
+            else:
+                with source.open("rb") as uploaded:
+                    shutil.copyfileobj(uploaded, file, COPY_CHUNK_BYTES)
+        # mkstemp makes files only their owner may read; storage's own writes follow FILE_UPLOAD_PERMISSIONS.
+        os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
+        os.replace(temporary, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
@@ -122,7 +169,7 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, d
         width=analysis.width,
         height=analysis.height,
         format=analysis.format,
-        byte_size=len(new_image.data),
+        byte_size=new_image.byte_size,
         original=path,
         thumbnail=analysis.thumbnail,
         thumbnail_width=analysis.thumbnail_width,
@@ -131,7 +178,20 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, d
         palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
         visibility=visibility,
         description=description,
+        **_similarity_fields(analysis),
     )
+
+
+def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
+    """What photomosaics and "more like this" keep of an image."""
+    lightness, green_red, blue_yellow = analysis.tile.lab
+    return {
+        "mosaic_tile": analysis.tile.pixels,
+        "mosaic_l": lightness,
+        "mosaic_a": green_red,
+        "mosaic_b": blue_yellow,
+        "perceptual_hash": analysis.perceptual_hash,
+    }
 
 
 def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
@@ -161,17 +221,6 @@ def _discard_unreferenced(*, path: str) -> None:
         default_storage.delete(path)
 
 
-def revive_duplicate(*, image: Image) -> Image:
-    """Uploading bytes again that the owner had deleted brings the image back rather than refusing it."""
-    if image.deleted_at is None:
-        return image
-    with transaction.atomic():
-        Image.objects.filter(pk=image.pk).update(deleted_at=None)
-        image.deleted_at = None
-        events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
-    return image
-
-
 def soft_delete_image(*, actor: User, image_id: int) -> Image:
     with transaction.atomic():
         image = _lock_for_change(actor=actor, image_id=image_id)
@@ -190,6 +239,24 @@ def restore_image(*, actor: User, image_id: int) -> Image:
             image.save(update_fields=["deleted_at"])
             events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
+
+
+def restore_images(*, actor: User, image_ids: list[int]) -> list[int]:
+    """Undo the deletion of many images at once; returns the ids that are now alive (those already alive included).
+
+    Ids the actor may not restore (not theirs and not staff, or no such image) are left out of the answer.
+    """
+    with transaction.atomic():
+        images = Image.objects.filter(pk__in=set(image_ids)).defer("thumbnail").select_for_update()
+        if not actor.is_staff:
+            images = images.filter(owner=actor)
+        found = list(images)
+        deleted = [image for image in found if image.deleted_at is not None]
+        Image.objects.filter(pk__in=[image.pk for image in deleted]).update(deleted_at=None)
+        for image in deleted:
+            image.deleted_at = None
+        events.announce_added(images=deleted)
+    return sorted(image.pk for image in found)
 
 
 def _lock_for_change(*, actor: User, image_id: int) -> Image:
@@ -234,12 +301,19 @@ def set_description(*, actor, image_id: int, description: str) -> Image:
 
 
 def purge_images(*, image_ids: list[int]) -> int:
-    """Hard delete: rows now, their files once the deletion is committed."""
+    """Hard delete: rows now, their files once the deletion is committed; their hashes are remembered for a while."""
     with transaction.atomic():
-        paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
+        rows = list(
+            Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", "owner_id", "sha256")
+        )
+        paths = [path for path, _, _ in rows]
         Image.objects.filter(pk__in=image_ids).delete()
+        # Only the hash is kept, so that uploading the same bytes again does not bring the image back.
+        purged_services.remember_purged(owner_hashes=[(owner_id, sha256) for _, owner_id, sha256 in rows])
         events.announce_removed(image_ids=list(image_ids))
-        transaction.on_commit(lambda: _delete_files(paths=paths))
+        # Display renditions are named after their originals (gallery.page.rendition) and go with them.
+        files = [*paths, *(rendition_path(path) for path in paths)]
+        transaction.on_commit(lambda: _delete_files(paths=files))
     return len(paths)
 
 

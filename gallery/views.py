@@ -3,13 +3,15 @@
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
+from pathlib import Path
 from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -18,15 +20,27 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from accounts.authentication import AuthenticationFailed, authenticate_api_request
 from gallery import ingest, selectors, services
 from gallery.models import Image, Visibility
+from gallery.mosaic import services as mosaic
+from gallery.page import rendition
+from gallery.page.presenters import page_context
 from gallery.palette_search.query import PaletteQueryError, parse_colors
 from gallery.palette_search.selectors import Cursor, search_by_palette
+from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
-from gallery.serializers import image_to_dict
+from gallery.serializers import image_to_dict, image_url
+from gallery.similar.selectors import SimilarImage, similar_images
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
+from gallery.uploading.handlers import HashedUploadedFile
+from scroller import ratelimits
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
+MAX_IDS_PER_RESTORE = 1000
+DEFAULT_SIMILAR, MAX_SIMILAR = 12, 100
+
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
+TOKEN_FAILURES = "failed authentications from this address"
 
 
 class BadRequest(Exception):
@@ -48,10 +62,13 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
                 response = error(f"method {request.method} not allowed", status=405)
                 response["Allow"] = ", ".join(methods)
                 return response
+            if refusal := await token_failures_exceeded(request):
+                return refusal.response()
             try:
                 await authenticate_api_request(request)
                 return await view(request, *args, **kwargs)
             except AuthenticationFailed as failure:
+                await count_token_failure(request)
                 return error(str(failure), status=401)
             except Image.DoesNotExist:
                 return error("no such image", status=404)
@@ -63,6 +80,20 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
         return wrapper
 
     return decorate
+
+
+async def token_failures_exceeded(request: HttpRequest) -> ratelimits.Exceeded | None:
+    """A client that failed to authenticate too often may not try again until its window ends."""
+    if "Authorization" not in request.headers:
+        return None
+    who = f"ip:{ratelimits.client_address(request)}"
+    return await sync_to_async(ratelimits.already_exceeded)("token_failures", who=who, what=TOKEN_FAILURES)
+
+
+async def count_token_failure(request: HttpRequest) -> None:
+    if "Authorization" in request.headers:
+        who = f"ip:{ratelimits.client_address(request)}"
+        await sync_to_async(ratelimits.count)("token_failures", who=who, what=TOKEN_FAILURES)
 
 
 def require_login(request: HttpRequest) -> User:
@@ -110,14 +141,38 @@ async def images_collection(request: HttpRequest) -> JsonResponse:
 
 async def upload_images(request: HttpRequest) -> JsonResponse:
     owner = require_login(request)
+    if exceeded := await sync_to_async(ratelimits.count)(
+        "uploads", who=f"user:{owner.pk}", what="upload requests from this account"
+    ):
+        return exceeded.response()
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
     description = checked_description(request.POST.get("description", ""))
-    uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility, description=description)
+    uploads = [received_upload(file) for file in files]
+    results = await ingest.ingest_async(
+        owner=owner,
+        uploads=uploads,
+        visibility=visibility,
+        description=description,
+        restore_deleted=wants_deleted_restored(request),
+    )
     return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+def wants_deleted_restored(request: HttpRequest) -> bool:
+    """Bytes the uploader deleted stay deleted unless the upload says `restore_deleted=1`."""
+    return request.POST.get("restore_deleted") in {"1", "true"}
+
+
+def received_upload(file: UploadedFile) -> ingest.Upload:
+    """The upload handler already wrote the file to disk and hashed it; workers and storage read it from there."""
+    if not isinstance(file, HashedUploadedFile):
+        raise TypeError("FILE_UPLOAD_HANDLERS must be gallery.uploading.handlers.HashingUploadHandler")
+    return ingest.receive_file(
+        filename=file.name or "", size=file.size or 0, path=Path(file.temporary_file_path()), sha256=file.sha256
+    )
 
 
 async def list_images(request: HttpRequest) -> JsonResponse:
@@ -288,6 +343,9 @@ async def image_original(request: HttpRequest, image_id: int) -> StreamingHttpRe
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment=False, filename=image.original_name) or "inline"
     )
+    # An upload may also be valid HTML or script (a polyglot): with its exact image type, nosniff
+    # (SecurityMiddleware) and a sandbox, a browser shows it as an image or not at all.
+    response["Content-Security-Policy"] = "sandbox"
     return response
 
 
@@ -309,16 +367,82 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
         raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=[value.lower() for value in hashes])
+    digests = [value.lower() for value in hashes]
+    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=digests)
+    purged = await sync_to_async(purged_selectors.purged_hashes)(owner=owner, hashes=set(digests) - known.keys())
     return JsonResponse(
-        {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
+        {
+            "images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()},
+            "purged": sorted(purged),
+        }
     )
+
+
+@api(methods=("POST",))
+async def images_restore(request: HttpRequest) -> JsonResponse:
+    """Undo the deletion of many images in one request: what the upload page's "restore these" sends."""
+    actor = require_login(request)
+    ids = json_body(request).get("ids")
+    if not isinstance(ids, list) or not all(type(value) is int and value > 0 for value in ids):
+        raise BadRequest('send {"ids": [...]} with image ids')
+    if len(ids) > MAX_IDS_PER_RESTORE:
+        raise BadRequest(f"at most {MAX_IDS_PER_RESTORE} ids per restore")
+    restored = await sync_to_async(services.restore_images)(actor=actor, image_ids=ids)
+    return JsonResponse({"restored": restored, "not_found": sorted(set(ids) - set(restored))})
+
+
+@api(methods=("GET",))
+async def image_display(request: HttpRequest, image_id: int) -> HttpResponse:
+    """The display rendition (gallery.page.rendition): what the image page shows instead of the original."""
+    image = await sync_to_async(selectors.get_page_image)(viewer=request.user, image_id=image_id)
+    data = await sync_to_async(rendition.display_rendition, thread_sensitive=False)(image)
+    response = HttpResponse(data, content_type=rendition.MEDIA_TYPE)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@api(methods=("GET",))
+async def image_mosaic(request: HttpRequest, image_id: int) -> HttpResponse:
+    columns = int_param(request, "cells", low=mosaic.MIN_COLUMNS, high=mosaic.MAX_COLUMNS) or mosaic.DEFAULT_COLUMNS
+    cell_px = int_param(request, "cell_px", low=mosaic.MIN_CELL_PX, high=mosaic.MAX_CELL_PX) or mosaic.DEFAULT_CELL_PX
+    image = await sync_to_async(selectors.get_visible_image)(
+        viewer=request.user, image_id=image_id, with_thumbnail=True
+    )
+    try:
+        made = await sync_to_async(mosaic.get_mosaic)(
+            viewer=request.user, image=image, columns=columns, cell_px=cell_px
+        )
+    except mosaic.MosaicUnavailable as unavailable:
+        return error(str(unavailable), status=409)
+    response = HttpResponse(made.jpeg, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Mosaic-Cells"] = str(made.cells)
+    response["X-Mosaic-Tiles-Available"] = str(made.tiles_available)
+    response["X-Mosaic-Tiles-Used"] = str(len(made.tile_ids))
+    return response
+
+
+@api(methods=("GET",))
+async def image_similar(request: HttpRequest, image_id: int) -> JsonResponse:
+    limit = int_param(request, "limit", low=1, high=MAX_SIMILAR) or DEFAULT_SIMILAR
+    viewer = request.user
+    image = await sync_to_async(selectors.get_visible_image)(viewer=viewer, image_id=image_id)
+    found = await sync_to_async(similar_images)(viewer=viewer, image=image, limit=limit)
+    return JsonResponse({"results": [similar_to_dict(item, viewer=viewer) for item in found]})
+
+
+def similar_to_dict(item: SimilarImage, *, viewer) -> dict:
+    return image_to_dict(item.image, viewer=viewer) | {
+        "near_duplicate": item.near_duplicate,
+        "distance": round(item.distance, 4),
+        "page_url": reverse("image-page", args=[item.image.pk]),
+    }
 
 
 def json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
@@ -327,4 +451,20 @@ def json_body(request: HttpRequest) -> dict:
 
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/scroller.html")
+    return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})
+
+
+@ensure_csrf_cookie
+def image_page(request: HttpRequest, image_id: int) -> HttpResponse:
+    """One image: its picture, facts, colours, labels, description, mosaic and "more like this"."""
+    try:
+        image = selectors.get_page_image(viewer=request.user, image_id=image_id)
+    except Image.DoesNotExist:
+        raise Http404("no such image") from None
+    context = page_context(image=image, viewer=request.user) | {
+        "mosaic_tiles": mosaic.tiles_available(viewer=request.user, image_id=image.pk),
+        "mosaic_cells": mosaic.DEFAULT_COLUMNS * mosaic.default_rows(image),
+        "page_url": request.build_absolute_uri(),
+        "display_absolute_url": request.build_absolute_uri(image_url("api-image-display", image_id=image.pk)),
+    }
+    return render(request, "gallery/image.html", context)

@@ -110,6 +110,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so that whatever they answer under /api/ is turned into JSON too.
+    "scroller.api_errors.ApiJsonErrorsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -246,9 +248,17 @@ SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_
 SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
 # The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
 SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
+# How long the hashes of purged images are remembered, so that a phone or sync client uploading them again
+# does not bring them back; the hash is all that is kept.
+SCROLLER_PURGED_HASH_RETENTION_DAYS = env_int("SCROLLER_PURGED_HASH_RETENTION_DAYS", default=180)
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
+# The whole body of one request: by default a browser chunk (16 files) of files at the per-file limit, plus room for
+# the multipart framing. Larger requests are answered 413 without their files being analysed.
+SCROLLER_MAX_REQUEST_BYTES = env_int("SCROLLER_MAX_REQUEST_BYTES", default=16 * SCROLLER_MAX_UPLOAD_BYTES + 1_000_000)
+# Every uploaded file streams to its own temporary file, hashed on the way; none is held in memory whole.
+FILE_UPLOAD_HANDLERS = ["gallery.uploading.handlers.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 LOGGING = {
@@ -261,6 +271,16 @@ LOGGING = {
 # The scroller: a dominant colour matches a hue within this many degrees, if it covers at least this share of the image.
 SCROLLER_HUE_MARGIN = env_int("SCROLLER_HUE_MARGIN", default=15)
 SCROLLER_MIN_MATCH_SHARE = float(os.environ.get("SCROLLER_MIN_MATCH_SHARE", "0.1"))
+# Photomosaics are kept per process until the library changes enough to matter (gallery.mosaic.services);
+# a mosaic is 50–500 KB of JPEG, so at most this many stay in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "mosaics": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mosaics",
+        "OPTIONS": {"MAX_ENTRIES": env_int("SCROLLER_MOSAIC_CACHE_ENTRIES", default=100)},
+    },
+}
 # Thumbnails, colours and names the websocket keeps in memory per server process (gallery.image_cache).
 SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 
@@ -278,5 +298,25 @@ SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECO
 # `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# Rate limits (scroller.ratelimits): events per window of seconds. SCROLLER_RATE_LIMITS overrides some or all,
+# e.g. "signup=5/3600,uploads=600/60".
+SCROLLER_RATE_LIMITS = {
+    "token_failures": (20, 60),  # failed API token / bearer authentications, per address
+    "device_start": (10, 60),  # device-flow starts (POST /o/device-authorization/), per address
+    "device_approval": (10, 600),  # codes typed or decided at /accounts/device/, per account and per address
+    "password_change": (5, 900),  # password change attempts, per account and per address
+    "signup": (5, 3600),  # accounts created, per address
+    "uploads": (1200, 60),  # upload requests, per account (the browser sends 16 files per request)
+} | {
+    name: (int(count), int(seconds))
+    for name, _, limit in (item.partition("=") for item in env_list("SCROLLER_RATE_LIMITS", default=[]))
+    for count, _, seconds in [limit.partition("/")]
+}
+# Part of every rate-limit key: changing it starts every count afresh (tests do, between tests).
+SCROLLER_RATE_LIMIT_SCOPE = os.environ.get("SCROLLER_RATE_LIMIT_SCOPE", "v1")
+if REDIS_URL:
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
+SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")

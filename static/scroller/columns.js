@@ -28,6 +28,7 @@ const BACKLOG_MAX = 200;
 const DRAG_THRESHOLD_PX = 6;
 const ARROW_NUDGE_PX = 120;
 const LEAVE_MS = 220;
+const STREAM_KEY = 'scroller:stream';
 
 export class Columns {
   #stream;
@@ -214,7 +215,7 @@ export class Columns {
 
   #place(meta, load) {
     const tile = createTile(meta);
-    this.#byEl.set(tile.el, tile);
+    this.#byEl.set(tile.face, tile);
     const sameId = this.#byId.get(meta.id);
     if (sameId) sameId.add(tile);
     else this.#byId.set(meta.id, new Set([tile]));
@@ -237,10 +238,10 @@ export class Columns {
       tile.url = URL.createObjectURL(new Blob([bytes], { type: thumbType(tile.meta) }));
       tile.img.src = tile.url;
       await tile.img.decode();
-      tile.el.classList.add('is-loaded');
+      tile.face.classList.add('is-loaded');
     } catch (err) {
       if (tile.gone) return;
-      tile.el.classList.add('is-broken');
+      tile.face.classList.add('is-broken');
       console.warn(`scroller: thumbnail ${tile.meta.id} failed:`, err.message);
     }
   }
@@ -251,7 +252,7 @@ export class Columns {
     col.tiles.splice(index, 1);
     col.height -= tile.step;
     if (tile.el.contains(document.activeElement)) {
-      (col.tiles[index] ?? col.tiles[index - 1])?.el.focus({ preventScroll: true });
+      (col.tiles[index] ?? col.tiles[index - 1])?.face.focus({ preventScroll: true });
     }
     this.#forget(tile);
     // Collapse rather than vanish, so the tiles below slide up instead of jumping.
@@ -366,10 +367,24 @@ export class Columns {
   }
 
   #onClick(event) {
+    if (event.target.closest('.tile-info')) {
+      this.#rememberStream();
+      return;
+    }
     const tile = this.#byEl.get(event.target.closest('.tile'));
     if (!tile?.meta.can_delete || tile.gone) return;
     event.preventDefault();
     this.#onActivate(tile.meta);
+  }
+
+  // The image page walks what was on screen with its arrow keys (static/page/image.js).
+  #rememberStream() {
+    const ids = [...new Set(this.#tilesByScreenTop().map((tile) => tile.meta.id))];
+    try {
+      sessionStorage.setItem(STREAM_KEY, JSON.stringify(ids));
+    } catch {
+      // Storage full or disabled: the page then simply has no previous/next.
+    }
   }
 
   #onKey(event) {
@@ -454,15 +469,31 @@ function createTile(meta) {
   details.dataset.testid = 'tile-details';
   details.setAttribute('aria-hidden', 'true');
   el.append(img, details);
-  const tile = { meta, el, img, details, col: null, step: 0, url: null, gone: false };
+  // The info control sits beside the tile, not in it: a link inside a button (or a link) is
+  // not allowed, and a click on it must never reach the tile's delete.
+  const frame = document.createElement('div');
+  frame.className = 'tile-frame';
+  frame.append(el, infoLink(meta));
+  const tile = { meta, el: frame, face: el, img, details, col: null, step: 0, url: null, gone: false };
   showDetails(tile);
   return tile;
+}
+
+function infoLink(meta) {
+  const info = document.createElement('a');
+  info.className = 'tile-info';
+  info.href = safeHref(meta.page_url) ?? '#';
+  info.dataset.testid = 'tile-info';
+  info.setAttribute('aria-label', `About image ${meta.id}: its page`);
+  info.title = 'About this image';
+  info.textContent = 'i';
+  return info;
 }
 
 const LABELS_SHOWN = 3;
 
 function showDetails(tile) {
-  const { meta, el, details } = tile;
+  const { meta, face: el, details } = tile;
   const labels = (meta.labels ?? []).slice(0, LABELS_SHOWN);
   const chips = labels.map((label) => {
     const chip = document.createElement('span');

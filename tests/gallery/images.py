@@ -216,3 +216,25 @@ def gif_with_oversized_frame(*, width: int = 20_000, height: int = 10_000) -> by
 
 def _png_chunk(chunk_type: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + chunk_type + data + struct.pack(">I", zlib.crc32(chunk_type + data))
+
+
+def scene(*, width: int = 640, height: int = 480, seed: int = 0, image_format: str = "JPEG") -> bytes:
+    """Overlapping coloured shapes, softened, under grain: edges and regions as in a photograph, unlike photo_like's waves."""
+    return encode(scene_image(width=width, height=height, seed=seed), image_format=image_format)
+
+
+def scene_image(*, width: int = 640, height: int = 480, seed: int = 0) -> Image.Image:
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    canvas = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(0, 255, 3)))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(12):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        radius = int(rng.integers(min(width, height) // 10, min(width, height) // 3))
+        box = [x - radius, y - radius, x + radius, y + radius]
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(max(width, height) / 200)), dtype=np.int16)
+    grain = rng.normal(0, 6, pixels.shape).astype(np.int16)
+    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8), "RGB")

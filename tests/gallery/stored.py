@@ -18,3 +18,15 @@ def store_image(
     [[result]] = ingest.ingest_batches(owner=owner, batches=[[upload]], visibility=visibility)
     assert result.status == "created" and result.id is not None, result
     return Image.objects.get(pk=result.id)
+
+
+def store_many(*, owner, files: list[bytes], visibility: str = "public") -> list[Image]:
+    """Several images in one batch through the real pipeline, in order."""
+    uploads = [
+        ingest.receive(filename=f"image-{index}.png", size=len(data), read=lambda data=data: data)
+        for index, data in enumerate(files)
+    ]
+    [results] = ingest.ingest_batches(owner=owner, batches=[uploads], visibility=visibility)
+    assert all(result.status == "created" for result in results), results
+    found = Image.objects.in_bulk([result.id for result in results])
+    return [found[result.id] for result in results]

@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+import random
 import warnings
 
 import pytest
@@ -307,3 +308,28 @@ def test_a_real_image_over_the_pixel_limit_is_refused_with_its_size():
 
 def test_an_image_exactly_at_the_pixel_limit_is_accepted():
     assert analyse(make.photo_like(width=400, height=300), max_pixels=400 * 300).width == 400
+
+
+def test_a_jpeg_with_garbage_in_its_entropy_coded_data_is_refused_as_corrupt():
+    data = make.photo_like(seed=1)
+    middle = (data.index(b"\xff\xda") + len(data)) // 2
+    damaged = data[:middle] + random.Random(12).randbytes(4096) + data[middle + 4096 :]
+
+    with pytest.raises(ImageRejected, match=r"^corrupt JPEG: invalid marker 0xFF[0-9A-F]{2} at byte \d+$"):
+        analyse_image(damaged, max_pixels=10**8)
+
+
+def test_a_png_with_a_bad_chunk_crc_is_refused_as_corrupt():
+    data = make.solid(colour="navy", width=64, height=64)
+    pixels = data.index(b"IDAT") + 4
+    damaged = data[:pixels] + bytes([data[pixels] ^ 0xFF]) + data[pixels + 1 :]
+
+    with pytest.raises(ImageRejected, match=r"^corrupt PNG: the IDAT chunk at byte \d+ fails its CRC check$"):
+        analyse_image(damaged, max_pixels=10**8)
+
+
+def test_progressive_and_restart_marker_jpegs_pass_the_structure_check():
+    for options in ({"progressive": True}, {"restart_marker_blocks": 2}):
+        data = make.encode(make.photo_like_image(seed=5), image_format="JPEG", **options)
+
+        assert analyse_image(data, max_pixels=10**8).format == "JPEG"

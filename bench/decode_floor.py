@@ -1,0 +1,30 @@
+"""The machine's speed today, for benchmarks to report their figures against.
+
+The floor is the median time of decoding one benchmark photo and scaling it to a 400 px
+thumbnail (gallery.analysis.decode_image) on one core: the machine's speed moves 2–3x between
+days and with what else runs, and a figure divided by the floor moved in the same run does not.
+"""
+
+import statistics
+import time
+from pathlib import Path
+
+from gallery.analysis import decode_image
+from gallery.colors import pin_native_threads
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def decode_floor_ms(photos: Path, *, count: int = 200) -> float:
+    pin_native_threads()
+    paths = sorted(path for path in photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[:count]
+    if not paths:
+        raise SystemExit(f"no photos in {photos}: python ../shared/bench-data/make_photos.py {photos} --count 4000")
+    files = [path.read_bytes() for path in paths]
+    decode_image(files[0], max_pixels=64_000_000)
+    timings = []
+    for data in files:
+        started = time.perf_counter()
+        decode_image(data, max_pixels=64_000_000)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000

@@ -1,0 +1,105 @@
+"""Reads for "more like this": near-duplicates among an owner's images, similar images a viewer may see."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gallery.library.snapshot import library_snapshot, palette_points
+from gallery.models import Image
+from gallery.similar.phash import NEAR_DUPLICATE_BITS, hamming_distances
+
+SPARE = 20
+_FAR = np.float32(1e6)
+
+
+def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]:
+    """For each of `images` (stored, of `owner`) that looks like an older living image of the same owner, that one's id.
+
+    One query for the owner's hashes, compared in numpy: 64-bit hashes cost 16 bytes a row.
+    """
+    hashed = [image for image in images if image.perceptual_hash is not None]
+    if not hashed:
+        return {}
+    rows = list(
+        Image.objects.alive()
+        .filter(owner=owner, perceptual_hash__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "perceptual_hash")
+    )
+    ids = np.array([pk for pk, _ in rows], dtype=np.int64)
+    hashes = np.array([value for _, value in rows], dtype=np.int64)
+    found = {}
+    for image in hashed:
+        assert image.perceptual_hash is not None
+        distances = hamming_distances(hashes, image.perceptual_hash)
+        candidates = np.flatnonzero((distances <= NEAR_DUPLICATE_BITS) & (ids < image.pk))
+        if candidates.size:
+            # Nearest first, and among equals the oldest, which is the one the others copy.
+            nearest = candidates[np.lexsort((ids[candidates], distances[candidates]))[0]]
+            found[image.pk] = int(ids[nearest])
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarImage:
+    image: Image
+    near_duplicate: bool
+    distance: float  # differing hash bits for a near-duplicate, palette distance otherwise
+
+
+def similar_images(*, viewer, image: Image, limit: int) -> list[SimilarImage]:
+    """Images the viewer may see that look like `image`: near-duplicates first, then the closest palettes."""
+    snapshot = library_snapshot()
+    mask = snapshot.visible_mask(viewer) & (snapshot.ids != image.pk)
+    near = np.zeros(len(snapshot.ids), dtype=bool)
+    bits = np.zeros(len(snapshot.ids), dtype=np.int64)
+    if image.perceptual_hash is not None:
+        bits = hamming_distances(snapshot.hashes, image.perceptual_hash)
+        near = snapshot.hashed & (bits <= NEAR_DUPLICATE_BITS)
+    distances = palette_distances(palette_points(image.palette), snapshot.palettes)
+    # Near-duplicates rank by their bits, ahead of every palette (whose distances are below 100).
+    ranking = np.where(near, bits - 1000.0, distances)
+    ranking[~mask] = np.inf
+    # A few spare candidates for images that the snapshot thinks alive and visible but no longer are.
+    wanted = min(len(ranking), limit + SPARE)
+    best = np.argpartition(ranking, wanted - 1)[:wanted] if wanted else np.array([], dtype=np.int64)
+    best = best[np.argsort(ranking[best], kind="stable")]
+    best = best[np.isfinite(ranking[best])]
+    found = _visible_by_id(viewer=viewer, image_ids=snapshot.ids[best].tolist())
+    return [
+        SimilarImage(
+            image=found[int(snapshot.ids[position])],
+            near_duplicate=bool(near[position]),
+            distance=float(bits[position] if near[position] else distances[position]),
+        )
+        for position in best
+        if int(snapshot.ids[position]) in found
+    ][:limit]
+
+
+def palette_distances(points: np.ndarray, palettes: np.ndarray) -> np.ndarray:
+    """How far each of `palettes` (n, C, 4) is from `points` (C, 4): see library.snapshot.palette_points.
+
+    Each colour of either palette is matched with the nearest colour of the other (distance in the
+    HSV cone plus the difference of their shares) and weighted by its share; both directions are
+    summed, so a palette is near another only if each covers the other's main colours.
+    """
+    used = points[:, 3] > 0
+    if not used.any():
+        return np.full(len(palettes), np.inf, dtype=np.float32)
+    ours = points[used].astype(np.float32)
+    differences = palettes[:, None, :, :3] - ours[None, :, None, :3]  # (n, ours, theirs, 3)
+    pairwise = np.sqrt(np.einsum("nijk,nijk->nij", differences, differences))
+    pairwise += np.abs(palettes[:, None, :, 3] - ours[None, :, None, 3])
+    theirs_used = palettes[:, :, 3] > 0
+    # An unused colour of theirs is never anyone's nearest; its own term has weight 0.
+    pairwise += np.where(theirs_used, 0, _FAR).astype(np.float32)[:, None, :]
+    ours_to_theirs = pairwise.min(axis=2) @ ours[:, 3]
+    theirs_to_ours = (np.minimum(pairwise.min(axis=1), _FAR / 2) * palettes[:, :, 3]).sum(axis=1)
+    return ours_to_theirs + theirs_to_ours
+
+
+def _visible_by_id(*, viewer, image_ids: list[int]) -> dict[int, Image]:
+    """Those of `image_ids` that are alive and that the viewer may see: the snapshot may be a minute old."""
+    images = Image.objects.visible_to(viewer).alive().select_related("owner").defer("thumbnail", "mosaic_tile")
+    return {image.pk: image for image in images.filter(pk__in=image_ids)}
