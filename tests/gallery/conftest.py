@@ -10,6 +10,8 @@ from gallery import services
 from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
+from gallery.mosaic.tiles import mosaic_tile
+from gallery.similar.phash import perceptual_hash
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
 from gallery.thumbnails import encode_thumbnail
@@ -23,6 +25,13 @@ def thumbnail_bytes(hue: int | None) -> bytes:
     """A real stored thumbnail (xz-wrapped JPEG) in the image's colour, grey for monochrome."""
     color = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
     return encode_thumbnail(PILImage.new("RGB", (16, 12), color))
+
+
+@cache
+def thumbnail_derivatives(hue: int | None) -> dict:
+    """The mosaic tile and perceptual hash an upload of the thumbnail's picture would get."""
+    picture = PILImage.new("RGB", (16, 12), "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)")
+    return {"tile": mosaic_tile(picture), "perceptual_hash": perceptual_hash(picture)}
 
 
 def saturation_of(hue: int | None) -> float:
@@ -48,6 +57,7 @@ def make_image(user):
             thumbnail=thumbnail_bytes(hues[0] if hues else None),
             thumbnail_width=16,
             thumbnail_height=12,
+            **thumbnail_derivatives(hues[0] if hues else None),
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),

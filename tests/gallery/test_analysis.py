@@ -320,7 +320,7 @@ def test_a_jpeg_with_garbage_in_its_entropy_coded_data_is_refused_as_corrupt():
 
 
 def test_a_png_with_a_bad_chunk_crc_is_refused_as_corrupt():
-    data = make.solid(colour="navy", width=64, height=64)
+    data = make.solid(color="navy", width=64, height=64)
     pixels = data.index(b"IDAT") + 4
     damaged = data[:pixels] + bytes([data[pixels] ^ 0xFF]) + data[pixels + 1 :]
 

@@ -231,7 +231,7 @@ def test_session_upload_needs_the_csrf_token(user):
 
 
 def test_a_jpeg_html_polyglot_is_kept_as_uploaded_and_served_only_as_an_image(alice_client):
-    polyglot = make.solid(colour="teal", image_format="JPEG") + b"<html><script>alert(document.cookie)</script></html>"
+    polyglot = make.solid(color="teal", image_format="JPEG") + b"<html><script>alert(document.cookie)</script></html>"
 
     [result] = upload(alice_client, ("page.jpg", polyglot))["results"]
     response = alice_client.get(f"/api/images/{result['id']}/original")

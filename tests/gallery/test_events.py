@@ -12,7 +12,7 @@ def test_writes_that_committed_answer_as_committed_while_redis_is_down(alice_cli
     own_redis.stop()
     undelivered = events.undelivered_events.value
 
-    uploaded = alice_client.post("/api/images/", {"file": [SimpleUploadedFile("red.png", make.solid(colour="red"))]})
+    uploaded = alice_client.post("/api/images/", {"file": [SimpleUploadedFile("red.png", make.solid(color="red"))]})
     [result] = uploaded.json()["results"]
     deleted = alice_client.delete(f"/api/images/{result['id']}/")
 

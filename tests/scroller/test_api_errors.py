@@ -15,7 +15,7 @@ def assert_json_error(response, status: int, *, mentions: str = "") -> None:
 
 def test_more_files_than_allowed_answer_a_json_400(alice_client, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
-    files = [SimpleUploadedFile(f"{index}.png", make.solid(colour="red")) for index in range(4)]
+    files = [SimpleUploadedFile(f"{index}.png", make.solid(color="red")) for index in range(4)]
 
     assert_json_error(alice_client.post("/api/images/", {"file": files}), 400, mentions="at most 3")
 
@@ -59,7 +59,7 @@ def multipart(*files: tuple[str, bytes], boundary: str = "scroller-test") -> byt
 @pytest.mark.parametrize("long_name", ["n" * 996 + ".jpg", "é" * 600 + ".jpg"], ids=["1000 ascii", "600 e-acute"])
 def test_a_very_long_file_name_is_stored_trimmed_and_fails_nothing_else(alice_client, long_name):
     body = multipart(
-        (long_name, make.solid(colour="blue", image_format="JPEG")), ("short.png", make.solid(colour="green"))
+        (long_name, make.solid(color="blue", image_format="JPEG")), ("short.png", make.solid(color="green"))
     )
 
     response = alice_client.post("/api/images/", body, content_type="multipart/form-data; boundary=scroller-test")

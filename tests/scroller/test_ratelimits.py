@@ -83,7 +83,7 @@ def test_upload_requests_are_limited_per_account(limit, alice_client):
     limit("uploads", 2)
 
     def upload():
-        return alice_client.post("/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(colour="red"))]})
+        return alice_client.post("/api/images/", {"file": [SimpleUploadedFile("a.png", make.solid(color="red"))]})
 
     assert [upload().status_code for _ in range(2)] == [200, 200]
     assert_rate_limited(upload())

@@ -7,7 +7,7 @@ TEAL_60_ORANGE_20 = [AskedColor(hue=180, weight=0.6), AskedColor(hue=30, weight=
 
 
 def test_a_palette_with_exactly_the_asked_proportions_scores_one():
-    palette = [[180, 0.7, 0.6, 0.6], [30, 0.8, 0.9, 0.2], [None, 0.0, 0.9, 0.2]]
+    palette: list[list[float | int | None]] = [[180, 0.7, 0.6, 0.6], [30, 0.8, 0.9, 0.2], [None, 0.0, 0.9, 0.2]]
 
     assert palette_score(palette, asked=TEAL_60_ORANGE_20) == pytest.approx(1.0)
 

@@ -21,7 +21,7 @@ def test_a_request_over_the_request_limit_is_refused_whole_with_a_413_json_error
 
 def test_a_file_over_the_file_limit_is_refused_unkept_and_the_others_are_stored(alice_client, settings):
     settings.SCROLLER_MAX_UPLOAD_BYTES = 20_000
-    small, large = make.solid(colour="red"), make.photo_like(seed=1)
+    small, large = make.solid(color="red"), make.photo_like(seed=1)
     assert len(small) < 20_000 < len(large)
 
     response = alice_client.post(
