@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from gallery.colors import DominantColor, dominant_colors, is_monochrome, to_srgb
+from gallery.integrity.structure import CorruptImage, check_structure
 from gallery.mosaic.tiles import MosaicTile, mosaic_tile
 from gallery.similar.phash import perceptual_hash
-from gallery.integrity.structure import CorruptImage, check_structure
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
 
 _EXPECTED_FORMATS = "expected JPEG, PNG, WebP or GIF"

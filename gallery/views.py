@@ -29,9 +29,9 @@ from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
-from scroller.routing import SCROLLER_WEBSOCKET_PATH
 from gallery.uploading.handlers import HashedUploadedFile
 from scroller import ratelimits
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}

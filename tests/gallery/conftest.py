@@ -11,9 +11,9 @@ from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
 from gallery.mosaic.tiles import mosaic_tile
-from gallery.similar.phash import perceptual_hash
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
+from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import encode_thumbnail
 from tests.gallery.labelled import BLUE, labels
 
