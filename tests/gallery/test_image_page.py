@@ -31,7 +31,7 @@ def page(client: Client, image: Image):
 
 def test_the_owner_sees_the_picture_its_facts_colours_and_edit_controls(user):
     image = store_image(
-        owner=user, data=make.two_colour_split(first="red", second="blue", first_share=0.7), filename="flag.png"
+        owner=user, data=make.two_color_split(first="red", second="blue", first_share=0.7), filename="flag.png"
     )
 
     response = page(logged_in(user), image)
