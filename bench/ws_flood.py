@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import websockets
+from websockets.typing import Origin
 from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ async def bystander(*, url: str, origin: str, hue: int, more: int, pause: float,
     flooding = (
         multiprocessing.Process(target=run_flooder, args=(url, origin, stop, sent, connections)) if flood else None
     )
-    async with websockets.connect(url, origin=origin, max_size=None, compression=None) as websocket:
+    async with websockets.connect(url, origin=Origin(origin), max_size=None, compression=None) as websocket:
         await websocket.recv()
         await websocket.send(json.dumps({"type": "subscribe", "hue": hue}))
         await receive_batch(websocket)
@@ -103,7 +104,7 @@ async def flooder(*, url: str, origin: str, stop, sent, connections) -> None:
     """Sends as fast as the socket takes; connects again at once whenever the server closes it."""
     while not stop.is_set():
         try:
-            async with websockets.connect(url, origin=origin, max_size=None, compression=None) as websocket:
+            async with websockets.connect(url, origin=Origin(origin), max_size=None, compression=None) as websocket:
                 connections.value += 1
                 drain = asyncio.ensure_future(_drain(websocket))
                 try:
@@ -134,12 +135,16 @@ def main() -> None:
     url, origin = f"ws://127.0.0.1:{port}/ws/scroller/", f"http://127.0.0.1:{port}"
     server = start_server(root=args.root, database_url=args.database_url, port=port)
     try:
-        asyncio.run(bystander(url=url, origin=origin, hue=hue, more=30, pause=0))  # warm-up: caches, pools
+        asyncio.run(bystander(url=url, origin=Origin(origin), hue=hue, more=30, pause=0))  # warm-up: caches, pools
         cpu = cpu_seconds(server.pid)
-        quiet = asyncio.run(bystander(url=url, origin=origin, hue=hue, more=args.more, pause=args.pause))["times"]
+        quiet = asyncio.run(bystander(url=url, origin=Origin(origin), hue=hue, more=args.more, pause=args.pause))[
+            "times"
+        ]
         quiet_cpu = cpu_seconds(server.pid) - cpu
         cpu = cpu_seconds(server.pid)
-        flooded = asyncio.run(bystander(url=url, origin=origin, hue=hue, more=args.more, pause=args.pause, flood=True))
+        flooded = asyncio.run(
+            bystander(url=url, origin=Origin(origin), hue=hue, more=args.more, pause=args.pause, flood=True)
+        )
         loud_cpu = cpu_seconds(server.pid) - cpu
         loud = flooded["times"]
     finally:

@@ -349,14 +349,6 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         )
         await self.send_matching(self.stream, announced=announced)
 
-    async def images_indexed(self, event: dict) -> None:
-        """What search finds these images by changed: searches they now match and have not shown receive them."""
-        if self.stream is None or not self.stream.matches_by_index:
-            return
-        sent = self.stream.sent
-        announced = realtime.visible_announced(viewer=self.user, announced=event["images"])
-        await self.send_matching(self.stream, announced=[item for item in announced if item["id"] not in sent])
-
     async def send_matching(self, stream: Stream, *, announced: list[dict]) -> None:
         if not announced:
             return
@@ -390,11 +382,17 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         if self.stream is None:
             return
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
-        if not image_ids:
-            return
-        metas = await load_updated(viewer=self.user, image_ids=image_ids)
-        if metas:
-            await self.send_json({"type": "updated", "images": metas})
+        if image_ids:
+            metas = await load_updated(viewer=self.user, image_ids=image_ids)
+            if metas:
+                await self.send_json({"type": "updated", "images": metas})
+        if self.stream.matches_by_index:
+            # Labels or a description landed: searches the images now match receive them; whether this
+            # viewer may see them is checked as they are loaded.
+            shown = set(image_ids)
+            await self.send_matching(
+                self.stream, announced=[{"id": image_id} for image_id in event["ids"] if image_id not in shown]
+            )
 
     async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)

@@ -42,14 +42,6 @@ def announce_added(*, images: list[Image], published: bool = False) -> None:
     transaction.on_commit(lambda: _send(message))
 
 
-def announce_indexed(*, images: list[Image]) -> None:
-    """Tell every scroller that what search finds these images by changed (labels or description), so that searches they now match receive them."""
-    if not images:
-        return
-    message = {"type": "images.indexed", "images": _announced(images)}
-    transaction.on_commit(lambda: _send(message))
-
-
 def _announced(images: list[Image]) -> list[dict]:
     return [
         {

@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.db import transaction
 
-from gallery import events
 from gallery.models import Image, SearchTerm
 from gallery.search.terms import image_terms
 
-INDEXED_FIELDS = ("id", "owner_id", "visibility", "original_name", "description", "labels", "palette")
+INDEXED_FIELDS = ("id", "original_name", "description", "labels", "palette")
 
 
 def index_images(*, images: Iterable[Image]) -> int:
@@ -43,13 +42,12 @@ def index_images(*, images: Iterable[Image]) -> int:
 
 
 def reindex_images(*, image_ids: Iterable[int]) -> int:
-    """Rewrite the index rows of these images from what is stored now (after a description or labels changed),
-    and tell open searches, after the commit, so that those the images now match receive them live."""
-    images = list(Image.objects.filter(pk__in=list(image_ids)).only(*INDEXED_FIELDS, "deleted_at"))
-    with transaction.atomic():
-        written = index_images(images=images)
-        events.announce_indexed(images=[image for image in images if not image.is_deleted])
-    return written
+    """Rewrite the index rows of these images from what is stored now (after a description or labels changed).
+
+    The writer then announces the change as `updated` (gallery.events), which is also what makes
+    search streams the images now match receive them live.
+    """
+    return index_images(images=Image.objects.filter(pk__in=list(image_ids)).only(*INDEXED_FIELDS))
 
 
 def rebuild_index(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:

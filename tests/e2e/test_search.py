@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import connection
 from playwright.sync_api import expect
 
+from gallery.labels.services import save_labels
 from gallery.models import Image
-from gallery.search.services import reindex_images
 from tests.e2e.images import store_images
 from tests.e2e.pages import wait_for_tile_ids
 from tests.gallery.labelled import TABBY, labels
@@ -22,8 +22,7 @@ def land_labels(image: Image, labelled: list[dict]) -> None:
 
     def land() -> None:
         try:
-            Image.objects.filter(pk=image.pk).update(labels=labelled)
-            reindex_images(image_ids=[image.pk])
+            save_labels(labels_by_id={image.pk: labelled})
         finally:
             connection.close()
 

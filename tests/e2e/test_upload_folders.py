@@ -91,7 +91,9 @@ def test_a_folder_of_thousands_of_files_is_uploaded_with_a_bounded_page(open_scr
     assert Image.objects.filter(owner=user).count() == len(photos)
     page.get_by_text("Each file").click()
     rows = page.get_by_test_id("upload-result")
-    assert 0 < rows.count() <= ROW_LIMIT
+    # The list is drawn on the next frame after it opens.
+    expect(rows.first).to_be_visible()
+    assert rows.count() <= ROW_LIMIT
     page.get_by_label("Upload results").evaluate("(list) => { list.scrollTop = list.scrollHeight; }")
     expect(page.locator(f'[data-testid="upload-result"][aria-posinset="{len(photos)}"]')).to_have_attribute(
         "data-status", "created"

@@ -233,8 +233,8 @@ def scene_image(*, width: int = 640, height: int = 480, seed: int = 0) -> Image.
         x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
         radius = int(rng.integers(min(width, height) // 10, min(width, height) // 3))
         box = [x - radius, y - radius, x + radius, y + radius]
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+        color = tuple(int(v) for v in rng.integers(0, 255, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=color)
     pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(max(width, height) / 200)), dtype=np.int16)
     grain = rng.normal(0, 6, pixels.shape).astype(np.int16)
     return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8), "RGB")

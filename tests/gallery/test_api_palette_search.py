@@ -26,7 +26,7 @@ def test_images_come_best_covering_first_with_their_scores(client, make_image):
     assert body["results"][0]["colors"][0]["hue"] == TEAL
 
 
-def test_the_hue_circle_wraps_for_asked_colours(client, make_image):
+def test_the_hue_circle_wraps_for_asked_colors(client, make_image):
     red = make_image(colors=((355, 0.5),))
     orange_red = make_image(colors=((8, 0.5),))
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.color_truth import evaluate
 from PIL import Image, ImageCms
 
-from bench.colour_truth import evaluate
 from gallery.colors import (
     MAX_COLORS,
     MAX_HUED_COLORS,

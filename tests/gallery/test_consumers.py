@@ -15,8 +15,8 @@ from django.test import Client
 
 from gallery import events, ingest, services
 from gallery.events import GALLERY_GROUP
+from gallery.labels.services import save_labels
 from gallery.models import Image
-from gallery.search.services import reindex_images
 from scroller.asgi import application
 from tests.gallery.images import solid
 from tests.gallery.labelled import ESPRESSO, TABBY, labels
@@ -601,13 +601,10 @@ async def test_an_image_whose_labels_land_later_reaches_the_searches_it_now_matc
     assert ids_of((await receive_images(coffee_client))[0]) == []
     assert ids_of((await receive_images(mug_client))[0]) == [image.pk]
 
-    @database_sync_to_async
-    def labels_land() -> None:
-        Image.objects.filter(pk=image.pk).update(labels=labels((ESPRESSO, 0.9)))
-        reindex_images(image_ids=[image.pk])
-
-    await labels_land()
+    await database_sync_to_async(save_labels)(labels_by_id={image.pk: labels((ESPRESSO, 0.9))})
     added, _ = await receive_images(coffee_client, kind="added")
 
     assert ids_of(added) == [image.pk]
+    updated = await mug_client.receive_json_from(timeout=WAIT)
+    assert (updated["type"], ids_of(updated)) == ("updated", [image.pk])
     assert await mug_client.receive_nothing(timeout=0.5)

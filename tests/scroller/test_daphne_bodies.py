@@ -61,7 +61,7 @@ def daphne_command_server(transactional_db, media_root):
         try:
             requests.get(f"{url}/api/images/", timeout=5)
             break
-        except requests.RequestException:
+        except (requests.ConnectionError, requests.Timeout):
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
                 raise RuntimeError("daphne did not start") from None

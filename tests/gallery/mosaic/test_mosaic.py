@@ -19,21 +19,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GREEN = (0, 255, 0)
 
 
-def library_colours() -> list[tuple[int, int, int]]:
+def library_colors() -> list[tuple[int, int, int]]:
     """18 hues at two saturations and two brightnesses, and five greys: a small library that spans the colours."""
-    colours = []
+    colors = []
     for hue in range(0, 360, 20):
         for saturation in (0.25, 0.5):
             for value in (0.5, 0.85):
                 red, green, blue = colorsys.hsv_to_rgb(hue / 360, saturation, value)
-                colours.append((round(red * 255), round(green * 255), round(blue * 255)))
-    return colours + [(level, level, level) for level in (20, 70, 128, 190, 240)]
+                colors.append((round(red * 255), round(green * 255), round(blue * 255)))
+    return colors + [(level, level, level) for level in (20, 70, 128, 190, 240)]
 
 
 @pytest.fixture
 def library(user):
     """A photo-like source picture of alice's and a library of 77 coloured images she may use as tiles."""
-    files = [make.photo_like(width=320, height=240, seed=3)] + [make.solid(colour=c) for c in library_colours()]
+    files = [make.photo_like(width=320, height=240, seed=3)] + [make.solid(color=c) for c in library_colors()]
     source, *tiles = store_many(owner=user, files=files)
     return source, tiles
 
@@ -68,7 +68,7 @@ def test_a_mosaic_resembles_its_source_cell_by_cell(alice_client, library):
     wanted = cell_lab(original, columns=columns, rows=rows)
     got = cell_lab(picture, columns=columns, rows=rows)
     distance = np.linalg.norm(wanted - got, axis=-1).mean()
-    palette = rgb_to_lab(np.array(library_colours()))
+    palette = rgb_to_lab(np.array(library_colors()))
     best_possible = np.linalg.norm(wanted.reshape(-1, 1, 3) - palette[None], axis=-1).min(axis=1).mean()
     shuffled = np.random.default_rng(0).permutation(got.reshape(-1, 3)).reshape(got.shape)
     control = np.linalg.norm(wanted - shuffled, axis=-1).mean()
@@ -91,9 +91,9 @@ def test_no_tile_sits_next_to_itself_and_none_is_used_more_than_allowed(user, li
 
 
 def test_no_private_image_of_someone_else_is_ever_a_tile(user, other_user, staff_user, alice_client):
-    greenish = store_image(owner=user, data=make.solid(colour=(40, 200, 60), width=120, height=90))
-    store_many(owner=user, files=[make.solid(colour=(200, 30, 30)), make.solid(colour=(30, 30, 200))])
-    bobs_green = store_image(owner=other_user, data=make.solid(colour=GREEN), visibility="public")
+    greenish = store_image(owner=user, data=make.solid(color=(40, 200, 60), width=120, height=90))
+    store_many(owner=user, files=[make.solid(color=(200, 30, 30)), make.solid(color=(30, 30, 200))])
+    bobs_green = store_image(owner=other_user, data=make.solid(color=GREEN), visibility="public")
 
     first = get_mosaic(viewer=user, image=greenish, columns=16, cell_px=8)
     assert bobs_green.pk in first.tile_ids  # the best match while it is public
@@ -110,8 +110,8 @@ def test_no_private_image_of_someone_else_is_ever_a_tile(user, other_user, staff
 
 
 def test_a_deleted_image_is_no_tile(user, alice_client):
-    source, tile = store_many(owner=user, files=[make.solid(colour=(250, 0, 0)), make.solid(colour=(240, 10, 10))])
-    other = store_image(owner=user, data=make.solid(colour=(0, 0, 250)))
+    source, tile = store_many(owner=user, files=[make.solid(color=(250, 0, 0)), make.solid(color=(240, 10, 10))])
+    other = store_image(owner=user, data=make.solid(color=(0, 0, 250)))
     assert tile.pk in get_mosaic(viewer=user, image=source, columns=16, cell_px=8).tile_ids
 
     services.soft_delete_image(actor=user, image_id=tile.pk)
@@ -151,7 +151,7 @@ def test_without_other_images_a_mosaic_is_refused_and_the_page_says_why(client, 
 
 
 def test_with_fewer_images_than_cells_tiles_repeat_and_the_page_says_so(client, user):
-    source, *_ = store_many(owner=user, files=[make.solid(colour=(250, 0, 0)), make.solid(colour=(0, 0, 250))])
+    source, *_ = store_many(owner=user, files=[make.solid(color=(250, 0, 0)), make.solid(color=(0, 0, 250))])
     client.force_login(user)
 
     picture = mosaic_picture(client.get(f"/api/images/{source.pk}/mosaic?cells=16&cell_px=8"))
@@ -172,8 +172,8 @@ def test_a_mosaic_is_kept_until_the_library_changes_enough(user, library):
     source, _ = library
     first = get_mosaic(viewer=user, image=source, columns=16, cell_px=8)
 
-    store_image(owner=user, data=make.solid(colour=(1, 2, 3)))  # one more tile: under 5 % of 77
+    store_image(owner=user, data=make.solid(color=(1, 2, 3)))  # one more tile: under 5 % of 77
     assert get_mosaic(viewer=user, image=source, columns=16, cell_px=8).made_at == first.made_at
 
-    store_many(owner=user, files=[make.solid(colour=(3 * i, 90, 200)) for i in range(1, 5)])  # 5 of 77: over 5 %
+    store_many(owner=user, files=[make.solid(color=(3 * i, 90, 200)) for i in range(1, 5)])  # 5 of 77: over 5 %
     assert get_mosaic(viewer=user, image=source, columns=16, cell_px=8).made_at > first.made_at

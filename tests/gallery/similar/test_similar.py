@@ -56,7 +56,7 @@ def test_similar_lists_near_duplicates_first_then_the_closest_palettes(client, u
     source = store_image(owner=user, data=photo, filename="source.jpg")
     copy = store_image(owner=user, data=resized_and_reencoded(photo, scale=0.5, quality=70), filename="copy.jpg")
     close = store_image(owner=user, data=make.scene(seed=32))
-    red = store_image(owner=user, colour=(230, 20, 20))
+    red = store_image(owner=user, color=(230, 20, 20))
 
     body = client.get(f"/api/images/{source.pk}/similar?limit=3").json()
 
@@ -76,7 +76,7 @@ def test_similar_never_shows_what_the_viewer_may_not_see(client, bob_client, use
     )
     deleted = store_image(owner=user, data=make.scene(width=320, height=240, seed=42))
     services.soft_delete_image(actor=user, image_id=deleted.pk)
-    public = store_image(owner=user, colour=(10, 200, 30))
+    public = store_image(owner=user, color=(10, 200, 30))
 
     anonymous = [item["id"] for item in client.get(f"/api/images/{source.pk}/similar").json()["results"]]
     bobs = [item["id"] for item in bob_client.get(f"/api/images/{source.pk}/similar").json()["results"]]
