@@ -66,8 +66,6 @@ def make_image(user):
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
-            tile=mosaic_tile(thumbnail_picture(hues[0] if hues else None)),
-            perceptual_hash=perceptual_hash(thumbnail_picture(hues[0] if hues else None)),
         )
         new_image = NewImage(original_name=f"{sha256[:8]}.png", data=bytes(4096), analysis=analysis)
         image = services.image_row(
