@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench.color_truth import evaluate
 from PIL import Image, ImageCms
 
+from bench.color_truth import evaluate
 from gallery.colors import (
     MAX_COLORS,
     MAX_HUED_COLORS,
@@ -280,7 +280,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_hue_matching_on_real_photographs_is_no_worse_than_the_committed_baseline():
-    baseline = json.loads((REPOSITORY / "bench" / "colour_truth_baseline.json").read_text())["sample"]
+    baseline = json.loads((REPOSITORY / "bench" / "color_truth_baseline.json").read_text())["sample"]
 
     figures = evaluate(sorted((REPOSITORY / "tests" / "gallery" / "photos").glob("*.jpg")), turned_every=1).as_dict()
 

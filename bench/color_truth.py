@@ -1,6 +1,6 @@
 """How far the gallery's hue matching can be trusted: precision and recall against the photos' own pixels.
 
-    .venv/bin/python bench/colour_truth.py --photos /tmp/photos [--limit 1000] [--write-baseline FILE]
+    .venv/bin/python bench/color_truth.py --photos /tmp/photos [--limit 1000] [--write-baseline FILE]
 
 Ground truth, computed here from every pixel of each photo as decoded at full size, without the
 gallery's analysis: a photo truly matches hue H (one of 12, every 30°) when at least 10% of all its
