@@ -32,6 +32,13 @@ def thumbnail_bytes(hue: int | None) -> bytes:
     return encode_thumbnail(thumbnail_picture(hue))
 
 
+@cache
+def thumbnail_derivatives(hue: int | None) -> dict:
+    """The mosaic tile and perceptual hash an upload of the thumbnail's picture would get."""
+    picture = thumbnail_picture(hue)
+    return {"tile": mosaic_tile(picture), "perceptual_hash": perceptual_hash(picture)}
+
+
 def saturation_of(hue: int | None) -> float:
     return 0.0 if hue is None else 0.8
 
@@ -55,6 +62,7 @@ def make_image(user):
             thumbnail=thumbnail_bytes(hues[0] if hues else None),
             thumbnail_width=16,
             thumbnail_height=12,
+            **thumbnail_derivatives(hues[0] if hues else None),
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
