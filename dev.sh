@@ -3,17 +3,22 @@
 #   ./dev.sh run    install, migrate, and serve on embedded defaults at http://127.0.0.1:8000/, with background workers
 #   ./dev.sh test   install, check the code (ruff, mypy), start MariaDB and Redis for the tests where they do not
 #                   answer yet, and run every test on SQLite and on MariaDB+Redis
+#   ./dev.sh serve --processes N   N Daphne processes on one socket, on DATABASE_URL and REDIS_URL
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
 PYTHON="$VENV/bin/python"
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev gcc pkg-config default-libmysqlclient-dev xz-utils wordnet-base)
-TEST_PACKAGES=(chromium mariadb-server redis-server)
+# lomiri-wallpapers-16.04: real photographs for the browser test that takes the README's screenshot (docs/scroller.png);
+# icc-profiles-free, colord-data, libgs-common: real ICC profiles for the colour-management tests;
+# nginx and openssl: tests/test_deploy.py checks deploy/nginx/scroller.conf with `nginx -t`.
+TEST_PACKAGES=(chromium mariadb-server redis-server lomiri-wallpapers-16.04 icc-profiles-free colord-data libgs-common nginx openssl)
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/scroller}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 # Test servers that dev.sh starts itself (where nothing answers on the test URLs' ports) keep their data here.
 TEST_SERVERS_DIR=/var/lib/scroller-test
+NEWLY_INSTALLED=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -28,6 +33,7 @@ install_system_packages() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
+    NEWLY_INSTALLED+=("${missing[@]}")
   fi
 }
 
@@ -41,12 +47,14 @@ apt_install() { # packages...
     tail -n 30 "$log" >&2
     return 1
   fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o APT::Status-Fd=3 "$@" \
-    3>&1 >>"$log" 2>&1 | show_apt_progress; then
+  # The descriptors are set up in root's own shell: sudo closes every descriptor above 2 that it is given.
+  if ! as_root env DEBIAN_FRONTEND=noninteractive APT_LOG="$log" sh -c \
+    'exec apt-get install -y --no-install-recommends -o APT::Status-Fd=3 "$@" 3>&1 >>"$APT_LOG" 2>&1' apt-get "$@" \
+    | show_apt_progress; then
     tail -n 30 "$log" >&2
     return 1
   fi
-  say "installed: $(grep -Eo '[0-9]+ newly installed' "$log" || echo 'nothing new')"
+  say "installed: $(grep -Eo '[0-9]+ newly installed' "$log" | head -n 1)"
 }
 
 show_apt_progress() {
@@ -133,9 +141,9 @@ ensure_mariadb() { # host port
     as_root mkdir -p "$data"
     as_root chown mysql:mysql "$data"
     # "normal" authentication: root may log in without a password, as the default TEST_DATABASE_URL does.
-    # Names are not resolved (a fresh machine's hostname may not be in /etc/hosts): root@127.0.0.1 is a user of its own.
+    # Names are not resolved (--force: a fresh machine may not resolve even localhost): root@127.0.0.1 is a user of its own.
     if ! output=$(as_root mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=normal \
-      --skip-test-db --skip-name-resolve 2>&1); then
+      --skip-test-db --skip-name-resolve --force 2>&1); then
       echo "$output" >&2
       return 1
     fi
@@ -161,7 +169,34 @@ ensure_redis() { # host port
 }
 
 prepare_test_database() {
+  local status=0
+  create_test_database || status=$?
+  if [ "$status" -eq 3 ] && let_root_in_to_new_server; then
+    create_test_database
+    return
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "Give TEST_DATABASE_URL a user that may create databases, or a free port on 127.0.0.1 for dev.sh to start" \
+      "a test server of its own on, e.g. TEST_DATABASE_URL=mysql://root@127.0.0.1:3307/scroller ./dev.sh test" >&2
+  fi
+  return "$status"
+}
+
+let_root_in_to_new_server() {
+  # Installing mariadb-server where systemd runs starts Debian's own server on 3306, which lets root in by socket
+  # only. Only a server installed by this very run, and so holding nothing yet, gets the password-less root login
+  # over TCP that the default TEST_DATABASE_URL asks for.
+  [[ " ${NEWLY_INSTALLED[*]} " == *" mariadb-server "* ]] || return 1
+  [[ $TEST_DATABASE_URL == mysql://root@127.0.0.1:3306/* || $TEST_DATABASE_URL == mysql://root@localhost:3306/* ]] \
+    || return 1
+  say "letting root log in from 127.0.0.1 without a password to the MariaDB server just installed (test machines only)"
+  as_root mariadb --protocol=socket -e \
+    "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')"
+}
+
+create_test_database() {
   # Logs in as TEST_DATABASE_URL says and creates its database; pytest-django then creates test_<name> beside it.
+  # Exit status 3: the server refused the login.
   DATABASE_URL="$TEST_DATABASE_URL" "$PYTHON" - <<'PYTHON'
 import os
 import sys
@@ -178,11 +213,9 @@ try:
         password=config["PASSWORD"] or "",
     )
 except MySQLdb.OperationalError as error:
-    sys.exit(
-        f"MariaDB refused TEST_DATABASE_URL's user {config['USER']!r}: {error.args[1]}\n"
-        "Give TEST_DATABASE_URL a user that may create databases, or a free port on 127.0.0.1 for dev.sh to start "
-        "a test server of its own there, e.g. TEST_DATABASE_URL=mysql://root@127.0.0.1:3307/scroller ./dev.sh test"
-    )
+    print(f"MariaDB refused TEST_DATABASE_URL's user {config['USER']!r}: {error.args[1]}", file=sys.stderr)
+    # 1045 and 1698: access denied (1698 when the account exists only for socket logins).
+    sys.exit(3 if error.args[0] in (1045, 1698) else 1)
 connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{config['NAME']}` CHARACTER SET utf8mb4")
 PYTHON
 }
@@ -252,6 +285,18 @@ answers_http() { # host port: an HTTP answer, not only an open port
   ) 2>/dev/null
 }
 
+serve_processes() { # --processes N: Channels' deployment pattern, one socket shared by N `daphne --fd` children
+  if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+    echo "./dev.sh serve needs DATABASE_URL (MariaDB) and REDIS_URL: processes share their data and live events through them" >&2
+    exit 2
+  fi
+  install_system_packages "${SYSTEM_PACKAGES[@]}"
+  install_python_packages
+  "$PYTHON" manage.py migrate --noinput -v 0
+  "$PYTHON" manage.py collectstatic --noinput -v 0
+  exec "$PYTHON" -m scroller.serve --port "${PORT:-8000}" "$@"
+}
+
 test_suite() {
   install_system_packages "${SYSTEM_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   install_python_packages
@@ -268,5 +313,6 @@ test_suite() {
 case "${1:-}" in
   run) shift; run "$@" ;;
   test) shift; test_suite "$@" ;;
-  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments]" >&2; exit 2 ;;
+  serve) shift; serve_processes "$@" ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test [pytest arguments] | ./dev.sh serve --processes N" >&2; exit 2 ;;
 esac

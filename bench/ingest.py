@@ -1,7 +1,7 @@
 """Ingest benchmark: photos uploaded through the HTTP endpoint of a running Daphne server, in chunks, by concurrent clients.
 
-    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/ingest.py --photos /tmp/photos
+    .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
+    .venv/bin/python bench/ingest.py --photos /tmp/scroller-photos
 
 It makes a fresh MariaDB database (default scroller_bench_ingest) and media folder, starts Daphne on it,
 uploads every photo in chunks of 16 from --clients concurrent clients, and prints images/s, MB/s, the median
@@ -29,7 +29,7 @@ PYTHON = sys.executable
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"))
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"))
     parser.add_argument("--limit", type=int, default=4000, help="at most this many photos")
     parser.add_argument("--clients", type=int, default=4, help="concurrent upload clients")
     parser.add_argument("--chunk", type=int, default=16, help="files per request")

@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--photos",
         type=Path,
-        help="make the thumbnails from the first photos in this folder (e.g. /tmp/photos from make_photos.py) instead of synthetic ones",
+        help="make the thumbnails from the first photos in this folder (e.g. /tmp/scroller-photos from make_photos.py) instead of synthetic ones",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from gallery.colors import DominantColor, dominant_colors, is_monochrome
+from gallery.colors import DominantColor, dominant_colors, is_monochrome, to_srgb
+from gallery.integrity.structure import CorruptImage, check_structure
 from gallery.mosaic.tiles import MosaicTile, mosaic_tile
 from gallery.similar.phash import perceptual_hash
 from gallery.thumbnails import THUMBNAIL_MAX_SIDE, encode_thumbnail, scale_down, scaled_down_size
@@ -131,12 +132,13 @@ def tile_sample(thumbnail: Image.Image) -> Image.Image:
 def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     """Identify, check and decode the file; raise ImageRejected with the reason if it is refused."""
     image_format = _identify_format(data)
+    _check_structure(data, image_format=image_format)
     # Pillow warns about things this function either refuses with a reason or can safely ignore
     # (odd EXIF, palette quirks, its own pixel limit, which is checked here against `max_pixels`).
     with warnings.catch_warnings(action="ignore"):
         image, (stored_width, stored_height) = _decode(data, image_format=image_format, max_pixels=max_pixels)
         orientation = _orientation(image)
-        thumbnail = _orient(scale_down(_flatten_to_rgb(image)), orientation=orientation)
+        thumbnail = _orient(scale_down(_flatten_to_rgb(to_srgb(image))), orientation=orientation)
     quarter_turned = orientation in _QUARTER_TURNS
     return DecodedImage(
         format=image_format,
@@ -161,6 +163,13 @@ def _identify_format(data: bytes) -> str:
     if unsupported := _unsupported_format(data):
         raise ImageRejected(f"{unsupported} images are not supported: {_EXPECTED_FORMATS}")
     raise ImageRejected(f"not an image: {_EXPECTED_FORMATS}")
+
+
+def _check_structure(data: bytes, *, image_format: str) -> None:
+    try:
+        check_structure(data, image_format=image_format)
+    except CorruptImage as damage:
+        raise ImageRejected(f"corrupt {_FORMAT_NAMES[image_format]}: {damage}") from damage
 
 
 def _unsupported_format(data: bytes) -> str | None:

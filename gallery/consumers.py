@@ -21,19 +21,23 @@ Server -> client
       and M was widened (30, 60, 90, 180). C counts how often the matching pool was used
       up: within one cycle no image comes twice, the next cycle repeats it in a new order.
       A batch never spans two cycles, so it may be short; it is empty only when nothing
-      at all matches. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
+      at all matches, and then M is back at the configured margin (widened false), which
+      is what images arriving live are matched with. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
       "cycle": C, "images": [...]}: best match first, each cycle in the same order.
-  {"type": "added", "images": [META, ...]} + one binary frame of their thumbnails
+  {"type": "added", "hue": H, "margin": M, "widened": bool, "cycle": C, "images": [META, ...]} + one binary frame
+      of their thumbnails (a search stream's says "q" instead of margin and widened, as its batches do)
       Live: images uploaded or restored since, that match this stream (hue, margin,
       share) and that this client may see; the stream does not send them again in
-      the same cycle.
+      the same cycle. A widened stream that one of them matches at the configured margin
+      narrows back to it first (a new cycle), so M and widened may differ from the last batch's.
   {"type": "updated", "images": [META, ...]}
       Live, no binary frame: images this client was sent (the last 5,000) whose labels or
       description changed since, as this client may still see them.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
-  {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found", "message": "...", "id": N}
+  {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found" | "rate_limited",
+   "message": "...", "id": N}
       "id" only for delete and restore; not_found also covers images this user may not
       see, such as someone else's deleted or private ones. Malformed input (not JSON, unknown type, hue out of
       range, id not an integer, more before subscribe) gets bad_request; the connection
@@ -46,6 +50,11 @@ stored thumbnail as it is kept (an xz container around a JPEG, META["thumb_type"
 unpacked); never re-encoded. One frame per message rather than per image: every websocket
 message has a fixed cost in Channels, Daphne and autobahn.
 Anonymous clients may watch public images; delete and restore need a login.
+
+Limits and closing codes (gallery.websocket_guards): messages over 4,096 characters are bad_request;
+over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped,
+and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
+deactivation). 1012: the channel layer came back after an outage; reconnect and subscribe again.
 """
 
 import asyncio
@@ -58,7 +67,6 @@ from typing import TypeGuard
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
@@ -71,6 +79,8 @@ from gallery.realtime import stream as realtime
 from gallery.realtime.stream import Stream, StreamedImage
 from gallery.search.stream import start_search_stream
 from gallery.serializers import card_to_dict
+from gallery.websocket_guards import limits, sessions
+from gallery.websocket_guards.layer import LayerOutageTolerantConsumer
 
 # Stream reads are independent per connection, so they need not queue behind channels'
 # one thread-sensitive thread: pools let their database round trips overlap, and their
@@ -129,9 +139,11 @@ def parse_request(text: str | None) -> dict:
     """The client's request, validated; raises BadRequest with a message for the client."""
     if text is None:
         raise BadRequest("Send JSON text frames.")
+    if len(text) > limits.MAX_MESSAGE_CHARS:
+        raise BadRequest(f"Messages are at most {limits.MAX_MESSAGE_CHARS} characters.")
     try:
         request = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest("Not valid JSON.") from None
     if not isinstance(request, dict):
         raise BadRequest("Send a JSON object.")
@@ -177,6 +189,10 @@ def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> 
     return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
 
 
+# In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
+start_search = in_db_thread()(start_search_stream)
+
+
 @in_db_thread("read-ahead")
 def read_ahead(stream: Stream, *, viewer: Viewer) -> object:
     return stream.read_ahead(viewer=viewer)
@@ -206,8 +222,8 @@ def change_image(*, action: str, actor: User, image_id: int) -> None:
     change(actor=actor, image_id=image_id)
 
 
-class ScrollerConsumer(AsyncWebsocketConsumer):
-    groups = (GALLERY_GROUP,)
+class ScrollerConsumer(LayerOutageTolerantConsumer):
+    groups: tuple[str, ...] = (GALLERY_GROUP,)
 
     async def dispatch(self, message: dict) -> None:
         # Channels first hops to its single sync thread to close stale database connections
@@ -218,6 +234,11 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_connect(self, message: dict) -> None:
+        self.groups = sessions.connection_groups(user=self.scope["user"], shared=GALLERY_GROUP)
+        self.rate = limits.message_rate()
+        await super().websocket_connect(message)
 
     async def connect(self) -> None:
         self.user: Viewer = self.scope["user"]
@@ -238,6 +259,8 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         await self.settle()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not await self.within_rate():
+            return
         try:
             request = parse_request(text_data)
         except BadRequest as error:
@@ -248,9 +271,7 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.settle()
             sent = self.stream.sent if self.stream else None
             if request.get("q") is not None:
-                self.stream = start_search_stream(
-                    text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent
-                )
+                self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
                 self.stream = streams.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
@@ -261,6 +282,18 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await self.send_batch(self.stream, size=realtime.NEXT_BATCH_SIZE)
         else:
             await self.change_image(action=kind, image_id=request["id"])
+
+    async def within_rate(self) -> bool:
+        """Whether to handle this message: over the rate it is dropped unread, and a client that keeps on is closed."""
+        verdict = self.rate.judge()
+        if verdict is limits.Verdict.WARN:
+            await self.send_error(
+                code="rate_limited",
+                message=f"Too many messages: at most {self.rate.per_second:g} a second. Slow down or be disconnected.",
+            )
+        elif verdict is limits.Verdict.CLOSE:
+            await self.close(code=limits.POLICY_VIOLATION)
+        return verdict is limits.Verdict.ADMIT
 
     async def send_batch(self, stream: Stream, *, size: int) -> None:
         await self.take_read_ahead(stream, wait=not stream.can_serve(size=size))
@@ -290,6 +323,9 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
             await reading
 
     async def change_image(self, *, action: str, image_id: int) -> None:
+        if self.user.is_authenticated:
+            # The session may have ended since the handshake (logout, new password, deactivation).
+            self.user = await sessions.current_user(self.scope)
         if not self.user.is_authenticated:
             await self.send_error(code="login_required", message=f"Log in to {action} images.", image_id=image_id)
             return
@@ -302,23 +338,31 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
                 code="forbidden", message=f"Only the owner or staff may {action} this image.", image_id=image_id
             )
 
+    async def session_ended(self, event: dict) -> None:
+        await self.close(code=sessions.SESSION_ENDED)
+
     async def images_added(self, event: dict) -> None:
         if self.stream is None:
             return
         announced = realtime.visible_announced(
             viewer=self.user, announced=event["images"], published=event.get("published", False)
         )
+        await self.send_matching(self.stream, announced=announced)
+
+    async def send_matching(self, stream: Stream, *, announced: list[dict]) -> None:
         if not announced:
             return
-        if self.stream.matches_live_from_database:
-            image_ids = await matching_live_from_database(self.stream, announced=announced)
+        if stream.matches_by_index:
+            image_ids = await matching_live_from_database(stream, announced=announced)
         else:
-            image_ids = self.stream.matching_live(announced=announced)
+            image_ids = stream.matching_live(announced=announced)
         if not image_ids:
             return
-        metas, thumbnails = await load_added(self.stream, viewer=self.user, image_ids=image_ids)
+        metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
         if metas:
-            await self.send_with_thumbnails({"type": "added", "images": metas}, thumbnails)
+            # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
+            message = {"type": "added", **stream.describe(), "images": metas}
+            await self.send_with_thumbnails(message, thumbnails)
 
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:
@@ -338,11 +382,17 @@ class ScrollerConsumer(AsyncWebsocketConsumer):
         if self.stream is None:
             return
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
-        if not image_ids:
-            return
-        metas = await load_updated(viewer=self.user, image_ids=image_ids)
-        if metas:
-            await self.send_json({"type": "updated", "images": metas})
+        if image_ids:
+            metas = await load_updated(viewer=self.user, image_ids=image_ids)
+            if metas:
+                await self.send_json({"type": "updated", "images": metas})
+        if self.stream.matches_by_index:
+            # Labels or a description landed: searches the images now match receive them; whether this
+            # viewer may see them is checked as they are loaded.
+            shown = set(image_ids)
+            await self.send_matching(
+                self.stream, announced=[{"id": image_id} for image_id in event["ids"] if image_id not in shown]
+            )
 
     async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
         await self.send_json(message)

@@ -1,4 +1,12 @@
-"""Realtime events for open scrollers, sent through the channel layer only after the database commit."""
+"""Realtime events for open scrollers, sent through the channel layer only after the database commit.
+
+A write that committed answers as committed: when the channel layer (Redis) fails, the event is
+logged and counted, never raised into the request. Scrollers that missed events while the layer
+was down catch up when it is back (gallery.websocket_guards.layer closes them, and the page re-subscribes).
+"""
+
+import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -8,25 +16,42 @@ from gallery.models import Image
 
 GALLERY_GROUP = "gallery"
 
+logger = logging.getLogger(__name__)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> int:
+        with self._lock:
+            self.value += 1
+            return self.value
+
+
+# Events the channel layer refused since the process started; also in each failure's log line.
+undelivered_events = _Counter()
+
 
 def announce_added(*, images: list[Image], published: bool = False) -> None:
     """Tell every scroller that these images appeared (uploaded, restored, or with `published` made public); each consumer filters by hue and visibility."""
     if not images:
         return
-    message = {
-        "type": "images.added",
-        "published": published,
-        "images": [
-            {
-                "id": image.pk,
-                "owner_id": image.owner_id,
-                "visibility": image.visibility,
-                "colors": [[hue, share] for hue, _, _, share in image.palette if hue is not None],
-            }
-            for image in images
-        ],
-    }
+    message = {"type": "images.added", "published": published, "images": _announced(images)}
     transaction.on_commit(lambda: _send(message))
+
+
+def _announced(images: list[Image]) -> list[dict]:
+    return [
+        {
+            "id": image.pk,
+            "owner_id": image.owner_id,
+            "visibility": image.visibility,
+            "colors": [[hue, share] for hue, _, _, share in image.palette if hue is not None],
+        }
+        for image in images
+    ]
 
 
 def announce_hidden(*, images: list[Image]) -> None:
@@ -53,4 +78,9 @@ def announce_updated(*, image_ids: list[int]) -> None:
 
 
 def _send(message: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(GALLERY_GROUP, message)
+    try:
+        async_to_sync(get_channel_layer().group_send)(GALLERY_GROUP, message)
+    except Exception:
+        # Any failure of the layer: the rows are committed, and the request must say so.
+        failures = undelivered_events.add()
+        logger.exception("live event %s not sent (%d undelivered since start)", message["type"], failures)

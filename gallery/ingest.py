@@ -10,6 +10,7 @@ that an upload never waits for them; each fills in its own fields of the stored 
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from asgiref.sync import sync_to_async
@@ -28,12 +29,19 @@ from django.contrib.auth.models import User
 from gallery import selectors, services
 from gallery.analysis import ImageAnalysis, ImageRejected
 from gallery.labels.tasks import schedule_labelling
+from gallery.models import Image
+from gallery.purged import selectors as purged_selectors
 from gallery.serializers import image_url
 from gallery.similar.selectors import near_duplicates_among_owned
+from gallery.storage import originals
 from gallery.worker import analyse_or_reject, start_worker
 
-Status = Literal["created", "duplicate", "rejected"]
+Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
 MAX_NAME_LENGTH = 255
+# What a client is told when the originals' storage cannot be reached; the log says more.
+STORAGE_UNAVAILABLE = "storage unavailable"
+
+logger = logging.getLogger(__name__)
 
 # Each is called with the ids of newly stored images, and schedules its work for after the commit.
 SLOW_ANALYSERS = (schedule_labelling,)
@@ -44,10 +52,14 @@ _pool_lock = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One file as received: the client's name and, unless refused by size, its bytes."""
+    """One file as received: the client's name and, unless refused by size, its bytes or the file that holds them.
+
+    A file is read only by the worker that analyses it and by the storage that copies it, so a
+    large upload is never held in the server process's memory whole.
+    """
 
     filename: str
-    data: bytes
+    data: bytes | Path
     sha256: str
     error: str | None = None
 
@@ -114,20 +126,34 @@ def sanitise_filename(name: str) -> str:
 def receive(*, filename: str, size: int, read) -> Upload:
     """Size checks come before `read()`, so an oversized file is refused without being read."""
     name = sanitise_filename(filename)
-    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
-    if size > limit:
-        return Upload(
-            name, b"", "", error=f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
-        )
-    if size == 0:
-        return Upload(name, b"", "", error="empty file")
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
     data = read()
     return Upload(name, data, hashlib.sha256(data).hexdigest())
 
 
-def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResult], list[int]]:
-    """Settle what needs no image work (refused by size, duplicates); return those results and the indexes left to analyse."""
-    known = selectors.find_by_hashes(owner=owner, hashes=[upload.sha256 for upload in uploads if not upload.error])
+def receive_file(*, filename: str, size: int, path: Path, sha256: str) -> Upload:
+    """A file the upload handler already wrote to disk and hashed (gallery.uploading.handlers)."""
+    name = sanitise_filename(filename)
+    if refusal := _size_refusal(size):
+        return Upload(name, b"", "", error=refusal)
+    return Upload(name, path, sha256)
+
+
+def _size_refusal(size: int) -> str | None:
+    limit = settings.SCROLLER_MAX_UPLOAD_BYTES
+    if size > limit:
+        return f"file is {size / 1_000_000:.1f} MB, over the limit of {limit / 1_000_000:.1f} MB"
+    if size == 0:
+        return "empty file"
+    return None
+
+
+def _triage(*, owner: User, uploads: list[Upload], restore_deleted: bool) -> tuple[dict[int, IngestResult], list[int]]:
+    """Settle what needs no image work (refused by size, duplicates, deleted before); return those results and the indexes left to analyse."""
+    hashes = {upload.sha256 for upload in uploads if not upload.error}
+    known = selectors.find_by_hashes(owner=owner, hashes=list(hashes))
+    purged = purged_selectors.purged_hashes(owner=owner, hashes=hashes - known.keys())
     settled: dict[int, IngestResult] = {}
     to_analyse: list[int] = []
     first_in_batch: dict[str, int] = {}
@@ -135,14 +161,30 @@ def _triage(*, owner: User, uploads: list[Upload]) -> tuple[dict[int, IngestResu
         if upload.error:
             settled[index] = IngestResult(upload.filename, "rejected", error=upload.error)
         elif upload.sha256 in known:
-            image = services.revive_duplicate(image=known[upload.sha256])
-            settled[index] = IngestResult(upload.filename, "duplicate", id=image.pk, sha256=upload.sha256)
+            settled[index] = _settle_known(upload=upload, image=known[upload.sha256], restore_deleted=restore_deleted)
+        elif upload.sha256 in purged and not restore_deleted:
+            settled[index] = IngestResult(upload.filename, "deleted_before", sha256=upload.sha256)
         elif upload.sha256 in first_in_batch:
             settled[index] = IngestResult(upload.filename, "duplicate", sha256=upload.sha256)
         else:
             first_in_batch[upload.sha256] = index
             to_analyse.append(index)
+    to_restore = [result.id for result in settled.values() if result.status == "restored" and result.id is not None]
+    if to_restore:
+        services.restore_images(actor=owner, image_ids=to_restore)
     return settled, to_analyse
+
+
+def _settle_known(*, upload: Upload, image: Image, restore_deleted: bool) -> IngestResult:
+    """Bytes the owner holds already. Deleted ones stay deleted unless the upload asks to restore them:
+    otherwise every phone or sync client that still has the file would undo the deletion."""
+    if image.deleted_at is None:
+        status: Status = "duplicate"
+    elif restore_deleted:
+        status = "restored"
+    else:
+        status = "deleted_before"
+    return IngestResult(upload.filename, status, id=image.pk, sha256=upload.sha256)
 
 
 def _finish(
@@ -160,29 +202,47 @@ def _finish(
             settled[index] = IngestResult(
                 uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=outcome.reason
             )
+    if analysed:
+        settled.update(
+            _store(owner=owner, uploads=uploads, analysed=analysed, visibility=visibility, description=description)
+        )
+    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
+    return [settled[index] for index in range(len(uploads))]
+
+
+def _store(
+    *, owner, uploads: list[Upload], analysed: dict[int, ImageAnalysis], visibility: str, description: str
+) -> dict[int, IngestResult]:
     new_images = [
         services.NewImage(original_name=uploads[index].filename, data=uploads[index].data, analysis=analysis)
         for index, analysis in analysed.items()
     ]
-    stored = (
-        services.store_images(owner=owner, new_images=new_images, visibility=visibility, description=description)
-        if new_images
-        else []
-    )
+    try:
+        stored = services.store_images(
+            owner=owner, new_images=new_images, visibility=visibility, description=description
+        )
+    except originals.StorageUnavailable as failure:
+        logger.warning("%s; %d file(s) rejected", failure, len(new_images))
+        return {
+            index: IngestResult(
+                uploads[index].filename, "rejected", sha256=uploads[index].sha256, error=STORAGE_UNAVAILABLE
+            )
+            for index in analysed
+        }
     created_ids = [image.pk for image, created in stored if created]
     for schedule in SLOW_ANALYSERS:
         schedule(image_ids=created_ids)
     near_duplicates = near_duplicates_among_owned(owner=owner, images=[image for image, created in stored if created])
-    for index, (image, created) in zip(analysed, stored, strict=True):
-        settled[index] = IngestResult(
+    return {
+        index: IngestResult(
             uploads[index].filename,
             "created" if created else "duplicate",
             id=image.pk,
             sha256=uploads[index].sha256,
             near_duplicate_of=near_duplicates.get(image.pk),
         )
-    _point_in_batch_duplicates_at_first(uploads=uploads, results=settled)
-    return [settled[index] for index in range(len(uploads))]
+        for index, (image, created) in zip(analysed, stored, strict=True)
+    }
 
 
 def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[int, IngestResult]) -> None:
@@ -201,9 +261,9 @@ def _point_in_batch_duplicates_at_first(*, uploads: list[Upload], results: dict[
 
 
 async def ingest_async(
-    *, owner: User, uploads: list[Upload], visibility: str, description: str = ""
+    *, owner: User, uploads: list[Upload], visibility: str, description: str = "", restore_deleted: bool = False
 ) -> list[IngestResult]:
-    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads)
+    settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
     analysed = await asyncio.gather(
@@ -216,13 +276,13 @@ async def ingest_async(
 
 
 def ingest_batches(
-    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2
+    *, owner: User, batches: Iterable[list[Upload]], visibility: str, in_flight: int = 2, restore_deleted: bool = False
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
     pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
     for uploads in batches:
-        settled, to_analyse = _triage(owner=owner, uploads=uploads)
+        settled, to_analyse = _triage(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
         futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
         pending.append((uploads, settled, futures))
         if len(pending) > in_flight:
@@ -237,5 +297,5 @@ def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
 
 
-def _analyse_in_worker(data: bytes):
-    return partial(analyse_or_reject, data, max_pixels=settings.SCROLLER_MAX_PIXELS)
+def _analyse_in_worker(source: bytes | Path):
+    return partial(analyse_or_reject, source, max_pixels=settings.SCROLLER_MAX_PIXELS)

@@ -127,6 +127,25 @@ class Image(models.Model):
         return self.deleted_at is not None
 
 
+class PurgedContent(models.Model):
+    """The hash of bytes an owner deleted for good, kept so that uploading them again does not bring them back.
+
+    Nothing else about the image survives its purge: no name, no pixels, no dates but this one,
+    and the row itself is swept once SCROLLER_PURGED_HASH_RETENTION_DAYS have passed.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the purged original's bytes, hex.")
+    purged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="purged_content_unique_per_owner")]
+        indexes = [models.Index(fields=["purged_at"], name="purged_content_age")]
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… purged {self.purged_at:%Y-%m-%d}"
+
+
 class DominantColor(models.Model):
     """One of an image's dominant colours; the rows with a hue are the index the scroller streams from."""
 

@@ -42,6 +42,15 @@ def list_images(
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> list[Image]:
     """Newest first, keyset-paginated by id so pages stay cheap however deep they go."""
+    images = listable_images(viewer=viewer, hue=hue, owner_only=owner_only, include_deleted=include_deleted)
+    if before is not None:
+        images = images.filter(pk__lt=before)
+    page = images.select_related("owner").defer("thumbnail").order_by("-pk")
+    return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
+
+
+def listable_images(*, viewer, hue: int | None = None, owner_only: bool = False, include_deleted: bool = False):
+    """The images a listing may show `viewer`, with the listing's filters, in no particular order."""
     images = Image.objects.visible_to(viewer)
     if owner_only:
         images = images.filter(owner=viewer)
@@ -49,10 +58,7 @@ def list_images(
         images = images.alive()
     if hue is not None:
         images = images.filter(Exists(matching_colors(hue=hue).filter(image=OuterRef("pk"))))
-    if before is not None:
-        images = images.filter(pk__lt=before)
-    page = images.select_related("owner").defer("thumbnail").order_by("-pk")
-    return list(page[: min(max(limit, 1), MAX_PAGE_SIZE)])
+    return images
 
 
 def get_visible_image(*, viewer: Viewer, image_id: int, with_thumbnail: bool = False) -> Image:

@@ -4,11 +4,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,7 +16,9 @@ from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
+from gallery.purged import services as purged_services
 from gallery.search import services as search_services
+from gallery.storage import originals
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,12 @@ def original_path(*, owner_id: int, sha256: str, image_format: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NewImage:
     original_name: str
-    data: bytes
+    data: bytes | Path  # the uploaded bytes, or the file that holds them (a large upload is never read whole here)
     analysis: ImageAnalysis
+
+    @property
+    def byte_size(self) -> int:
+        return len(self.data) if isinstance(self.data, bytes) else self.data.stat().st_size
 
 
 def store_images(
@@ -48,8 +53,9 @@ def store_images(
     The files are written before the rows are committed, so a visible record always
     has its file; if the insert fails the files are removed again. A hard crash
     between the two leaves files without rows, which `purge_deleted` sweeps.
+    Raises StorageUnavailable, having written no row, when the storage does not take every file.
     """
-    paths = [_write_original(owner=owner, new_image=new_image) for new_image in new_images]
+    paths = _write_originals(owner=owner, new_images=new_images)
     try:
         with transaction.atomic():
             images = Image.objects.bulk_create(
@@ -106,11 +112,28 @@ def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, 
     return image, True
 
 
-def _write_original(*, owner: User, new_image: NewImage) -> str:
-    analysis = new_image.analysis
-    path = original_path(owner_id=owner.pk, sha256=analysis.sha256, image_format=analysis.format)
-    default_storage.save(path, ContentFile(new_image.data))
-    return path
+def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
+    """Each original's storage name; a file that a committed row already points at is left as it is.
+
+    Those bytes are the same (the name is their hash), and rewriting them would let a download in
+    progress read a file that is being replaced.
+    """
+    paths = [
+        original_path(owner_id=owner.pk, sha256=new_image.analysis.sha256, image_format=new_image.analysis.format)
+        for new_image in new_images
+    ]
+    committed = set(Image.objects.filter(original__in=paths).values_list("original", flat=True))
+    written: list[str] = []
+    try:
+        for path, new_image in zip(paths, new_images, strict=True):
+            if path not in committed:
+                originals.write(name=path, data=new_image.data)
+                written.append(path)
+    except originals.StorageUnavailable:
+        for path in written:
+            _discard_unreferenced(path=path)
+        raise
+    return paths
 
 
 def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, description: str = "") -> Image:
@@ -123,7 +146,7 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, d
         width=analysis.width,
         height=analysis.height,
         format=analysis.format,
-        byte_size=len(new_image.data),
+        byte_size=new_image.byte_size,
         original=path,
         thumbnail=analysis.thumbnail,
         thumbnail_width=analysis.thumbnail_width,
@@ -172,18 +195,7 @@ def _discard_unreferenced(*, path: str) -> None:
         # The database cannot say whether a committed record owns the file, so it stays for the orphan sweep to judge.
         return
     if not referenced:
-        default_storage.delete(path)
-
-
-def revive_duplicate(*, image: Image) -> Image:
-    """Uploading bytes again that the owner had deleted brings the image back rather than refusing it."""
-    if image.deleted_at is None:
-        return image
-    with transaction.atomic():
-        Image.objects.filter(pk=image.pk).update(deleted_at=None)
-        image.deleted_at = None
-        events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
-    return image
+        _delete_files(paths=[path])
 
 
 def soft_delete_image(*, actor: User, image_id: int) -> Image:
@@ -204,6 +216,24 @@ def restore_image(*, actor: User, image_id: int) -> Image:
             image.save(update_fields=["deleted_at"])
             events.announce_added(images=[selectors.image_to_announce(image_id=image.pk)])
     return image
+
+
+def restore_images(*, actor: User, image_ids: list[int]) -> list[int]:
+    """Undo the deletion of many images at once; returns the ids that are now alive (those already alive included).
+
+    Ids the actor may not restore (not theirs and not staff, or no such image) are left out of the answer.
+    """
+    with transaction.atomic():
+        images = Image.objects.filter(pk__in=set(image_ids)).defer("thumbnail").select_for_update()
+        if not actor.is_staff:
+            images = images.filter(owner=actor)
+        found = list(images)
+        deleted = [image for image in found if image.deleted_at is not None]
+        Image.objects.filter(pk__in=[image.pk for image in deleted]).update(deleted_at=None)
+        for image in deleted:
+            image.deleted_at = None
+        events.announce_added(images=deleted)
+    return sorted(image.pk for image in found)
 
 
 def _lock_for_change(*, actor: User, image_id: int) -> Image:
@@ -248,10 +278,15 @@ def set_description(*, actor, image_id: int, description: str) -> Image:
 
 
 def purge_images(*, image_ids: list[int]) -> int:
-    """Hard delete: rows now, their files once the deletion is committed."""
+    """Hard delete: rows now, their files once the deletion is committed; their hashes are remembered for a while."""
     with transaction.atomic():
-        paths = list(Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", flat=True))
+        rows = list(
+            Image.objects.select_for_update().filter(pk__in=image_ids).values_list("original", "owner_id", "sha256")
+        )
+        paths = [path for path, _, _ in rows]
         Image.objects.filter(pk__in=image_ids).delete()
+        # Only the hash is kept, so that uploading the same bytes again does not bring the image back.
+        purged_services.remember_purged(owner_hashes=[(owner_id, sha256) for _, owner_id, sha256 in rows])
         events.announce_removed(image_ids=list(image_ids))
         # Display renditions are named after their originals (gallery.page.rendition) and go with them.
         files = [*paths, *(rendition_path(path) for path in paths)]
@@ -271,31 +306,22 @@ def remove_orphan_files(*, older_than: timedelta) -> int:
     """Delete original files that no record points at: what a hard crash mid-upload can leave behind.
 
     Files younger than `older_than` may belong to an upload still in flight, so they are kept.
+    The storage is listed a page at a time (a thousand objects per request from a bucket), and
+    each page costs one query and one batch delete.
     """
     cutoff = timezone.now() - older_than
     removed = 0
-    for path in _walk_storage(ORIGINALS_DIR):
-        if default_storage.get_modified_time(path) >= cutoff:
-            continue
-        if not Image.objects.filter(original=path).exists():
-            default_storage.delete(path)
-            removed += 1
+    for page in originals.list_pages(directory=ORIGINALS_DIR):
+        candidates = [stored.name for stored in page if stored.modified < cutoff]
+        referenced = set(Image.objects.filter(original__in=candidates).values_list("original", flat=True))
+        orphans = [name for name in candidates if name not in referenced]
+        originals.delete(names=orphans)
+        removed += len(orphans)
     return removed
 
 
-def _walk_storage(directory: str):
-    if not default_storage.exists(directory):
-        return
-    subdirectories, files = default_storage.listdir(directory)
-    for name in files:
-        yield f"{directory}/{name}"
-    for name in subdirectories:
-        yield from _walk_storage(f"{directory}/{name}")
-
-
 def _delete_files(*, paths: list[str]) -> None:
-    for path in paths:
-        try:
-            default_storage.delete(path)
-        except OSError:
-            logger.exception("could not delete %s; purge_deleted will sweep it as an orphan", path)
+    try:
+        originals.delete(names=paths)
+    except originals.StorageUnavailable:
+        logger.exception("could not delete %d file(s); purge_deleted will sweep them as orphans", len(paths))

@@ -117,7 +117,7 @@ class Walk:
 class HueStream:
     """A stream of the images whose dominant colours match a hue (the Stream interface of gallery.realtime.stream)."""
 
-    matches_live_from_database: ClassVar[bool] = False
+    matches_by_index: ClassVar[bool] = False
 
     hue: int
     margin: int
@@ -150,16 +150,21 @@ class HueStream:
         apply_read_ahead(self, result)
 
     def matching_live(self, *, announced: list[dict]) -> list[int]:
-        return [
-            item["id"]
-            for item in announced
-            if match_score(hue=self.hue, margin=self.margin, colors=item["colors"]) is not None
-        ]
+        """A widened stream that an announced image matches at the configured margin narrows back to it first
+        (a new cycle): closer matches exist now, so the wide ones are no longer what it shows."""
+        if self.widened and _matching(announced, hue=self.hue, margin=settings.SCROLLER_HUE_MARGIN):
+            _start_cycle(self)
+        return _matching(announced, hue=self.hue, margin=self.margin)
 
     def mark_pushed(self, *, image_ids: set[int]) -> None:
         for image_id in image_ids:
             self.pushed.add(image_id)
+        self.shown_in_cycle += len(image_ids)
         self.lookahead = [candidate for candidate in self.lookahead if candidate.image_id not in image_ids]
+
+
+def _matching(announced: list[dict], *, hue: int, margin: int) -> list[int]:
+    return [item["id"] for item in announced if match_score(hue=hue, margin=margin, colors=item["colors"]) is not None]
 
 
 def hue_distance(first: int, second: int) -> int:
@@ -222,9 +227,13 @@ def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool =
             continue
         if not may_walk:
             return []
+        if stream.shown_in_cycle:
+            # The cycle's pool was not empty, only used up (by images pushed live, say): the next cycle repeats it.
+            continue
         if not _widen(stream):
-            # Nothing matches at all; the next request looks again from scratch.
-            _restart_walk(stream)
+            # Nothing matches at all. The next request looks again from scratch, and meanwhile
+            # images arriving live match at the configured margin, not at the widest one tried.
+            _narrow(stream)
             return []
 
 
@@ -284,6 +293,10 @@ def _start_cycle(stream: HueStream) -> None:
     stream.shown_in_cycle = 0
     stream.pushed.clear()
     # A margin widened for an empty pool must not stay wide once closer images may exist.
+    _narrow(stream)
+
+
+def _narrow(stream: HueStream) -> None:
     stream.margin = settings.SCROLLER_HUE_MARGIN
     stream.widened = False
     _restart_walk(stream)

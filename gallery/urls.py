@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.scroller_page, name="scroller"),
     path("api/images/", views.images_collection, name="api-images"),
     path("api/images/lookup/", views.images_lookup, name="api-images-lookup"),
+    path("api/images/restore/", views.images_restore, name="api-images-restore"),
     path("api/images/<int:image_id>/", views.image_detail, name="api-image"),
     path("api/images/<int:image_id>/restore/", views.image_restore, name="api-image-restore"),
     path("api/images/<int:image_id>/thumbnail", views.image_thumbnail, name="api-image-thumbnail"),

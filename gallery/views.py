@@ -3,13 +3,23 @@
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.core.files.uploadedfile import UploadedFile
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -21,16 +31,25 @@ from gallery.models import Image, Visibility
 from gallery.mosaic import services as mosaic
 from gallery.page import rendition
 from gallery.page.presenters import page_context
+from gallery.palette_search.query import PaletteQueryError, parse_colors
+from gallery.palette_search.selectors import Cursor, search_by_palette
+from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
 from gallery.serializers import image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
+from gallery.storage import originals
+from gallery.uploading.handlers import HashedUploadedFile
+from scroller import ratelimits
+from scroller.routing import SCROLLER_WEBSOCKET_PATH
 
 XZ_MEDIA_TYPE = "application/x-xz"
 ORIGINAL_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
+MAX_IDS_PER_RESTORE = 1000
 DEFAULT_SIMILAR, MAX_SIMILAR = 12, 100
 
 ApiView = Callable[..., Coroutine[Any, Any, HttpResponseBase]]
+TOKEN_FAILURES = "failed authentications from this address"
 
 
 class BadRequest(Exception):
@@ -52,10 +71,13 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
                 response = error(f"method {request.method} not allowed", status=405)
                 response["Allow"] = ", ".join(methods)
                 return response
+            if refusal := await token_failures_exceeded(request):
+                return refusal.response()
             try:
                 await authenticate_api_request(request)
                 return await view(request, *args, **kwargs)
             except AuthenticationFailed as failure:
+                await count_token_failure(request)
                 return error(str(failure), status=401)
             except Image.DoesNotExist:
                 return error("no such image", status=404)
@@ -67,6 +89,20 @@ def api(*, methods: tuple[str, ...]) -> Callable[[ApiView], ApiView]:
         return wrapper
 
     return decorate
+
+
+async def token_failures_exceeded(request: HttpRequest) -> ratelimits.Exceeded | None:
+    """A client that failed to authenticate too often may not try again until its window ends."""
+    if "Authorization" not in request.headers:
+        return None
+    who = f"ip:{ratelimits.client_address(request)}"
+    return await sync_to_async(ratelimits.already_exceeded)("token_failures", who=who, what=TOKEN_FAILURES)
+
+
+async def count_token_failure(request: HttpRequest) -> None:
+    if "Authorization" in request.headers:
+        who = f"ip:{ratelimits.client_address(request)}"
+        await sync_to_async(ratelimits.count)("token_failures", who=who, what=TOKEN_FAILURES)
 
 
 def require_login(request: HttpRequest) -> User:
@@ -114,14 +150,38 @@ async def images_collection(request: HttpRequest) -> JsonResponse:
 
 async def upload_images(request: HttpRequest) -> JsonResponse:
     owner = require_login(request)
+    if exceeded := await sync_to_async(ratelimits.count)(
+        "uploads", who=f"user:{owner.pk}", what="upload requests from this account"
+    ):
+        return exceeded.response()
     files = await sync_to_async(lambda: request.FILES.getlist("file"), thread_sensitive=False)()
     if not files:
         raise BadRequest("no files: send one or more multipart fields named 'file'")
     visibility = checked_visibility(request.POST.get("visibility") or settings.SCROLLER_DEFAULT_VISIBILITY)
     description = checked_description(request.POST.get("description", ""))
-    uploads = [ingest.receive(filename=file.name or "", size=file.size or 0, read=file.read) for file in files]
-    results = await ingest.ingest_async(owner=owner, uploads=uploads, visibility=visibility, description=description)
+    uploads = [received_upload(file) for file in files]
+    results = await ingest.ingest_async(
+        owner=owner,
+        uploads=uploads,
+        visibility=visibility,
+        description=description,
+        restore_deleted=wants_deleted_restored(request),
+    )
     return JsonResponse({"results": [result.as_dict() for result in results]})
+
+
+def wants_deleted_restored(request: HttpRequest) -> bool:
+    """Bytes the uploader deleted stay deleted unless the upload says `restore_deleted=1`."""
+    return request.POST.get("restore_deleted") in {"1", "true"}
+
+
+def received_upload(file: UploadedFile) -> ingest.Upload:
+    """The upload handler already wrote the file to disk and hashed it; workers and storage read it from there."""
+    if not isinstance(file, HashedUploadedFile):
+        raise TypeError("FILE_UPLOAD_HANDLERS must be gallery.uploading.handlers.HashingUploadHandler")
+    return ingest.receive_file(
+        filename=file.name or "", size=file.size or 0, path=Path(file.temporary_file_path()), sha256=file.sha256
+    )
 
 
 async def list_images(request: HttpRequest) -> JsonResponse:
@@ -130,6 +190,10 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
+    if "q" in request.GET and "colors" in request.GET:
+        raise BadRequest("q and colors do not combine yet: search by words or by colours")
+    if "colors" in request.GET:
+        return await list_images_by_palette(request, owner_only=owner_only, limit=limit)
     if "q" in request.GET:
         return await search_images(request, owner_only=owner_only, limit=limit)
     images = await sync_to_async(selectors.list_images)(
@@ -146,6 +210,47 @@ async def list_images(request: HttpRequest) -> JsonResponse:
             "next": next_page_url(request, images=images, limit=limit),
         }
     )
+
+
+async def list_images_by_palette(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
+    """Best match first; each result carries its `palette_score` (0–1); `next` continues after the last."""
+    try:
+        asked = parse_colors(request.GET["colors"])
+    except PaletteQueryError as problem:
+        raise BadRequest(str(problem)) from None
+    if request.GET.get("before"):
+        raise BadRequest("before pages the newest-first listing; with colors, follow next (after=score:id)")
+    found = await sync_to_async(search_by_palette)(
+        viewer=request.user,
+        asked=asked,
+        hue=int_param(request, "hue", low=0, high=359),
+        owner_only=owner_only,
+        include_deleted=request.GET.get("include_deleted") in {"1", "true"},
+        after=palette_cursor(request.GET.get("after")),
+        limit=limit,
+    )
+    query = request.GET.copy()
+    if len(found) == limit:
+        query["after"] = f"{found[-1][1]}:{found[-1][0].pk}"
+    return JsonResponse(
+        {
+            "results": [
+                image_to_dict(image, viewer=request.user, detail=True) | {"palette_score": image_score}
+                for image, image_score in found
+            ],
+            "next": f"{reverse('api-images')}?{urlencode(query, doseq=True)}" if len(found) == limit else None,
+        }
+    )
+
+
+def palette_cursor(raw: str | None) -> Cursor | None:
+    if not raw:
+        return None
+    score_text, _, id_text = raw.partition(":")
+    try:
+        return float(score_text), int(id_text)
+    except ValueError:
+        raise BadRequest("after must be score:id, as the next link gives it") from None
 
 
 MAX_QUERY_LENGTH = 200
@@ -239,18 +344,32 @@ async def image_thumbnail(request: HttpRequest, image_id: int) -> HttpResponse:
 
 
 @api(methods=("GET",))
-async def image_original(request: HttpRequest, image_id: int) -> StreamingHttpResponse:
+async def image_original(request: HttpRequest, image_id: int) -> HttpResponseBase:
     image = await sync_to_async(selectors.get_visible_image)(viewer=request.user, image_id=image_id)
-    file = await sync_to_async(image.original.open)("rb")
-    response = StreamingHttpResponse(read_in_chunks(file), content_type=ORIGINAL_MEDIA_TYPES[image.format])
+    content_type = ORIGINAL_MEDIA_TYPES[image.format]
+    stored_name = str(image.original)
+    try:
+        if settings.SCROLLER_S3_DOWNLOADS == "redirect" and (
+            url := originals.presigned_url(
+                name=stored_name, download_name=image.original_name, content_type=content_type
+            )
+        ):
+            return HttpResponseRedirect(url)
+        file = await sync_to_async(originals.open_for_reading, thread_sensitive=False)(name=stored_name)
+    except originals.StorageUnavailable:
+        return error(ingest.STORAGE_UNAVAILABLE, status=503)
+    response = StreamingHttpResponse(read_in_chunks(file), content_type=content_type)
     response["Content-Length"] = str(image.byte_size)
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment=False, filename=image.original_name) or "inline"
     )
+    # An upload may also be valid HTML or script (a polyglot): with its exact image type, nosniff
+    # (SecurityMiddleware) and a sandbox, a browser shows it as an image or not at all.
+    response["Content-Security-Policy"] = "sandbox"
     return response
 
 
-async def read_in_chunks(file: IO[bytes], *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+async def read_in_chunks(file: originals.Readable, *, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
     """Async so that Daphne streams the file instead of Django reading it whole into memory first."""
     try:
         while chunk := await sync_to_async(file.read, thread_sensitive=False)(chunk_size):
@@ -268,10 +387,28 @@ async def images_lookup(request: HttpRequest) -> JsonResponse:
         raise BadRequest('send {"sha256": [...]} with hex SHA-256 digests')
     if len(hashes) > 1000:
         raise BadRequest("at most 1000 hashes per lookup")
-    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=[value.lower() for value in hashes])
+    digests = [value.lower() for value in hashes]
+    known = await sync_to_async(selectors.find_by_hashes)(owner=owner, hashes=digests)
+    purged = await sync_to_async(purged_selectors.purged_hashes)(owner=owner, hashes=set(digests) - known.keys())
     return JsonResponse(
-        {"images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()}}
+        {
+            "images": {digest: {"id": image.pk, "deleted": image.is_deleted} for digest, image in known.items()},
+            "purged": sorted(purged),
+        }
     )
+
+
+@api(methods=("POST",))
+async def images_restore(request: HttpRequest) -> JsonResponse:
+    """Undo the deletion of many images in one request: what the upload page's "restore these" sends."""
+    actor = require_login(request)
+    ids = json_body(request).get("ids")
+    if not isinstance(ids, list) or not all(type(value) is int and value > 0 for value in ids):
+        raise BadRequest('send {"ids": [...]} with image ids')
+    if len(ids) > MAX_IDS_PER_RESTORE:
+        raise BadRequest(f"at most {MAX_IDS_PER_RESTORE} ids per restore")
+    restored = await sync_to_async(services.restore_images)(actor=actor, image_ids=ids)
+    return JsonResponse({"restored": restored, "not_found": sorted(set(ids) - set(restored))})
 
 
 @api(methods=("GET",))
@@ -325,7 +462,7 @@ def similar_to_dict(item: SimilarImage, *, viewer) -> dict:
 def json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
@@ -334,7 +471,7 @@ def json_body(request: HttpRequest) -> dict:
 
 @ensure_csrf_cookie
 def scroller_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/scroller.html")
+    return render(request, "gallery/scroller.html", {"websocket_path": SCROLLER_WEBSOCKET_PATH})
 
 
 @ensure_csrf_cookie

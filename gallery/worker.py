@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 from gallery.analysis import ImageAnalysis, ImageRejected, analyse_image
 from gallery.colors import pin_native_threads
@@ -22,9 +23,13 @@ def _exit_with_parent(*, parent_pid: int) -> None:
     os._exit(0)
 
 
-def analyse_or_reject(data: bytes, *, max_pixels: int) -> ImageAnalysis | ImageRejected:
-    """A refusal comes back as a value, so one bad file never fails the others of its batch."""
+def analyse_or_reject(source: bytes | Path, *, max_pixels: int) -> ImageAnalysis | ImageRejected:
+    """A refusal comes back as a value, so one bad file never fails the others of its batch.
+
+    Given a path, the worker reads the file itself: the server process never holds a large upload whole.
+    """
     try:
+        data = source if isinstance(source, bytes) else source.read_bytes()
         return analyse_image(data, max_pixels=max_pixels)
     except ImageRejected as rejected:
         return rejected

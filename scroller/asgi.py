@@ -9,8 +9,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from scroller.daphne_bodies import stream_request_bodies  # noqa: E402
+from scroller.origins import SiteOriginValidator  # noqa: E402
 from scroller.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -27,11 +28,12 @@ def skip_twisted_form_parsing() -> None:
 
 
 skip_twisted_form_parsing()
+stream_request_bodies()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -2,6 +2,9 @@ from django.urls import path
 
 from gallery.consumers import ScrollerConsumer
 
+# Websocket routes cannot be reversed with {% url %}: the scroller page is given this path instead.
+SCROLLER_WEBSOCKET_PATH = "/ws/scroller/"
+
 websocket_urlpatterns = [
-    path("ws/scroller/", ScrollerConsumer.as_asgi()),
+    path(SCROLLER_WEBSOCKET_PATH.removeprefix("/"), ScrollerConsumer.as_asgi()),
 ]

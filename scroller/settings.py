@@ -83,6 +83,8 @@ SECURE = env_bool("SCROLLER_SECURE", default=False)
 if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe health over plain HTTP on the private side.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SCROLLER_HSTS_SECONDS", default=31_536_000)
@@ -110,6 +112,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so that whatever they answer under /api/ is turned into JSON too.
+    "scroller.api_errors.ApiJsonErrorsMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,11 +236,53 @@ STATIC_ROOT = Path(os.environ.get("SCROLLER_STATIC_ROOT", BASE_DIR / "staticfile
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("SCROLLER_MEDIA_ROOT", BASE_DIR / "media"))
+
+# Originals on the local disk by default, or in an S3-compatible bucket (AWS, MinIO, Ceph, Garage, R2) when a bucket
+# is named. Credentials come from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN) or boto3's other sources (an instance role), never from here.
+S3_BUCKET = os.environ.get("SCROLLER_S3_BUCKET", "")
+
+
+def s3_storage_options() -> dict:
+    from botocore.config import Config
+
+    return {
+        "bucket_name": os.environ.get("SCROLLER_S3_BUCKET", ""),
+        # Everything under this key prefix is Scroller's; the orphan sweep lists only below it.
+        "location": os.environ.get("SCROLLER_S3_PREFIX", "").strip("/"),
+        "region_name": os.environ.get("SCROLLER_S3_REGION") or None,
+        "endpoint_url": os.environ.get("SCROLLER_S3_ENDPOINT_URL") or None,
+        # Originals are named by content, so the same name always holds the same bytes.
+        "file_overwrite": True,
+        "default_acl": None,
+        "querystring_expire": env_int("SCROLLER_S3_URL_SECONDS", default=60),
+        # A bucket that does not answer must fail an upload within seconds, not hang it on botocore's defaults
+        # (60 s timeouts and up to five attempts).
+        "client_config": Config(
+            connect_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5),
+            read_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5) * 4,
+            retries={"max_attempts": env_int("SCROLLER_S3_ATTEMPTS", default=3), "mode": "standard"},
+            # Version 4 everywhere: AWS has retired version 2, which botocore would otherwise presign with.
+            signature_version="s3v4",
+            s3={"addressing_style": os.environ.get("SCROLLER_S3_ADDRESSING_STYLE", "auto")},
+        ),
+    }
+
+
 STORAGES = {
     # Originals are named by owner and content hash, so a rewrite after a crash replaces the orphan instead of renaming.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}},
+    "default": (
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options()}
+        if S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+    ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Originals in a bucket: "stream" sends them through the server (one address, every read checked); "redirect"
+# answers with a presigned URL valid SCROLLER_S3_URL_SECONDS, which the client must be able to reach.
+SCROLLER_S3_DOWNLOADS = os.environ.get("SCROLLER_S3_DOWNLOADS", "stream")
+if SCROLLER_S3_DOWNLOADS not in {"stream", "redirect"}:
+    raise ImproperlyConfigured("SCROLLER_S3_DOWNLOADS must be 'stream' or 'redirect'.")
 # Serve from the source folders when nothing has been collected yet (tests, a first start without collectstatic).
 SERVESTATIC_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 SERVESTATIC_USE_STATIC_ROOT = not SERVESTATIC_USE_FINDERS
@@ -246,9 +292,17 @@ SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_
 SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
 # The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
 SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
+# How long the hashes of purged images are remembered, so that a phone or sync client uploading them again
+# does not bring them back; the hash is all that is kept.
+SCROLLER_PURGED_HASH_RETENTION_DAYS = env_int("SCROLLER_PURGED_HASH_RETENTION_DAYS", default=180)
 SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
+# The whole body of one request: by default a browser chunk (16 files) of files at the per-file limit, plus room for
+# the multipart framing. Larger requests are answered 413 without their files being analysed.
+SCROLLER_MAX_REQUEST_BYTES = env_int("SCROLLER_MAX_REQUEST_BYTES", default=16 * SCROLLER_MAX_UPLOAD_BYTES + 1_000_000)
+# Every uploaded file streams to its own temporary file, hashed on the way; none is held in memory whole.
+FILE_UPLOAD_HANDLERS = ["gallery.uploading.handlers.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 
 LOGGING = {
@@ -288,5 +342,27 @@ SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECO
 # `manage.py db_worker` processes (./dev.sh run starts SCROLLER_LABEL_WORKERS of them, under nice).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# Rate limits (scroller.ratelimits): events per window of seconds. SCROLLER_RATE_LIMITS overrides some or all,
+# e.g. "signup=5/3600,uploads=600/60".
+SCROLLER_RATE_LIMITS = {
+    "token_failures": (20, 60),  # failed API token / bearer authentications, per address
+    "device_start": (10, 60),  # device-flow starts (POST /o/device-authorization/), per address
+    "device_approval": (10, 600),  # codes typed or decided at /accounts/device/, per account and per address
+    "password_change": (5, 900),  # password change attempts, per account and per address
+    "signup": (5, 3600),  # accounts created, per address
+    "uploads": (1200, 60),  # upload requests, per account (the browser sends 16 files per request)
+} | {
+    name: (int(count), int(seconds))
+    for name, _, limit in (item.partition("=") for item in env_list("SCROLLER_RATE_LIMITS", default=[]))
+    for count, _, seconds in [limit.partition("/")]
+}
+# Part of every rate-limit key: changing it starts every count afresh (tests do, between tests).
+SCROLLER_RATE_LIMIT_SCOPE = os.environ.get("SCROLLER_RATE_LIMIT_SCOPE", "v1")
+if REDIS_URL:
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
+SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
+# GET /healthz reports a dependency as down when its probe takes longer than this.
+SCROLLER_HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("SCROLLER_HEALTHZ_TIMEOUT_SECONDS", "3"))

@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="description of the new images (plain text, at most 2,000 characters)",
     )
+    upload.add_argument(
+        "--restore-deleted",
+        action="store_true",
+        help="bring back files you deleted on the server (restored from the trash, or sent again if purged); "
+        "without it they are reported and stay deleted",
+    )
 
     sync = subparsers.add_parser(
         "sync",
@@ -226,6 +232,7 @@ def transfer(*, arguments: argparse.Namespace, client: ScrollerClient, config_pa
             visibility=arguments.visibility,
             description=arguments.description,
             options=options,
+            restore_deleted=arguments.restore_deleted,
         )
         always_summarised = commands.ALWAYS_SUMMARISED
     else:

@@ -87,9 +87,13 @@ class UploadResult:
 
 @dataclass(frozen=True)
 class StoredImage:
-    """One of the caller's own images, as the lookup endpoint reports it."""
+    """One of the caller's own images, as the lookup endpoint reports it.
 
-    image_id: int
+    `image_id` is None for bytes the caller deleted for good (purged), which the server still
+    remembers by their hash so that they are not uploaded again by mistake.
+    """
+
+    image_id: int | None
     deleted: bool
 
 
@@ -130,18 +134,29 @@ class ScrollerClient:
     def lookup(self, *, sha256s: Sequence[str]) -> dict[str, StoredImage]:
         response = self._request("POST", "/api/images/lookup/", json={"sha256": list(sha256s)})
         with unexpected_answer_from(response):
-            return {
+            body = response.json()
+            held = {
                 sha256: StoredImage(image_id=int(entry["id"]), deleted=bool(entry["deleted"]))
-                for sha256, entry in response.json()["images"].items()
+                for sha256, entry in body["images"].items()
             }
+            # Servers from before purged hashes were remembered send no "purged".
+            purged = {sha256: StoredImage(image_id=None, deleted=True) for sha256 in body.get("purged", [])}
+            return purged | held
 
     def upload(
-        self, *, files: Sequence[UploadFile], visibility: str | None, description: str | None = None
+        self,
+        *,
+        files: Sequence[UploadFile],
+        visibility: str | None,
+        description: str | None = None,
+        restore_deleted: bool = False,
     ) -> list[UploadResult]:
         fields = [("file", (file.filename, file.content, guess_media_type(file.filename))) for file in files]
         data = {"visibility": visibility} if visibility else {}
         if description:
             data["description"] = description
+        if restore_deleted:
+            data["restore_deleted"] = "1"
         response = self._request("POST", "/api/images/", files=fields, data=data)
         with unexpected_answer_from(response):
             return [
@@ -201,6 +216,12 @@ class ScrollerClient:
 
     def restore_image(self, *, image_id: int) -> None:
         self._request("POST", f"/api/images/{image_id}/restore/")
+
+    def restore_images(self, *, image_ids: Sequence[int]) -> list[int]:
+        """Bring many images back from the trash in one request; returns the ids that are now alive."""
+        response = self._request("POST", "/api/images/restore/", json={"ids": list(image_ids)})
+        with unexpected_answer_from(response):
+            return [int(image_id) for image_id in response.json()["restored"]]
 
     def check_credentials(self) -> None:
         """Raise AuthenticationRequired unless the server accepts the credentials."""

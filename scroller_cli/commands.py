@@ -68,6 +68,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     SKIPPED = "skipped"
     DELETED_ON_SERVER = "deleted on server"
+    RESTORED = "restored"
     DOWNLOADED = "downloaded"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -79,6 +80,7 @@ SUMMARY_LABELS = {
     Outcome.DUPLICATE: "duplicate",
     Outcome.SKIPPED: "skipped (already on server)",
     Outcome.DELETED_ON_SERVER: "deleted on the server (not sent)",
+    Outcome.RESTORED: "restored from the server's trash",
     Outcome.DOWNLOADED: "downloaded",
     Outcome.REJECTED: "rejected",
     Outcome.FAILED: "failed",
@@ -91,8 +93,16 @@ PROBLEM_OUTCOMES = frozenset({Outcome.REJECTED, Outcome.FAILED, Outcome.NOT_SENT
 LISTED_OUTCOMES = (Outcome.DELETED_ON_SERVER, Outcome.REJECTED, Outcome.FAILED)
 # Outcomes whose content the server holds (or held) under a known id: what `sync` remembers.
 SYNCED_OUTCOMES = frozenset(
-    {Outcome.CREATED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.DELETED_ON_SERVER, Outcome.DOWNLOADED}
+    {
+        Outcome.CREATED,
+        Outcome.DUPLICATE,
+        Outcome.SKIPPED,
+        Outcome.DELETED_ON_SERVER,
+        Outcome.RESTORED,
+        Outcome.DOWNLOADED,
+    }
 )
+RESTORE_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -145,21 +155,59 @@ def upload(
     visibility: str | None,
     options: Options,
     description: str | None = None,
+    restore_deleted: bool = False,
 ) -> Report:
+    """Send what the server lacks. Files deleted on the server are reported and left deleted,
+    unless `restore_deleted`: then those in its trash are restored and purged ones sent anew."""
     report = Report(verbose=options.verbose)
     candidates = collect_candidates(client=client, paths=paths, report=report, options=options)
     to_send = []
+    to_restore = []
     for file, stored in candidates:
-        if stored is None:
+        if stored is None or (restore_deleted and stored.deleted and stored.image_id is None):
             to_send.append(file)
-        elif stored.deleted:
-            report.add(in_server_trash(file=file, stored=stored))
-        else:
+        elif not stored.deleted:
             report.add(already_stored(file=file, stored=stored))
+        elif restore_deleted:
+            to_restore.append((file, stored))
+        else:
+            report.add(deleted_on_server(file=file, stored=stored))
+    restore_from_trash(client=client, items=to_restore, report=report)
     send_files(
-        client=client, files=to_send, visibility=visibility, description=description, report=report, options=options
+        client=client,
+        files=to_send,
+        visibility=visibility,
+        description=description,
+        report=report,
+        options=options,
+        restore_deleted=restore_deleted,
     )
     return report
+
+
+def restore_from_trash(*, client: ScrollerClient, items: list[tuple[HashedFile, StoredImage]], report: Report) -> None:
+    for start in range(0, len(items), RESTORE_BATCH_SIZE):
+        batch = items[start : start + RESTORE_BATCH_SIZE]
+        try:
+            restored = set(client.restore_images(image_ids=[stored.image_id for _, stored in batch if stored.image_id]))
+        except ApiError as error:
+            report.add(
+                *(FileOutcome(path=file.path, outcome=Outcome.FAILED, reason=error.message) for file, _ in batch)
+            )
+            continue
+        report.add(
+            *(
+                FileOutcome(path=file.path, outcome=Outcome.RESTORED, sha256=file.sha256, image_id=stored.image_id)
+                if stored.image_id in restored
+                else FileOutcome(
+                    path=file.path,
+                    outcome=Outcome.FAILED,
+                    sha256=file.sha256,
+                    reason=f"image #{stored.image_id} could not be restored",
+                )
+                for file, stored in batch
+            )
+        )
 
 
 def collect_candidates(
@@ -224,14 +272,23 @@ def already_stored(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
     return FileOutcome(path=file.path, outcome=Outcome.SKIPPED, sha256=file.sha256, image_id=stored.image_id)
 
 
-def in_server_trash(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
+def deleted_on_server(*, file: HashedFile, stored: StoredImage) -> FileOutcome:
     # Not sent: uploading the bytes again would silently undo a deletion the owner made on purpose.
     return FileOutcome(
         path=file.path,
         outcome=Outcome.DELETED_ON_SERVER,
         sha256=file.sha256,
         image_id=stored.image_id,
-        reason=f"in the server's trash; bring it back with: scroller-cli restore {stored.image_id}",
+        reason=deleted_reason(image_id=stored.image_id),
+    )
+
+
+def deleted_reason(*, image_id: int | None) -> str:
+    if image_id is None:
+        return "deleted for good on the server; send it again with: scroller-cli upload --restore-deleted PATH"
+    return (
+        f"in the server's trash; bring it back with: scroller-cli restore {image_id} "
+        "(or scroller-cli upload --restore-deleted PATH)"
     )
 
 
@@ -243,6 +300,7 @@ def send_files(
     report: Report,
     options: Options,
     description: str | None = None,
+    restore_deleted: bool = False,
 ) -> None:
     """Upload `files` in chunks, at most `options.jobs` chunks at a time.
 
@@ -254,7 +312,14 @@ def send_files(
     pending: dict[Future, list[HashedFile]] = {}
 
     def send(chunk: list[HashedFile]) -> Future:
-        return pool.submit(send_chunk, client=client, chunk=chunk, visibility=visibility, description=description)
+        return pool.submit(
+            send_chunk,
+            client=client,
+            chunk=chunk,
+            visibility=visibility,
+            description=description,
+            restore_deleted=restore_deleted,
+        )
 
     with (
         ThreadPoolExecutor(max_workers=options.jobs) as pool,
@@ -325,7 +390,12 @@ class ChunkResult:
 
 
 def send_chunk(
-    *, client: ScrollerClient, chunk: list[HashedFile], visibility: str | None, description: str | None = None
+    *,
+    client: ScrollerClient,
+    chunk: list[HashedFile],
+    visibility: str | None,
+    description: str | None = None,
+    restore_deleted: bool = False,
 ) -> ChunkResult:
     outcomes = []
     readable: list[tuple[HashedFile, UploadFile]] = []
@@ -342,7 +412,9 @@ def send_chunk(
         return ChunkResult(outcomes=outcomes, files_sent=0, bytes_sent=0)
     upload_files = [upload_file for _, upload_file in readable]
     try:
-        results = client.upload(files=upload_files, visibility=visibility, description=description)
+        results = client.upload(
+            files=upload_files, visibility=visibility, description=description, restore_deleted=restore_deleted
+        )
     except ApiError as error:
         outcomes.extend(
             FileOutcome(path=file.path, outcome=Outcome.FAILED, sha256=file.sha256, reason=error.message)
@@ -381,6 +453,17 @@ def outcome_of_result(*, file: HashedFile, result: UploadResult) -> FileOutcome:
         return FileOutcome(
             path=file.path, outcome=Outcome.REJECTED, sha256=sha256, reason=result.error or "no reason given"
         )
+    if result.status == "deleted_before":
+        # Deleted on the server since the lookup: the server kept it deleted.
+        return FileOutcome(
+            path=file.path,
+            outcome=Outcome.DELETED_ON_SERVER,
+            sha256=sha256,
+            image_id=result.image_id,
+            reason=deleted_reason(image_id=result.image_id),
+        )
+    if result.status == "restored":
+        return FileOutcome(path=file.path, outcome=Outcome.RESTORED, sha256=sha256, image_id=result.image_id)
     return FileOutcome(
         path=file.path, outcome=Outcome.FAILED, sha256=sha256, reason=f"unexpected status {result.status!r}"
     )
@@ -430,13 +513,13 @@ def sync(
                     outcome=Outcome.DELETED_ON_SERVER,
                     sha256=file.sha256,
                     image_id=synced[file.sha256],
-                    reason="removed from the server for good; send it again with: scroller-cli upload PATH",
+                    reason=deleted_reason(image_id=None),
                 )
             )
         elif stored is None:
             to_send.append(file)
         elif stored.deleted:
-            report.add(in_server_trash(file=file, stored=stored))
+            report.add(deleted_on_server(file=file, stored=stored))
         else:
             report.add(already_stored(file=file, stored=stored))
     try:

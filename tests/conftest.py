@@ -1,6 +1,10 @@
 import gc
 import os
+import socket
+import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -55,6 +59,12 @@ def labels_settings(settings, labels_model_dir) -> None:
     settings.SCROLLER_LABELS_WEIGHTS = ""
     # Workers run inside the test process here, and reach consumers directly: the relay (tested on its own) would repeat them.
     settings.SCROLLER_LABELS_RELAY_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Every test counts its own requests; the cache (Redis on the second backend) outlives tests."""
+    settings.SCROLLER_RATE_LIMIT_SCOPE = uuid.uuid4().hex
 
 
 @pytest.fixture(autouse=True)
@@ -200,6 +210,58 @@ def daphne_server(transactional_db, media_root, settings):
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     server = DaphneServer()
     server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class RedisServer:
+    """A redis-server of the test's own, on its own port, that the test may stop and start again (an outage)."""
+
+    def __init__(self, *, port: int) -> None:
+        self.port = port
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                raise RuntimeError("the test's redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis(settings) -> Iterator[RedisServer]:
+    """The channel layer on a Redis of the test's own; `own_redis.stop()` is a Redis outage."""
+    server = RedisServer(port=free_port())
+    server.start()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": server.url, "socket_timeout": None}], "prefix": "scroller-outage"},
+        }
+    }
     try:
         yield server
     finally:

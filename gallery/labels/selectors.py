@@ -29,7 +29,10 @@ def labelled_since(*, cursor: datetime | None) -> tuple[datetime | None, list[in
     image_ids: list[int] = []
     for finished_at, result in finished.order_by("finished_at").values_list("finished_at", "return_value"):
         cursor = finished_at
-        image_ids += result["labelled"]
+        labelled = result.get("labelled") if isinstance(result, dict) else None
+        # A result of another shape (an older version's) names no images, and must not stop the cursor.
+        if isinstance(labelled, list):
+            image_ids += labelled
     return cursor, image_ids
 
 

@@ -66,8 +66,9 @@ class Stream(Protocol):
     two cycles; an empty batch means nothing matches at all.
     """
 
-    # Whether matching_live reads the database (then the consumer calls it in a database thread).
-    matches_live_from_database: ClassVar[bool]
+    # Whether matching reads the search index: the consumer then runs matching_live in a database
+    # thread, and asks it again when an image's index changes (its labels or description landed).
+    matches_by_index: ClassVar[bool]
     sent: RecentIds
 
     def describe(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class SearchReadAhead:
 class SearchStream:
     """A stream of the images matching `text` (and `hue`, if given), best first (the Stream interface)."""
 
-    matches_live_from_database: ClassVar[bool] = True
+    matches_by_index: ClassVar[bool] = True
 
     text: str
     filters: SearchFilters

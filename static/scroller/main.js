@@ -49,6 +49,7 @@ const socket = new StreamSocket(wsUrl(config.wsPath), {
   state: showConnection,
   hello: onHello,
   batch: onBatch,
+  added: showMargin,
   item: onItem,
   updated: (metas) => metas.forEach((meta) => columns.update(meta)),
   removed: (ids) => ids.forEach((id) => columns.remove(id)),
@@ -72,11 +73,17 @@ function onServerError(msg) {
   toasts.error(msg.message || `Server error: ${msg.code}`);
 }
 
-function onBatch(msg) {
-  const count = msg.images?.length ?? 0;
-  const widened = Boolean(msg.widened) && count > 0;
+// Batches and live additions both say which margin the stream matches with: a widened
+// one narrows again as soon as a close image arrives, and the notice follows it.
+function showMargin(msg) {
+  const widened = Boolean(msg.widened);
   ui.notice.hidden = !widened;
   if (widened) ui.notice.textContent = `Nothing at this hue yet — showing ±${msg.margin}°`;
+}
+
+function onBatch(msg) {
+  const count = msg.images?.length ?? 0;
+  showMargin(msg);
   exhausted = count === 0;
   ui.empty.textContent = query === null ? EMPTY_LIBRARY_TEXT : `Nothing found for “${query}”.`;
   ui.empty.hidden = !(exhausted && columns.size === 0);
@@ -139,8 +146,9 @@ function tint(hue) {
 }
 
 // A search streams without a hue until the slider moves during it; the URL
-// says what is streamed, so a search can be bookmarked and shared.
-function subscribe(subscription) {
+// says what is streamed, so a search can be bookmarked and shared. The first
+// subscription comes from the URL, which it leaves as it is.
+function subscribe(subscription, { fromUrl = false } = {}) {
   exhausted = false;
   ui.notice.hidden = true;
   ui.empty.hidden = true;
@@ -148,6 +156,7 @@ function subscribe(subscription) {
   query = subscription.q ?? null;
   ui.searchClear.hidden = query === null;
   socket.subscribe(subscription);
+  if (fromUrl) return;
   const url = new URL(location.href);
   for (const name of ['q', 'hue']) {
     if (subscription[name] === undefined) url.searchParams.delete(name);
@@ -164,9 +173,9 @@ function initHue() {
   const searched = new URLSearchParams(location.search).get('q')?.trim();
   if (searched) {
     ui.searchInput.value = searched;
-    subscribe(fromUrl === null ? { q: searched } : { q: searched, hue });
+    subscribe(fromUrl === null ? { q: searched } : { q: searched, hue }, { fromUrl: true });
   } else {
-    subscribe({ hue });
+    subscribe({ hue }, { fromUrl: true });
   }
   let timer = 0;
   let current = hue;
@@ -234,6 +243,10 @@ async function initUploads() {
   const { Uploader } = await import('./upload.js');
   uploads = new Uploader(ui.upload, {
     url: config.uploadUrl,
+    lookupUrl: config.lookupUrl,
+    restoreUrl: config.restoreUrl,
+    hashWorkerUrl: config.hashWorkerUrl,
+    user: ui.upload.dataset.user,
     csrfToken: config.csrfToken,
     dropZone: root.querySelector('[data-testid="drop-zone"]'),
     toasts,

@@ -29,7 +29,7 @@ export class StreamSocket {
   /**
    * @param {string} url ws(s):// URL
    * @param {object} on callbacks: state('connecting'|'open'|'closed'), hello(msg), batch(msg),
-   *   item(meta, thumbnail, source), updated(metas), removed(ids), error(msg). A thumbnail is an
+   *   added(msg), item(meta, thumbnail, source), updated(metas), removed(ids), error(msg). A thumbnail is an
    *   ArrayBuffer of its own holding the xz bytes. An item's source is
    *   'batch', 'added', or 'resume' for the first batch after a reconnect, which
    *   restarts the stream and so repeats images the page may still show.
@@ -130,6 +130,7 @@ export class StreamSocket {
         break;
       case 'added':
         this.#expect(msg.images, 'added');
+        this.#on.added(msg);
         break;
       case 'updated':
         this.#on.updated(msg.images ?? []);

@@ -1,10 +1,17 @@
-// Bulk upload: file picker and page-wide drag-and-drop (folders included),
-// chunked POSTs a few at a time with retries, and a results panel that stays
-// responsive for thousands of files.
+// Bulk upload: file and folder pickers and page-wide drag-and-drop, chunked
+// POSTs a few at a time with retries, and a results panel that stays
+// responsive for tens of thousands of files.
 //
-// Files are never read by this code: File handles go straight into FormData
-// and the browser streams them from disk, so memory does not grow with the
-// size of a drop.
+// A drop flows through in batches: the folder is read lazily, each batch of
+// files is hashed in Web Workers and looked up on the server, what it holds
+// already is reported at once, and only the rest is queued for sending. The
+// folder walk waits while many files are queued, so memory stays bounded
+// however large the drop. File contents are never read on the main thread:
+// File handles go to the hashing workers and into FormData.
+
+import { Hasher, lookUp, restoreImages } from './upload-screen.js';
+import { UploadJournal } from './upload-journal.js';
+import { describeSource, dropped, picked, splitDrop } from './upload-sources.js';
 
 const CHUNK_FILES = 16;
 const CHUNK_BYTES = 32 * 1024 * 1024;
@@ -13,65 +20,102 @@ const MAX_TRIES = 4;
 const RETRY_FIRST_MS = 1000;
 // A server asking for a longer pause than this is not worth waiting for in a tab.
 const RETRY_AFTER_CAP_MS = 30_000;
-// Folder walks feed the queue in slices so uploads start before a big walk ends.
-const WALK_SLICE = 64;
+// Files are screened (hashed, looked up) in batches that start small, so the
+// first file is on its way quickly, and grow, so a big drop costs few lookups.
+const FIRST_SCREEN = 16;
+const MAX_SCREEN = 500;
+const SCREENS_IN_FLIGHT = 2;
+// The folder walk pauses while this many files wait to be sent.
+const MAX_QUEUED_FILES = 256;
+// The server's limit per lookup and per restore.
+const MAX_IDS_PER_REQUEST = 1000;
 // The live summary is re-announced at most this often while busy.
 const ANNOUNCE_EVERY_MS = 2000;
 const ROW_PX = 30;
 const OVERSCAN_ROWS = 6;
 
 const IMAGE_NAME = /\.(jpe?g|png|gif|webp|avif|hei[cf]|bmp|tiff?|jxl)$/i;
-const SERVER_STATUSES = new Set(['created', 'duplicate', 'rejected']);
-const PROBLEMS = new Set(['rejected', 'failed', 'skipped']);
+const SERVER_STATUSES = new Set(['created', 'duplicate', 'rejected', 'deleted_before', 'restored']);
+const PROBLEMS = new Set(['rejected', 'failed', 'deleted_before']);
+const STORED = ['created', 'present', 'duplicate', 'restored'];
 const STATUS_LABELS = {
+  checking: 'Checking',
   queued: 'Waiting',
   uploading: 'Uploading',
   created: 'Stored',
+  present: 'Already there',
   duplicate: 'Duplicate',
+  deleted_before: 'Deleted before',
+  restored: 'Restored',
   rejected: 'Refused',
   failed: 'Failed',
+  // Counted, never listed: a folder's other files are not worth a row each.
   skipped: 'Skipped',
 };
+const DELETED_REASON = 'you deleted this image; “Restore” brings it back';
+const PURGED_REASON = 'you deleted this for good; “Restore” uploads it again';
 
 export class Uploader {
   #panel;
   #toggle;
   #body;
-  #input;
+  #inputs;
   #visibility;
   #toasts;
   #queue;
   #view;
+  #journal;
+  #hasher;
+  #urls;
+  #csrfToken;
+  #resume;
   #enabled = true;
   #walks = 0;
 
-  constructor(panel, { url, csrfToken, dropZone, toasts }) {
+  constructor(panel, { url, lookupUrl, restoreUrl, hashWorkerUrl, user, csrfToken, dropZone, toasts }) {
     this.#panel = panel;
     this.#toasts = toasts;
-    this.#toggle = panel.querySelector('[data-role="toggle"]');
-    this.#body = panel.querySelector('[data-role="body"]');
-    this.#input = panel.querySelector('[data-testid="file-input"]');
-    this.#visibility = panel.querySelector('[data-role="visibility"]');
+    this.#urls = { lookup: lookupUrl, restore: restoreUrl };
+    this.#csrfToken = () => readCookie('csrftoken') || csrfToken;
+    const part = (role) => panel.querySelector(`[data-role="${role}"]`);
+    this.#toggle = part('toggle');
+    this.#body = part('body');
+    this.#inputs = [panel.querySelector('[data-testid="file-input"]'), panel.querySelector('[data-testid="folder-input"]')];
+    this.#visibility = part('visibility');
+    this.#resume = part('resume');
+    this.#hasher = new Hasher(hashWorkerUrl);
+    this.#journal = new UploadJournal(user);
     this.#queue = new UploadQueue({
       url,
-      csrfToken: () => readCookie('csrftoken') || csrfToken,
-      onChange: () => this.#view.schedule(),
+      csrfToken: this.#csrfToken,
+      onChange: () => this.#changed(),
       onIdle: () => this.#maybeFinished(),
     });
-    this.#view = new UploadView(panel, this.#queue, () => this.#walks > 0);
+    this.#view = new UploadView(panel, this.#queue, () => this.#walks > 0, () => this.#restoreDeleted());
     this.#toggle.addEventListener('click', () => this.#setOpen(this.#body.hidden));
-    this.#input.addEventListener('change', () => this.#onPicked());
+    for (const input of this.#inputs) input.addEventListener('change', () => this.#onPicked(input));
+    part('resume-pick').addEventListener('click', () => this.#inputs[1].click());
+    part('resume-dismiss').addEventListener('click', () => {
+      this.#journal.forget();
+      this.#resume.hidden = true;
+    });
     wireDropZone(dropZone, {
       accepts: () => this.#enabled,
       onDrop: (dataTransfer) => this.#onDropped(dataTransfer),
     });
-    addEventListener('beforeunload', (e) => this.#queue.busy && e.preventDefault());
+    addEventListener('beforeunload', (e) => (this.#queue.busy || this.#walks) && e.preventDefault());
+    this.#offerResume();
+  }
+
+  /** For the page's own benchmark: how fast the browser hashed. */
+  get hashing() {
+    return { ...this.#hasher.stats };
   }
 
   setEnabled(enabled) {
     this.#enabled = enabled;
     this.#panel.hidden = !enabled;
-    this.#input.disabled = !enabled;
+    for (const input of this.#inputs) input.disabled = !enabled;
   }
 
   #setOpen(open) {
@@ -79,43 +123,104 @@ export class Uploader {
     this.#toggle.setAttribute('aria-expanded', String(open));
   }
 
-  #onPicked() {
-    this.#add([...this.#input.files].map((file) => ({ file, path: file.name })));
-    // Let the same files be picked again later.
-    this.#input.value = '';
+  #offerResume() {
+    const last = this.#journal.interrupted();
+    if (!last) return;
+    const from = last.label ? ` from “${last.label}”` : '';
+    const when = new Date(last.startedAt).toLocaleString();
+    this.#resume.querySelector('[data-role="resume-text"]').textContent =
+      `Your last upload${from} (${when}) was interrupted: ${last.stored} of ${last.found} files stored. ` +
+      'Drop or choose the same folder again to resume: what is stored already is not sent again.';
+    this.#resume.hidden = false;
+    this.#setOpen(true);
   }
 
-  async #onDropped(dataTransfer) {
-    // Entries must be taken synchronously: the DataTransfer empties once the
-    // drop handler returns.
+  #onPicked(input) {
+    const files = input.files;
+    const folder = files.length ? files[0].webkitRelativePath.split('/')[0] : '';
+    this.#intake(picked(files), folder || (files.length === 1 ? files[0].name : `${files.length} files`));
+    // Let the same files be picked again later.
+    input.value = '';
+  }
+
+  #onDropped(dataTransfer) {
     const { entries, files } = splitDrop(dataTransfer);
-    this.#add(files);
+    this.#intake(dropped(entries, files), describeSource(entries, files));
+  }
+
+  async #intake(source, label) {
+    const run = this.#queue.run;
+    const visibility = this.#visibility.value;
     this.#walks += 1;
+    this.#resume.hidden = true;
+    this.#journal.begin(label, this.#queue.tally);
+    this.#setOpen(true);
     this.#view.schedule();
-    let slice = [];
-    for await (const item of walkEntries(entries)) {
-      slice.push(item);
-      if (slice.length >= WALK_SLICE) {
-        this.#add(slice);
-        slice = [];
+    const screens = [];
+    try {
+      let batch = [];
+      let batchSize = FIRST_SCREEN;
+      for await (const item of source) {
+        if (run !== this.#queue.run) break;
+        if (item.file.name.startsWith('.')) continue;
+        if (!isImage(item.file)) {
+          this.#queue.skip();
+          continue;
+        }
+        batch.push(item);
+        if (batch.length < batchSize) continue;
+        screens.push(this.#screen(batch, visibility, run));
+        batch = [];
+        batchSize = Math.min(MAX_SCREEN, batchSize * 2);
+        if (screens.length >= SCREENS_IN_FLIGHT) await screens.shift();
+        await this.#queue.room();
+      }
+      if (batch.length && run === this.#queue.run) screens.push(this.#screen(batch, visibility, run));
+      await Promise.all(screens);
+    } finally {
+      this.#walks -= 1;
+      this.#view.schedule();
+      this.#maybeFinished();
+    }
+  }
+
+  async #screen(items, visibility, run) {
+    const records = this.#queue.admit(items);
+    const hashes = await this.#hasher.hash(records.map((record) => record.file));
+    const known = hashes.some(Boolean) ? await lookUp(this.#urls.lookup, hashes, this.#csrfToken()) : null;
+    this.#queue.route(records, { hashes, known, visibility, run });
+  }
+
+  async #restoreDeleted() {
+    const records = this.#queue.records.filter((record) => record.status === 'deleted_before');
+    const restorable = records.filter((record) => record.id);
+    for (let start = 0; start < restorable.length; start += MAX_IDS_PER_REQUEST) {
+      const batch = restorable.slice(start, start + MAX_IDS_PER_REQUEST);
+      try {
+        const restored = await restoreImages(this.#urls.restore, batch.map((record) => record.id), this.#csrfToken());
+        for (const record of batch) {
+          if (restored.has(record.id)) this.#queue.settle(record, 'restored', '');
+          else this.#queue.settle(record, 'failed', 'could not be restored: no longer yours, or gone');
+        }
+      } catch (failure) {
+        this.#toasts.info(`Restoring failed: ${failure.message}`);
+        break;
       }
     }
-    this.#add(slice);
-    this.#walks -= 1;
-    this.#view.schedule();
-    this.#maybeFinished();
+    // Purged images exist only as the files dropped here: they are sent again, asking to be kept this time.
+    this.#queue.resend(records.filter((record) => !record.id && record.file), this.#visibility.value);
+    this.#changed();
   }
 
-  #add(items) {
-    const visible = items.filter(({ file }) => !file.name.startsWith('.'));
-    if (!visible.length) return;
-    this.#setOpen(true);
-    this.#queue.add(visible, this.#visibility.value);
+  #changed() {
+    this.#view.schedule();
+    this.#journal.note(this.#queue.tally);
   }
 
   #maybeFinished() {
     if (this.#walks || this.#queue.busy || !this.#queue.unreported) return;
     this.#queue.unreported = false;
+    this.#journal.finish(this.#queue.tally);
     this.#toasts.info(`Upload finished: ${describeCounts(this.#queue.counts)}.`);
   }
 }
@@ -127,6 +232,8 @@ class UploadQueue {
   counts = Object.fromEntries(Object.keys(STATUS_LABELS).map((status) => [status, 0]));
   // Set when files are added, cleared once the end of that upload was reported.
   unreported = false;
+  // Bumped by cancel: screens and walks of an earlier run stop adding work.
+  run = 0;
   #url;
   #csrfToken;
   #onChange;
@@ -134,6 +241,7 @@ class UploadQueue {
   #waiting = [];
   #retrying = new Map();
   #inFlight = new Map();
+  #roomWaiters = [];
   #bytesTotal = 0;
   #bytesDone = 0;
 
@@ -145,7 +253,7 @@ class UploadQueue {
   }
 
   get busy() {
-    return this.#waiting.length + this.#retrying.size + this.#inFlight.size > 0;
+    return this.#waiting.length + this.#retrying.size + this.#inFlight.size + this.counts.checking > 0;
   }
 
   get progress() {
@@ -154,26 +262,70 @@ class UploadQueue {
     return this.#bytesTotal ? sent / this.#bytesTotal : 0;
   }
 
-  add(items, visibility) {
-    const wanted = [];
-    for (const { file, path } of items) {
-      const record = { file, name: path, status: null, error: '' };
-      this.records.push(record);
-      if (isImage(file)) {
-        wanted.push(record);
-        this.#bytesTotal += file.size;
-        this.#setStatus(record, 'queued');
-      } else {
-        this.#finish(record, 'skipped', 'not an image');
-      }
-    }
-    this.#waiting.push(...makeChunks(wanted, visibility));
+  /** Image files found, and how many of them the server holds now. */
+  get tally() {
+    return { found: this.records.length, stored: STORED.reduce((sum, status) => sum + this.counts[status], 0) };
+  }
+
+  /** Resolves once few enough files wait to be sent that the walk may fetch more. */
+  room() {
+    if (this.counts.queued < MAX_QUEUED_FILES) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  skip() {
+    this.counts.skipped += 1;
     this.unreported = true;
+    this.#onChange();
+  }
+
+  admit(items) {
+    const records = items.map(({ file, path }) => {
+      const record = { file, name: path, status: null, error: '', id: null, size: file.size };
+      this.records.push(record);
+      this.#bytesTotal += file.size;
+      this.#setStatus(record, 'checking');
+      return record;
+    });
+    this.unreported = true;
+    this.#onChange();
+    return records;
+  }
+
+  /** After the lookup: what the server holds is settled at once, the rest is queued for sending. */
+  route(records, { hashes, known, visibility, run }) {
+    const fresh = [];
+    records.forEach((record, index) => {
+      const held = known && hashes[index] ? known.images[hashes[index]] : undefined;
+      if (run !== this.run) this.#finish(record, 'failed', 'cancelled');
+      else if (held && !held.deleted) this.#finish(record, 'present', '', { id: held.id });
+      else if (held) this.#finish(record, 'deleted_before', DELETED_REASON, { id: held.id });
+      else if (known?.purged.has(hashes[index])) this.#finish(record, 'deleted_before', PURGED_REASON, { keepFile: true });
+      else fresh.push(record);
+    });
+    for (const record of fresh) this.#setStatus(record, 'queued');
+    this.#waiting.push(...makeChunks(fresh, visibility, false));
     this.#pump();
     this.#onChange();
   }
 
+  /** Files sent again with the server told to keep them even though their bytes were deleted before. */
+  resend(records, visibility) {
+    for (const record of records) {
+      this.#bytesDone -= record.size;
+      this.#setStatus(record, 'queued');
+    }
+    this.#waiting.push(...makeChunks(records, visibility, true));
+    this.unreported = true;
+    this.#pump();
+  }
+
+  settle(record, status, error) {
+    this.#finish(record, status, error, { id: record.id });
+  }
+
   cancel() {
+    this.run += 1;
     for (const chunk of this.#waiting) this.#failChunk(chunk, 'cancelled');
     this.#waiting = [];
     for (const [chunk, timer] of this.#retrying) {
@@ -185,6 +337,7 @@ class UploadQueue {
       chunk.cancelled = true;
       xhr.abort();
     }
+    this.#releaseRoom();
     this.#onChange();
   }
 
@@ -198,7 +351,13 @@ class UploadQueue {
 
   #pump() {
     while (this.#inFlight.size < PARALLEL && this.#waiting.length) this.#send(this.#waiting.shift());
+    this.#releaseRoom();
     if (!this.busy) this.#onIdle();
+  }
+
+  #releaseRoom() {
+    if (this.counts.queued >= MAX_QUEUED_FILES && this.#waiting.length) return;
+    for (const resolve of this.#roomWaiters.splice(0)) resolve();
   }
 
   async #send(chunk) {
@@ -232,10 +391,16 @@ class UploadQueue {
     chunk.records.forEach((record, i) => {
       const result = results[i];
       keepImageLinks(record, result);
-      if (SERVER_STATUSES.has(result?.status)) this.#finish(record, result.status, result.error || '');
-      else this.#finish(record, 'failed', result ? `unknown status “${result.status}”` : 'no result from the server');
+      if (!SERVER_STATUSES.has(result?.status)) {
+        this.#finish(record, 'failed', result ? `unknown status “${result.status}”` : 'no result from the server');
+      } else if (result.status === 'deleted_before') {
+        // Deleted on the server between the lookup and the upload, or sent unhashed.
+        const reason = result.id ? DELETED_REASON : PURGED_REASON;
+        this.#finish(record, 'deleted_before', reason, { id: result.id, keepFile: !result.id });
+      } else {
+        this.#finish(record, result.status, result.error || '', { id: result.id ?? null });
+      }
     });
-    this.#bytesDone += chunk.bytes;
   }
 
   #split(chunk) {
@@ -243,7 +408,7 @@ class UploadQueue {
     const parts = [chunk.records.slice(0, half), chunk.records.slice(half)];
     for (const records of parts.reverse()) {
       for (const record of records) this.#setStatus(record, 'queued');
-      this.#waiting.unshift(newChunk(records, chunk.visibility));
+      this.#waiting.unshift(newChunk(records, chunk.visibility, chunk.restoreDeleted));
     }
   }
 
@@ -261,13 +426,14 @@ class UploadQueue {
 
   #failChunk(chunk, reason) {
     for (const record of chunk.records) this.#finish(record, 'failed', reason);
-    this.#bytesDone += chunk.bytes;
   }
 
-  #finish(record, status, error) {
+  #finish(record, status, error, { id = null, keepFile = false } = {}) {
     record.error = error;
-    // The handle is no longer needed; let a long list of records stay light.
-    record.file = null;
+    record.id = id;
+    if (record.file) this.#bytesDone += record.size;
+    // The handle is no longer needed, unless the file may be sent again; let a long list of records stay light.
+    if (!keepFile) record.file = null;
     this.#setStatus(record, status);
   }
 
@@ -278,32 +444,32 @@ class UploadQueue {
   }
 }
 
-function makeChunks(records, visibility) {
+function makeChunks(records, visibility, restoreDeleted) {
   const chunks = [];
   let current = [];
   let bytes = 0;
   for (const record of records) {
-    const size = record.file.size;
-    if (current.length && (current.length === CHUNK_FILES || bytes + size > CHUNK_BYTES)) {
-      chunks.push(newChunk(current, visibility));
+    if (current.length && (current.length === CHUNK_FILES || bytes + record.size > CHUNK_BYTES)) {
+      chunks.push(newChunk(current, visibility, restoreDeleted));
       current = [];
       bytes = 0;
     }
     current.push(record);
-    bytes += size;
+    bytes += record.size;
   }
-  if (current.length) chunks.push(newChunk(current, visibility));
+  if (current.length) chunks.push(newChunk(current, visibility, restoreDeleted));
   return chunks;
 }
 
-function newChunk(records, visibility) {
-  const bytes = records.reduce((sum, record) => sum + record.file.size, 0);
-  return { records, visibility, bytes, tries: 0, cancelled: false };
+function newChunk(records, visibility, restoreDeleted) {
+  const bytes = records.reduce((sum, record) => sum + record.size, 0);
+  return { records, visibility, restoreDeleted, bytes, tries: 0, cancelled: false };
 }
 
 function chunkForm(chunk) {
   const form = new FormData();
   form.append('visibility', chunk.visibility);
+  if (chunk.restoreDeleted) form.append('restore_deleted', '1');
   for (const record of chunk.records) form.append('file', record.file, record.file.name);
   return form;
 }
@@ -357,10 +523,13 @@ function readCookie(name) {
 
 function describeCounts(counts) {
   const parts = [`${counts.created} stored`];
+  if (counts.present) parts.push(`${counts.present} already there`);
   if (counts.duplicate) parts.push(`${counts.duplicate} duplicate${counts.duplicate === 1 ? '' : 's'}`);
+  if (counts.deleted_before) parts.push(`${counts.deleted_before} deleted before (not added again)`);
+  if (counts.restored) parts.push(`${counts.restored} restored`);
   if (counts.rejected) parts.push(`${counts.rejected} refused`);
   if (counts.failed) parts.push(`${counts.failed} failed`);
-  if (counts.skipped) parts.push(`${counts.skipped} skipped`);
+  if (counts.skipped) parts.push(`${counts.skipped} skipped (not images)`);
   return parts.join(', ');
 }
 
@@ -395,43 +564,6 @@ function wireDropZone(zone, { accepts, onDrop }) {
   });
 }
 
-function splitDrop(dataTransfer) {
-  const entries = [];
-  const files = [];
-  for (const item of dataTransfer.items) {
-    if (item.kind !== 'file') continue;
-    const entry = item.webkitGetAsEntry?.();
-    const file = entry ? null : item.getAsFile();
-    if (entry) entries.push(entry);
-    else if (file) files.push({ file, path: file.name });
-  }
-  return { entries, files };
-}
-
-async function* walkEntries(entries) {
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    if (entry.isDirectory) {
-      yield* walkEntries(await readDirectory(entry));
-    } else if (entry.isFile) {
-      const file = await new Promise((resolve, reject) => entry.file(resolve, reject)).catch(() => null);
-      if (file) yield { file, path: entry.fullPath.replace(/^\//, '') };
-    }
-  }
-}
-
-// readEntries hands out a directory in pieces (100 at a time in Chromium)
-// until it returns an empty list.
-async function readDirectory(directory) {
-  const reader = directory.createReader();
-  const all = [];
-  for (;;) {
-    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject)).catch(() => []);
-    if (!batch.length) return all;
-    all.push(...batch);
-  }
-}
-
 // ---- results panel -------------------------------------------------------------
 
 class UploadView {
@@ -444,12 +576,13 @@ class UploadView {
   #problemsOnly;
   #cancel;
   #clear;
+  #restore;
   #list;
   #frame = 0;
   #announced = 0;
   #announceTimer = 0;
 
-  constructor(panel, queue, isWalking) {
+  constructor(panel, queue, isWalking, onRestore) {
     this.#queue = queue;
     this.#isWalking = isWalking;
     const part = (role) => panel.querySelector(`[data-role="${role}"]`);
@@ -460,11 +593,13 @@ class UploadView {
     this.#problemsOnly = part('problems-only');
     this.#cancel = part('cancel');
     this.#clear = part('clear');
+    this.#restore = part('restore');
     this.#list = new ResultList(part('results'), part('results-list'));
     this.#details.addEventListener('toggle', () => this.schedule());
     this.#problemsOnly.addEventListener('change', () => this.schedule());
     this.#cancel.addEventListener('click', () => queue.cancel());
     this.#clear.addEventListener('click', () => queue.clearFinished());
+    this.#restore.addEventListener('click', onRestore);
   }
 
   /** Coalesce any number of changes into one DOM update per frame. */
@@ -476,7 +611,7 @@ class UploadView {
     this.#frame = 0;
     const queue = this.#queue;
     const busy = queue.busy || this.#isWalking();
-    const total = queue.records.length;
+    const total = queue.records.length + queue.counts.skipped;
     // The list reads its scroll position, so it goes before any other write.
     if (this.#details.open || !total) {
       const records = this.#problemsOnly.checked ? queue.records.filter((r) => PROBLEMS.has(r.status)) : queue.records;
@@ -489,6 +624,9 @@ class UploadView {
     this.#badge.textContent = queue.busy ? `${Math.floor(queue.progress * 100)}%` : '';
     this.#cancel.hidden = !queue.busy;
     this.#clear.hidden = busy || total === 0;
+    const deleted = queue.counts.deleted_before;
+    this.#restore.hidden = deleted === 0;
+    this.#restore.textContent = `Restore ${deleted === 1 ? 'this one' : `these ${deleted}`}`;
     this.#announce(total ? summaryText(queue, busy) : '', busy);
   }
 
@@ -508,7 +646,7 @@ class UploadView {
 
 function summaryText(queue, busy) {
   const { counts, records } = queue;
-  const done = records.length - counts.queued - counts.uploading;
+  const done = records.length - counts.checking - counts.queued - counts.uploading;
   return busy
     ? `Uploading: ${done} of ${records.length} done — ${describeCounts(counts)}`
     : `Done: ${describeCounts(counts)}.`;

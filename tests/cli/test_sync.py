@@ -38,8 +38,8 @@ def test_sync_reports_an_image_deleted_on_the_server_and_does_not_send_it_again(
     assert run.summary["skipped (already on server)"] == 1
     assert run.files_sent == 0
     assert (
-        f"deleted on server: {deleted}: in the server's trash; bring it back with: scroller-cli restore {image.pk}"
-        in run.stdout
+        f"deleted on server: {deleted}: in the server's trash; bring it back with: scroller-cli restore {image.pk} "
+        "(or scroller-cli upload --restore-deleted PATH)" in run.stdout
     )
     assert str(kept) not in run.stdout
     image.refresh_from_db()
@@ -59,7 +59,7 @@ def test_sync_remembers_what_it_sent_so_an_image_purged_on_the_server_is_reporte
 
     assert run.exit_code == 0, run.output
     assert run.files_sent == 0
-    assert f"deleted on server: {purged}: removed from the server for good" in run.stdout
+    assert f"deleted on server: {purged}: deleted for good on the server" in run.stdout
     assert not Image.objects.exists()
     assert not list(logged_in_cli.config_path.parent.glob("*.tmp"))
     assert (logged_in_cli.config_path.parent / "sync-state.json").stat().st_mode & 0o777 == 0o600

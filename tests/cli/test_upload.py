@@ -2,6 +2,7 @@ import signal
 
 import pytest
 
+from gallery import services
 from gallery.models import Image
 from tests.cli.conftest import distinct_color, finish, folder_snapshot, image_bytes, sha256_of, write_image
 
@@ -152,8 +153,44 @@ def test_an_image_in_the_server_trash_is_not_sent_again_but_pointed_at_restore(l
     assert run.files_sent == 0
     assert run.summary["deleted on the server (not sent)"] == 1
     assert (
-        f"deleted on server: {path}: in the server's trash; bring it back with: scroller-cli restore {image.pk}"
-        in run.stdout
+        f"deleted on server: {path}: in the server's trash; bring it back with: scroller-cli restore {image.pk} "
+        "(or scroller-cli upload --restore-deleted PATH)" in run.stdout
     )
     image.refresh_from_db()
     assert image.deleted_at is not None
+
+
+def test_an_image_purged_on_the_server_is_not_sent_again_but_reported(logged_in_cli, photos, user):
+    path = write_image(photos / "purged.png", color=(20, 100, 250))
+    logged_in_cli("upload", str(path))
+    services.purge_images(image_ids=list(Image.objects.filter(owner=user).values_list("pk", flat=True)))
+
+    run = logged_in_cli("upload", str(photos))
+
+    assert run.exit_code == 0, run.output
+    assert run.files_sent == 0
+    assert run.summary["deleted on the server (not sent)"] == 1
+    assert (
+        f"deleted on server: {path}: deleted for good on the server; "
+        "send it again with: scroller-cli upload --restore-deleted PATH" in run.stdout
+    )
+    assert not Image.objects.exists()
+
+
+def test_restore_deleted_restores_trashed_images_and_sends_purged_ones_again(logged_in_cli, photos, user):
+    trashed = write_image(photos / "trashed.png", color=(250, 20, 100))
+    purged = write_image(photos / "purged.png", color=(20, 250, 100))
+    logged_in_cli("upload", str(photos))
+    trashed_image = Image.objects.get(sha256=sha256_of(trashed))
+    services.soft_delete_image(actor=user, image_id=trashed_image.pk)
+    services.purge_images(image_ids=[Image.objects.get(sha256=sha256_of(purged)).pk])
+
+    run = logged_in_cli("upload", "--restore-deleted", str(photos))
+
+    assert run.exit_code == 0, run.output
+    assert run.summary["restored from the server's trash"] == 1
+    assert run.summary["created"] == 1
+    assert run.files_sent == 1
+    trashed_image.refresh_from_db()
+    assert trashed_image.deleted_at is None
+    assert Image.objects.filter(owner=user, sha256=sha256_of(purged), deleted_at__isnull=True).exists()

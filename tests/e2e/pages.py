@@ -1,5 +1,7 @@
 """What a test reads off the scroller page, and what it checks against the database."""
 
+from pathlib import Path
+
 from django.conf import settings
 from playwright.sync_api import Page
 
@@ -59,3 +61,19 @@ def click_tile(page: Page, image_id: int) -> None:
         arg=image_id,
     ).json_value()
     page.mouse.click(point["x"], point["y"])
+
+
+def drop_folder(page: Page, folder: Path) -> None:
+    """Drag a real folder from disk onto the page, as from the desktop: Chromium's own drag events, through CDP.
+
+    The page then reads the folder through the browser's file system entries, exactly as it does a user's drop.
+    """
+    # The upload code loads after the page: a drop before it is ready would go nowhere.
+    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    session = page.context.new_cdp_session(page)
+    data = {"items": [], "files": [str(folder)], "dragOperationsMask": 1}
+    viewport = page.viewport_size or {"width": 800, "height": 600}
+    point = {"x": viewport["width"] // 2, "y": viewport["height"] // 2}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        session.send("Input.dispatchDragEvent", {"type": kind, **point, "data": data})
+    session.detach()

@@ -219,3 +219,17 @@ def test_the_page_holds_a_bounded_number_of_tiles_however_far_it_scrolls(open_sc
     # The screen, a screen of lookahead below it and a batch on its way: never the whole history.
     assert most <= 3 * screenful < 250, f"{most} tiles in the page at once; a screen holds {screenful}"
     expect(page.get_by_test_id("tile")).not_to_have_count(0)
+
+
+def test_the_page_says_when_it_shows_wider_matches_until_a_close_image_arrives(open_scroller, user):
+    store_images(owner=user, hue=80, count=2)
+    page = open_scroller(hue=0)
+    notice = page.get_by_test_id("widened-notice")
+
+    expect(notice).to_have_text("Nothing at this hue yet — showing ±90°")
+    expect(notice).to_be_visible()
+
+    [red] = store_images(owner=user, hue=0)
+
+    expect(tiles_of(page, red).first).to_be_attached()
+    expect(notice).to_be_hidden()

@@ -7,22 +7,36 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery import services
-from gallery.analysis import ImageAnalysis, similarity_of
+from gallery.analysis import ImageAnalysis
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
+from gallery.mosaic.tiles import mosaic_tile
 from gallery.search.services import reindex_images
 from gallery.services import NewImage
-from gallery.thumbnails import decode_thumbnail, encode_thumbnail
+from gallery.similar.phash import perceptual_hash
+from gallery.thumbnails import encode_thumbnail
 from tests.gallery.labelled import BLUE, labels
 
 _serial = itertools.count()
 
 
+def thumbnail_picture(hue: int | None) -> PILImage.Image:
+    """A small picture in the image's colour, grey for monochrome."""
+    color = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
+    return PILImage.new("RGB", (16, 12), color)
+
+
 @cache
 def thumbnail_bytes(hue: int | None) -> bytes:
-    """A real stored thumbnail (xz-wrapped JPEG) in the image's colour, grey for monochrome."""
-    color = "hsv(0, 0%, 50%)" if hue is None else f"hsv({hue}, 80%, 80%)"
-    return encode_thumbnail(PILImage.new("RGB", (16, 12), color))
+    """A real stored thumbnail (xz-wrapped JPEG) in the image's colour."""
+    return encode_thumbnail(thumbnail_picture(hue))
+
+
+@cache
+def thumbnail_derivatives(hue: int | None) -> dict:
+    """The mosaic tile and perceptual hash an upload of the thumbnail's picture would get."""
+    picture = thumbnail_picture(hue)
+    return {"tile": mosaic_tile(picture), "perceptual_hash": perceptual_hash(picture)}
 
 
 def saturation_of(hue: int | None) -> float:
@@ -48,10 +62,10 @@ def make_image(user):
             thumbnail=thumbnail_bytes(hues[0] if hues else None),
             thumbnail_width=16,
             thumbnail_height=12,
+            **thumbnail_derivatives(hues[0] if hues else None),
             colors=tuple(
                 AnalysedColor(hue=hue, saturation=saturation_of(hue), value=0.8, share=share) for hue, share in colors
             ),
-            **similarity_of(decode_thumbnail(thumbnail_bytes(hues[0] if hues else None))),
         )
         new_image = NewImage(original_name=f"{sha256[:8]}.png", data=bytes(4096), analysis=analysis)
         image = services.image_row(

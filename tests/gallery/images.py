@@ -7,11 +7,12 @@ Formats are Pillow's names: "JPEG", "PNG", "WEBP", "GIF", and for refusals "BMP"
 import io
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image, ImageCms, ImageColor
 
 Color = tuple[int, int, int] | str
 
@@ -65,6 +66,37 @@ def split_image(
     image = Image.new("RGB", (width, height), second)
     image.paste(Image.new("RGB", (round(width * first_share), height), first))
     return image
+
+
+def areas_image(
+    areas: Mapping[Color, float] | Mapping[tuple[int, int, int], float], *, width: int = 200, height: int = 100
+) -> Image.Image:
+    """Vertical bands, left to right, each colour covering its share of the columns (the last takes the rest)."""
+    image = Image.new("RGB", (width, height))
+    left = 0
+    for index, (color, share) in enumerate(areas.items()):
+        right = width if index == len(areas) - 1 else left + round(width * share)
+        image.paste(Image.new("RGB", (right - left, height), color), (left, 0))
+        left = right
+    return image
+
+
+def faithful_options(image_format: str) -> dict[str, Any]:
+    """Save options that keep flat test colours exact enough to check hues within a few degrees."""
+    options: dict[str, dict[str, Any]] = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}
+    return options.get(image_format, {})
+
+
+def in_profile(image: Image.Image, *, profile_path: str, mode: str = "RGB") -> Image.Image:
+    """`image` (sRGB) converted properly into the colour space of the ICC profile at `profile_path`, with the profile attached.
+
+    Saving it with `encode(..., icc_profile=result.info["icc_profile"])` makes a file a colour-managed viewer shows as `image`.
+    """
+    profile = ImageCms.getOpenProfile(profile_path)
+    converted = ImageCms.profileToProfile(image, ImageCms.createProfile("sRGB"), profile, outputMode=mode)
+    assert converted is not None  # None only when converting in place
+    converted.info["icc_profile"] = profile.tobytes()
+    return converted
 
 
 def photo_like(*, width: int = 640, height: int = 480, image_format: str = "JPEG", seed: int = 0) -> bytes:
@@ -201,8 +233,8 @@ def scene_image(*, width: int = 640, height: int = 480, seed: int = 0) -> Image.
         x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
         radius = int(rng.integers(min(width, height) // 10, min(width, height) // 3))
         box = [x - radius, y - radius, x + radius, y + radius]
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+        color = tuple(int(v) for v in rng.integers(0, 255, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=color)
     pixels = np.asarray(canvas.filter(ImageFilter.GaussianBlur(max(width, height) / 200)), dtype=np.int16)
     grain = rng.normal(0, 6, pixels.shape).astype(np.int16)
     return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8), "RGB")

@@ -67,6 +67,20 @@ def test_detail_page_shows_colors(admin_browser, user):
     assert "background:#00ff00" in page
 
 
+def test_detail_page_links_the_original_through_the_api_which_checks_permissions(admin_browser, client, user):
+    image = store_image(owner=user, color=(0, 0, 255), filename="blue-sea.png", visibility="private")
+    api_url = f"/api/images/{image.pk}/original"
+
+    page = admin_browser.get(f"/admin/gallery/image/{image.pk}/change/").content.decode()
+    original = admin_browser.get(api_url)
+
+    assert f'<a href="{api_url}">blue-sea.png</a>' in page
+    assert "/media/" not in page
+    assert original.status_code == 200
+    assert int(original["Content-Length"]) == image.byte_size
+    assert client.get(api_url).status_code == 404
+
+
 def test_actions_soft_delete_restore_and_purge(admin_browser, user, media_root):
     image = store_image(owner=user, color=(200, 100, 0))
 

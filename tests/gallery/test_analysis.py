@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+import random
 import warnings
 
 import pytest
@@ -126,6 +127,69 @@ def test_a_cmyk_jpeg_keeps_its_color():
     assert analysis.colors[0].hue == pytest.approx(0, abs=3)
 
 
+ADOBE_RGB = "/usr/share/color/icc/compatibleWithAdobeRGB1998.icc"  # Debian's icc-profiles-free
+PRO_PHOTO_RGB = "/usr/share/color/icc/colord/ProPhotoRGB.icc"  # Debian's colord-data
+SWOP_CMYK = "/usr/share/color/icc/ghostscript/default_cmyk.icc"  # Debian's libgs-common
+# In both wide-gamut spaces, these numbers read as sRGB would be a yellower green and a redder magenta.
+GREEN_AND_MAGENTA = {(40, 200, 60): 0.5, (200, 40, 160): 0.5}
+
+
+def tagged_file(picture, *, profile_path: str, image_format: str, mode: str = "RGB") -> bytes:
+    converted = make.in_profile(picture, profile_path=profile_path, mode=mode)
+    return make.encode(
+        converted,
+        image_format=image_format,
+        icc_profile=converted.info["icc_profile"],
+        **make.faithful_options(image_format),
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile_path", "image_format"), [(ADOBE_RGB, "JPEG"), (PRO_PHOTO_RGB, "PNG"), (ADOBE_RGB, "WEBP")]
+)
+def test_a_wide_gamut_file_gets_the_colors_a_color_managed_viewer_shows(profile_path, image_format):
+    picture = make.areas_image(GREEN_AND_MAGENTA, width=120, height=60)
+
+    analysis = analyse(tagged_file(picture, profile_path=profile_path, image_format=image_format))
+
+    assert sorted(color.hue for color in analysis.colors if color.hue is not None) == [
+        pytest.approx(128, abs=3),
+        pytest.approx(315, abs=3),
+    ]
+
+
+def test_a_wide_gamut_file_gets_an_srgb_thumbnail():
+    picture = make.areas_image(GREEN_AND_MAGENTA, width=120, height=60)
+
+    analysis = analyse(tagged_file(picture, profile_path=ADOBE_RGB, image_format="PNG"))
+
+    thumbnail = decode_thumbnail(analysis.thumbnail)
+    assert "icc_profile" not in thumbnail.info  # untagged means sRGB to browsers
+    for point, color in [((20, 30), (40, 200, 60)), ((100, 30), (200, 40, 160))]:
+        assert thumbnail.getpixel(point) == pytest.approx(color, abs=12)
+
+
+def test_a_cmyk_jpeg_with_a_profile_gets_the_colors_its_profile_gives():
+    picture = make.areas_image({(20, 150, 140): 0.6, (200, 110, 40): 0.4}, width=120, height=60)
+
+    analysis = analyse(tagged_file(picture, profile_path=SWOP_CMYK, image_format="JPEG", mode="CMYK"))
+
+    assert [color.hue for color in analysis.colors if color.hue is not None] == [
+        pytest.approx(175, abs=4),
+        pytest.approx(26, abs=4),
+    ]
+
+
+def test_a_file_with_a_broken_profile_is_analysed_as_srgb_with_a_log_line(caplog):
+    picture = make.areas_image(GREEN_AND_MAGENTA, width=120, height=60)
+
+    with caplog.at_level("WARNING", logger="gallery.colors"):
+        analysis = analyse(make.encode(picture, image_format="PNG", icc_profile=b"acsp" + bytes(200)))
+
+    assert sorted(color.hue for color in analysis.colors if color.hue is not None) == [128, 315]
+    assert "ICC profile" in caplog.text
+
+
 @pytest.mark.parametrize(("mode", "image_format"), [("L", "PNG"), ("L", "JPEG"), ("P", "PNG"), ("1", "PNG")])
 def test_greyscale_and_palette_images_are_read_as_rgb(mode, image_format):
     analysis = analyse(make.solid(color=(0, 0, 0), mode=mode, image_format=image_format))
@@ -244,3 +308,28 @@ def test_a_real_image_over_the_pixel_limit_is_refused_with_its_size():
 
 def test_an_image_exactly_at_the_pixel_limit_is_accepted():
     assert analyse(make.photo_like(width=400, height=300), max_pixels=400 * 300).width == 400
+
+
+def test_a_jpeg_with_garbage_in_its_entropy_coded_data_is_refused_as_corrupt():
+    data = make.photo_like(seed=1)
+    middle = (data.index(b"\xff\xda") + len(data)) // 2
+    damaged = data[:middle] + random.Random(12).randbytes(4096) + data[middle + 4096 :]
+
+    with pytest.raises(ImageRejected, match=r"^corrupt JPEG: invalid marker 0xFF[0-9A-F]{2} at byte \d+$"):
+        analyse_image(damaged, max_pixels=10**8)
+
+
+def test_a_png_with_a_bad_chunk_crc_is_refused_as_corrupt():
+    data = make.solid(color="navy", width=64, height=64)
+    pixels = data.index(b"IDAT") + 4
+    damaged = data[:pixels] + bytes([data[pixels] ^ 0xFF]) + data[pixels + 1 :]
+
+    with pytest.raises(ImageRejected, match=r"^corrupt PNG: the IDAT chunk at byte \d+ fails its CRC check$"):
+        analyse_image(damaged, max_pixels=10**8)
+
+
+def test_progressive_and_restart_marker_jpegs_pass_the_structure_check():
+    for options in ({"progressive": True}, {"restart_marker_blocks": 2}):
+        data = make.encode(make.photo_like_image(seed=5), image_format="JPEG", **options)
+
+        assert analyse_image(data, max_pixels=10**8).format == "JPEG"

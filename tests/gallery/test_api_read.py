@@ -158,10 +158,11 @@ def test_lookup_tells_which_hashes_the_caller_holds(alice_client, bob_client, us
     ).json()
 
     assert answer == {
-        "images": {kept.sha256: {"id": kept.pk, "deleted": False}, gone.sha256: {"id": gone.pk, "deleted": True}}
+        "images": {kept.sha256: {"id": kept.pk, "deleted": False}, gone.sha256: {"id": gone.pk, "deleted": True}},
+        "purged": [],
     }
     theirs = bob_client.post("/api/images/lookup/", {"sha256": [kept.sha256]}, content_type="application/json").json()
-    assert theirs == {"images": {}}
+    assert theirs == {"images": {}, "purged": []}
 
 
 def test_lookup_refuses_malformed_bodies(alice_client):

@@ -93,14 +93,26 @@ def test_another_user_may_upload_the_same_bytes(alice_client, bob_client):
     assert Image.objects.count() == 2
 
 
-def test_reuploading_a_deleted_image_restores_it(alice_client):
+def test_reuploading_bytes_you_deleted_leaves_them_deleted_and_says_deleted_before(alice_client, media_root):
     data = make.solid(color=(200, 120, 30), image_format="PNG")
     first = upload(alice_client, ("a.png", data))["results"][0]
     assert alice_client.delete(f"/api/images/{first['id']}/").status_code == 200
 
-    again = upload(alice_client, ("a.png", data))["results"][0]
+    again = upload(alice_client, ("renamed.png", data), ("copy.png", data))["results"]
 
-    assert (again["status"], again["id"]) == ("duplicate", first["id"])
+    assert [(r["status"], r["id"]) for r in again] == [("deleted_before", first["id"])] * 2
+    assert Image.objects.get().deleted_at is not None
+    assert len(stored_files(media_root)) == 1
+
+
+def test_reuploading_deleted_bytes_with_restore_deleted_brings_the_image_back(alice_client):
+    data = make.solid(color=(20, 120, 230), image_format="PNG")
+    first = upload(alice_client, ("a.png", data))["results"][0]
+    assert alice_client.delete(f"/api/images/{first['id']}/").status_code == 200
+
+    again = upload(alice_client, ("a.png", data), restore_deleted="1")["results"][0]
+
+    assert (again["status"], again["id"]) == ("restored", first["id"])
     assert Image.objects.get(pk=first["id"]).deleted_at is None
 
 
@@ -216,3 +228,16 @@ def test_session_upload_needs_the_csrf_token(user):
     assert refused.status_code in (401, 403)
     assert accepted.status_code == 200
     assert accepted.json()["results"][0]["status"] == "created"
+
+
+def test_a_jpeg_html_polyglot_is_kept_as_uploaded_and_served_only_as_an_image(alice_client):
+    polyglot = make.solid(color="teal", image_format="JPEG") + b"<html><script>alert(document.cookie)</script></html>"
+
+    [result] = upload(alice_client, ("page.jpg", polyglot))["results"]
+    response = alice_client.get(f"/api/images/{result['id']}/original")
+
+    assert result["status"] == "created"
+    assert response["Content-Length"] == str(len(polyglot))
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"

@@ -5,7 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from gallery.models import Image
+from gallery.models import DominantColor, Image
+from tests.gallery import images as make
 from tests.gallery.images import solid
 from tests.gallery.stored import store_image
 
@@ -84,3 +85,56 @@ def test_purge_deleted_command_purges_by_age(user, media_root):
 def test_purge_deleted_refuses_a_bad_duration(db):
     with pytest.raises(CommandError, match="not a duration"):
         run("purge_deleted", "--older-than", "a month")
+
+
+def as_if_analysed_long_ago(image: Image) -> None:
+    """Colours an older analysis might have stored: a pale grey called blue, and a wrong share."""
+    DominantColor.objects.filter(image=image).update(hue=210, saturation=0.22, share=0.5)
+    Image.objects.filter(pk=image.pk).update(palette=[[210, 0.22, 0.8, 0.5]], is_monochrome=False)
+
+
+def stored_colors(image: Image) -> list[tuple]:
+    return list(
+        DominantColor.objects.filter(image=image).order_by("rank").values_list("rank", "hue", "share", "shuffle")
+    )
+
+
+def test_reanalyse_colors_rewrites_colors_palette_and_monochrome_flag_from_the_originals(user):
+    grey = store_image(owner=user, data=solid(color=(176, 190, 212)))  # pale blue-grey: grey to a person
+    split = store_image(owner=user, data=make.two_color_split(first=(230, 40, 40), second=(40, 90, 220)))
+    fresh = {image.pk: (stored_colors(image), image.palette, image.is_monochrome) for image in (grey, split)}
+    thumbnails = {image.pk: bytes(image.thumbnail) for image in (grey, split)}
+    for image in (grey, split):
+        as_if_analysed_long_ago(image)
+    Image.objects.filter(pk=split.pk).update(deleted_at=timezone.now())  # deleted images can come back
+
+    output = run("reanalyse_colors", "--no-progress", "--batch-size", "1")
+
+    assert "re-analysed 2, kept as they were 0" in output
+    for image in Image.objects.filter(pk__in=fresh):
+        assert (stored_colors(image), image.palette, image.is_monochrome) == fresh[image.pk]
+        assert bytes(image.thumbnail) == thumbnails[image.pk]
+    assert Image.objects.get(pk=grey.pk).is_monochrome
+
+
+def test_reanalyse_colors_keeps_the_colors_of_an_image_whose_original_is_gone(user, media_root):
+    missing = store_image(owner=user, data=solid(color=(0, 120, 255)))
+    present = store_image(owner=user, data=solid(color=(20, 160, 40)))
+    for image in (missing, present):
+        as_if_analysed_long_ago(image)
+    (media_root / missing.original.name).unlink()
+
+    output = run("reanalyse_colors", "--no-progress")
+
+    assert "re-analysed 1, kept as they were 1" in output
+    assert f"original unreadable: No such file or directory: #{missing.pk}" in output
+    assert Image.objects.get(pk=missing.pk).palette == [[210, 0.22, 0.8, 0.5]]
+    assert [hue for _, hue, _, _ in stored_colors(present)] == [pytest.approx(128, abs=2)]
+
+
+def test_reanalyse_colors_shows_a_progress_bar(user, capsys):
+    store_image(owner=user, data=solid(color=(0, 120, 255)))
+
+    run("reanalyse_colors")
+
+    assert "1/1" in capsys.readouterr().err

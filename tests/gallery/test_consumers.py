@@ -15,10 +15,11 @@ from django.test import Client
 
 from gallery import events, ingest, services
 from gallery.events import GALLERY_GROUP
+from gallery.labels.services import save_labels
 from gallery.models import Image
 from scroller.asgi import application
 from tests.gallery.images import solid
-from tests.gallery.labelled import TABBY
+from tests.gallery.labelled import ESPRESSO, TABBY, labels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 
@@ -56,7 +57,7 @@ async def connect():
     opened = []
 
     async def open_scroller(user=None) -> tuple[WebsocketCommunicator, dict]:
-        headers = [(b"origin", b"http://localhost")]
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
         if user is not None:
             headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
         communicator = WebsocketCommunicator(application, "/ws/scroller/", headers=headers)
@@ -205,12 +206,39 @@ async def test_the_margin_widens_when_nothing_is_near(connect, make):
     assert (batch["widened"], batch["margin"]) == (True, 90)
 
 
-async def test_an_empty_catalogue_gives_an_empty_batch(connect):
+async def test_an_empty_catalogue_gives_an_empty_batch_at_the_configured_margin(connect):
     client, _ = await connect()
 
     batch, _ = await subscribe(client, hue=0)
 
-    assert (batch["images"], batch["widened"], batch["margin"]) == ([], True, 180)
+    assert (batch["images"], batch["widened"], batch["margin"]) == ([], False, 15)
+
+
+async def test_after_an_empty_answer_only_uploads_close_to_the_hue_arrive_live(connect, user):
+    client, _ = await connect()
+    await subscribe(client, hue=0)
+
+    [green] = await upload(user, color=(0, 255, 0))
+    [red] = await upload(user, color=(255, 0, 0))
+
+    added, _ = await receive_images(client, kind="added")
+    assert ids_of(added) == [red]
+    assert (added["widened"], added["margin"]) == (False, 15)
+    assert green != red and await client.receive_nothing(timeout=0.5)
+
+
+async def test_a_close_upload_narrows_a_widened_stream_and_says_so(connect, make, user):
+    far = await make(colors=[(80, 0.5)])
+    client, _ = await connect()
+    batch, _ = await subscribe(client, hue=0)
+    assert (ids_of(batch), batch["widened"], batch["margin"]) == (far, True, 90)
+
+    [red] = await upload(user, color=(255, 0, 0))
+
+    added, _ = await receive_images(client, kind="added")
+    assert (ids_of(added), added["widened"], added["margin"]) == ([red], False, 15)
+    following, _ = await more(client)
+    assert (ids_of(following), following["widened"], following["margin"]) == ([red], False, 15)
 
 
 async def test_monochrome_images_never_match(connect, make):
@@ -235,6 +263,18 @@ async def test_private_images_never_reach_another_user(connect, make, user, othe
 
     assert sorted(ids_of(owner_batch)) == sorted(private + public)
     assert ids_of(other_batch) == ids_of(anonymous_batch) == public
+
+
+async def upload(owner, *, color: tuple[int, int, int]) -> list[int]:
+    """Ids of a real upload of a solid-colour PNG, through the ingest pipeline the API uses."""
+    data = solid(color=color)
+    results = await ingest.ingest_async(
+        owner=owner,
+        uploads=[ingest.receive(filename="solid.png", size=len(data), read=lambda: data)],
+        visibility="public",
+    )
+    assert all(result.id is not None for result in results), results
+    return [result.id for result in results if result.id is not None]
 
 
 async def test_a_new_upload_reaches_clients_at_its_hue_and_no_others(connect, make, user):
@@ -487,6 +527,17 @@ async def test_more_before_subscribe_is_a_bad_request(connect):
     assert (await client.receive_json_from(timeout=WAIT))["code"] == "bad_request"
 
 
+async def test_a_bulk_restore_brings_the_images_back_to_clients_at_their_hue_after_commit(connect, make, user):
+    image_ids = await make(2, colors=[(150, 0.5)], owner=user, deleted=True)
+    watcher, _ = await connect()
+    await subscribe(watcher, hue=150)
+
+    restored = await database_sync_to_async(services.restore_images)(actor=user, image_ids=image_ids)
+
+    added, _ = await receive_images(watcher, kind="added")
+    assert sorted(ids_of(added)) == sorted(restored) == sorted(image_ids)
+
+
 async def test_a_search_streams_its_matches_best_first_then_starts_a_new_cycle(connect, make_found, other_user):
     @database_sync_to_async
     def catalogue() -> list[int]:
@@ -539,3 +590,21 @@ async def test_a_matching_upload_reaches_a_search_live_and_its_deletion_removes_
     assert ids_of(added) == [result.id]
     assert await kite_client.receive_json_from(timeout=WAIT) == {"type": "removed", "ids": [result.id]}
     assert await boat_client.receive_nothing(timeout=0.5)
+
+
+async def test_an_image_whose_labels_land_later_reaches_the_searches_it_now_matches(connect, make_found, user):
+    image = await database_sync_to_async(make_found)(description="mug", owner=user)
+    coffee_client, _ = await connect()
+    mug_client, _ = await connect()
+    await coffee_client.send_json_to({"type": "subscribe", "q": "coffee"})
+    await mug_client.send_json_to({"type": "subscribe", "q": "mug"})
+    assert ids_of((await receive_images(coffee_client))[0]) == []
+    assert ids_of((await receive_images(mug_client))[0]) == [image.pk]
+
+    await database_sync_to_async(save_labels)(labels_by_id={image.pk: labels((ESPRESSO, 0.9))})
+    added, _ = await receive_images(coffee_client, kind="added")
+
+    assert ids_of(added) == [image.pk]
+    updated = await mug_client.receive_json_from(timeout=WAIT)
+    assert (updated["type"], ids_of(updated)) == ("updated", [image.pk])
+    assert await mug_client.receive_nothing(timeout=0.5)

@@ -29,7 +29,7 @@ def page(client: Client, image: Image):
     return client.get(f"/images/{image.pk}/")
 
 
-def test_the_owner_sees_the_picture_its_facts_colours_and_edit_controls(user):
+def test_the_owner_sees_the_picture_its_facts_colors_and_edit_controls(user):
     image = store_image(
         owner=user, data=make.two_color_split(first="red", second="blue", first_share=0.7), filename="flag.png"
     )
@@ -108,6 +108,7 @@ def test_the_display_picture_is_made_once_from_the_original_at_display_size(user
 
     picture = PILImage.open(io.BytesIO(body))
     assert (first["Content-Type"], picture.format, picture.size) == ("image/jpeg", "JPEG", (DISPLAY_MAX_SIDE, 800))
+    assert image.original.name is not None
     path = rendition_path(image.original.name)
     assert default_storage.exists(path)
     # Kept: the second answer is the stored file, even with the original gone.
@@ -119,6 +120,7 @@ def test_the_display_picture_follows_the_page_s_visibility_and_goes_when_purged(
     image = store_image(owner=user, visibility="private")
     assert logged_in(other_user).get(f"/api/images/{image.pk}/display").status_code == 404
     assert logged_in(user).get(f"/api/images/{image.pk}/display").status_code == 200
+    assert image.original.name is not None
     path = rendition_path(image.original.name)
     assert default_storage.exists(path)
 

@@ -48,6 +48,40 @@ def test_storing_the_same_image_twice_keeps_one_record_and_its_file(user, media_
     assert first.original.name is not None and default_storage.open(first.original.name).read() == data
 
 
+def test_a_losing_duplicate_never_rewrites_the_file_a_committed_row_points_at(user, media_root):
+    data = photo_like(seed=3)
+    [(first, _)] = services.store_images(owner=user, new_images=[new_image(data, name="a.jpg")], visibility="public")
+    path = media_root / first.original.name
+    before = path.stat()
+    reader = path.open("rb")
+
+    [(second, created)] = services.store_images(
+        owner=user, new_images=[new_image(data, name="b.jpg")], visibility="public"
+    )
+
+    after = path.stat()
+    assert (created, second.pk) == (False, first.pk)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert reader.read() == data
+    reader.close()
+
+
+def test_an_original_replaces_a_leftover_file_whole_under_a_new_inode(user, media_root):
+    data = photo_like(seed=4)
+    analysis = analyse_image(data, max_pixels=10**8)
+    leftover = media_root / services.original_path(owner_id=user.pk, sha256=analysis.sha256, image_format="JPEG")
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(data[: len(data) // 2])  # what a crash mid-write used to leave
+    reader = leftover.open("rb")
+
+    services.store_images(owner=user, new_images=[new_image(data, name="a.jpg")], visibility="public")
+
+    assert leftover.read_bytes() == data
+    assert reader.read() == data[: len(data) // 2]  # a download in progress keeps the file it opened
+    reader.close()
+    assert [path.name for path in leftover.parent.iterdir()] == [leftover.name]
+
+
 def test_a_chunk_with_an_already_stored_image_stores_the_others(user):
     kept = solid(color=(200, 0, 90))
     services.store_images(owner=user, new_images=[new_image(kept, name="kept.png")], visibility="public")

@@ -13,6 +13,16 @@ pytestmark = pytest.mark.django_db
 ANONYMOUS = AnonymousUser()
 
 
+def announced(*, image_id: int, hue: int, owner_id: int = 1, visibility: str = "public") -> dict:
+    """An image as gallery.events announces it to the scrollers, with one colour covering half of it."""
+    return {"id": image_id, "owner_id": owner_id, "visibility": visibility, "colors": [[hue, 0.5]]}
+
+
+def live_matches(stream, *, announced: list[dict], viewer=ANONYMOUS) -> list[int]:
+    """What the consumer pushes live to this stream's client, as it decides it."""
+    return stream.matching_live(announced=realtime.visible_announced(viewer=viewer, announced=announced))
+
+
 def walk(stream, *, viewer=ANONYMOUS, batches: int, size: int = realtime.NEXT_BATCH_SIZE) -> list[list[int]]:
     return [
         [streamed.card.id for streamed in streams.next_batch(stream, viewer=viewer, size=size)] for _ in range(batches)
@@ -157,11 +167,45 @@ def test_a_widened_margin_narrows_again_when_the_next_cycle_starts(make_image):
     assert (stream.margin, stream.widened) == (15, False)
 
 
-def test_an_empty_catalogue_gives_an_empty_batch_at_the_widest_margin(make_image):
+def test_an_empty_catalogue_gives_an_empty_batch_and_the_configured_margin_again(make_image):
     stream = streams.start_stream(hue=0)
 
     assert streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE) == []
-    assert (stream.margin, stream.widened) == (180, True)
+    assert (stream.margin, stream.widened) == (15, False)
+
+
+def test_after_an_empty_answer_a_live_image_must_match_at_the_configured_margin(make_image):
+    stream = streams.start_stream(hue=0)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
+    far, near = announced(image_id=1, hue=100), announced(image_id=2, hue=10)
+
+    assert live_matches(stream, announced=[far, near]) == [2]
+
+
+def test_a_widened_stream_narrows_as_soon_as_a_close_match_is_announced(make_image):
+    make_image(colors=[(50, 0.5)])
+    stream = streams.start_stream(hue=0)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
+    assert (stream.margin, stream.widened) == (60, True)
+    still_far = announced(image_id=1, hue=40)
+    assert live_matches(stream, announced=[still_far]) == [1]
+    assert (stream.margin, stream.widened) == (60, True)
+
+    matches = live_matches(stream, announced=[announced(image_id=2, hue=5), still_far])
+
+    assert matches == [2]
+    assert (stream.margin, stream.widened) == (15, False)
+
+
+def test_a_private_close_match_does_not_narrow_the_stream_of_someone_who_cannot_see_it(make_image, user):
+    make_image(colors=[(50, 0.5)])
+    stream = streams.start_stream(hue=0)
+    streams.next_batch(stream, viewer=ANONYMOUS, size=realtime.FIRST_BATCH_SIZE)
+
+    hidden = announced(image_id=2, hue=5, owner_id=user.pk, visibility="private")
+
+    assert live_matches(stream, announced=[hidden]) == []
+    assert (stream.margin, stream.widened) == (60, True)
 
 
 def test_an_image_stored_after_an_empty_answer_is_found_by_the_next_request(make_image):

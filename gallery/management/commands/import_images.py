@@ -55,9 +55,10 @@ class Command(BaseCommand):
             ) from None
 
     def _summarise(self, *, counts: Counter, reasons: dict[str, list[str]]) -> None:
-        self.stdout.write(
-            f"created {counts['created']}, duplicate {counts['duplicate']}, rejected {counts['rejected']}"
-        )
+        summary = f"created {counts['created']}, duplicate {counts['duplicate']}, rejected {counts['rejected']}"
+        if counts["deleted_before"]:
+            summary += f", deleted before (not imported) {counts['deleted_before']}"
+        self.stdout.write(summary)
         for reason, names in sorted(reasons.items(), key=lambda item: -len(item[1])):
             shown = ", ".join(names[:SHOWN_PER_REASON]) + (
                 f" and {len(names) - SHOWN_PER_REASON} more" if len(names) > SHOWN_PER_REASON else ""

@@ -21,13 +21,13 @@ GREEN = (0, 255, 0)
 
 def library_colors() -> list[tuple[int, int, int]]:
     """18 hues at two saturations and two brightnesses, and five greys: a small library that spans the colours."""
-    colours = []
+    colors = []
     for hue in range(0, 360, 20):
         for saturation in (0.25, 0.5):
             for value in (0.5, 0.85):
                 red, green, blue = colorsys.hsv_to_rgb(hue / 360, saturation, value)
-                colours.append((round(red * 255), round(green * 255), round(blue * 255)))
-    return colours + [(level, level, level) for level in (20, 70, 128, 190, 240)]
+                colors.append((round(red * 255), round(green * 255), round(blue * 255)))
+    return colors + [(level, level, level) for level in (20, 70, 128, 190, 240)]
 
 
 @pytest.fixture

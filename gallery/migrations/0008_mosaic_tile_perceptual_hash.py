@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gallery", "0006_search_terms"),
+        ("gallery", "0007_purged_content"),
     ]
 
     operations = [

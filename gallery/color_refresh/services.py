@@ -1,0 +1,55 @@
+"""Writes for the re-analysis: an image's colour rows, palette and monochrome flag, replaced together."""
+
+import secrets
+from collections.abc import Mapping, Sequence
+
+from django.db import transaction
+
+from gallery import colors
+from gallery.models import DominantColor, Image
+
+
+def replace_colors(*, colors_by_image: Mapping[int, Sequence[colors.DominantColor]]) -> None:
+    """One transaction for the whole batch: a reader sees each image's old colours or its new ones, never a mix.
+
+    Each image keeps its stream position (`shuffle`), so open scrollers' walks are not reshuffled.
+    Thumbnails and everything else about the images stay as they are.
+    """
+    if not colors_by_image:
+        return
+    with transaction.atomic():
+        images = list(
+            Image.objects.select_for_update()
+            .filter(pk__in=colors_by_image.keys())
+            .only("pk", "palette", "is_monochrome")
+        )
+        shuffles = dict(DominantColor.objects.filter(image__in=images, rank=0).values_list("image_id", "shuffle"))
+        DominantColor.objects.filter(image__in=images).delete()
+        for image in images:
+            found = colors_by_image[image.pk]
+            image.palette = [[color.hue, color.saturation, color.value, color.share] for color in found]
+            image.is_monochrome = colors.is_monochrome(found)
+        Image.objects.bulk_update(images, ["palette", "is_monochrome"])
+        DominantColor.objects.bulk_create(
+            [
+                row
+                for image in images
+                for row in _color_rows(image=image, found=colors_by_image[image.pk], shuffle=shuffles.get(image.pk))
+            ]
+        )
+
+
+def _color_rows(*, image: Image, found: Sequence[colors.DominantColor], shuffle: int | None) -> list[DominantColor]:
+    shuffle = secrets.randbits(32) if shuffle is None else shuffle
+    return [
+        DominantColor(
+            image=image,
+            rank=rank,
+            hue=color.hue,
+            saturation=color.saturation,
+            value=color.value,
+            share=color.share,
+            shuffle=shuffle,
+        )
+        for rank, color in enumerate(found)
+    ]

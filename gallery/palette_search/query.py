@@ -1,0 +1,58 @@
+"""The `colors=` parameter: up to three colours, each `hue:weight[:saturation:value]`.
+
+`hue` is 0–359 degrees; `weight` is the percentage of the image the colour should cover (1–100,
+the weights together at most 100); `saturation` and `value` are optional percentages (0–100),
+given together or not at all. Example: `180:60,30:20` is 60% teal and 20% orange;
+`210:40:30:90` is 40% of a pale, bright blue.
+"""
+
+from dataclasses import dataclass
+
+MAX_ASKED_COLORS = 3
+
+
+class PaletteQueryError(ValueError):
+    """A `colors=` value that cannot be searched for; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class AskedColor:
+    hue: int  # 0–359 degrees
+    weight: float  # share of the image asked for, 0–1
+    saturation: float | None = None  # 0–1, or None for any
+    value: float | None = None  # 0–1, or None for any
+
+
+def parse_colors(raw: str) -> list[AskedColor]:
+    parts = [part.strip() for part in raw.split(",")]
+    if not raw.strip() or not all(parts):
+        raise PaletteQueryError("colors must be hue:weight pairs separated by commas, e.g. 180:60,30:20")
+    if len(parts) > MAX_ASKED_COLORS:
+        raise PaletteQueryError(f"colors: at most {MAX_ASKED_COLORS} colours, got {len(parts)}")
+    asked = [_parse_color(part) for part in parts]
+    if sum(color.weight for color in asked) > 1 + 1e-9:
+        raise PaletteQueryError("colors: the weights add up to more than 100")
+    return asked
+
+
+def _parse_color(part: str) -> AskedColor:
+    fields = part.split(":")
+    if len(fields) not in (2, 4):
+        raise PaletteQueryError(f"colors: {part!r} must be hue:weight or hue:weight:saturation:value")
+    hue = _whole_number(fields[0], name="hue", part=part, low=0, high=359)
+    weight = _whole_number(fields[1], name="weight", part=part, low=1, high=100)
+    if len(fields) == 2:
+        return AskedColor(hue=hue, weight=weight / 100)
+    saturation = _whole_number(fields[2], name="saturation", part=part, low=0, high=100)
+    value = _whole_number(fields[3], name="value", part=part, low=0, high=100)
+    return AskedColor(hue=hue, weight=weight / 100, saturation=saturation / 100, value=value / 100)
+
+
+def _whole_number(text: str, *, name: str, part: str, low: int, high: int) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise PaletteQueryError(f"colors: in {part!r}, {name} must be a whole number") from None
+    if not low <= number <= high:
+        raise PaletteQueryError(f"colors: in {part!r}, {name} must be between {low} and {high}")
+    return number
