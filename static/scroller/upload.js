@@ -105,6 +105,8 @@ export class Uploader {
     });
     addEventListener('beforeunload', (e) => (this.#queue.busy || this.#walks) && e.preventDefault());
     this.#offerResume();
+    // This module loads after the page: files picked before it did fired their change event unheard.
+    for (const input of this.#inputs) if (input.files.length) this.#onPicked(input);
   }
 
   /** For the page's own benchmark: how fast the browser hashed. */

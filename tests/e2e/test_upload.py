@@ -82,6 +82,24 @@ def test_logging_in_and_picking_files_reports_each_file_and_shows_the_new_images
     wait_for_tile_ids(page, [earlier_red.pk, uploaded.get(original_name="red.png").pk])
 
 
+def test_files_picked_before_the_upload_code_has_loaded_are_uploaded(new_page, user, tmp_path):
+    """On a slow machine a person can pick files before the lazily loaded upload module has arrived."""
+    red = tmp_path / "red.png"
+    red.write_bytes(image_bytes(hue=0))
+    page = new_page(user=user)
+    held = []
+    page.route("**/static/scroller/upload.js", lambda route: held.append(route))
+    page.goto("/?hue=0")
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    assert len(held) == 1
+
+    page.get_by_test_id("file-input").set_input_files([red])
+    held[0].continue_()
+
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored.", timeout=UPLOAD_WAIT_MS)
+    assert Image.objects.filter(owner=user, original_name="red.png").exists()
+
+
 def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     page = open_scroller(user=user, hue=120)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
