@@ -4,9 +4,11 @@ from django.urls import path, reverse_lazy
 from accounts import views
 from scroller.ratelimits import limit_posts
 
-signup_limit = limit_posts(name="signup", what="sign-up attempts from this address", per=("address",))
-password_limit = limit_posts(name="password_change", what="password change attempts", per=("account", "address"))
-device_limit = limit_posts(name="device_approval", what="device codes tried", per=("account", "address"))
+signup_limit = limit_posts(name="signup", what="sign-up attempts from this address", per=("address",), answer="page")
+password_limit = limit_posts(
+    name="password_change", what="password change attempts", per=("account", "address"), answer="page"
+)
+device_limit = limit_posts(name="device_approval", what="device codes tried", per=("account", "address"), answer="page")
 
 app_name = "accounts"
 

@@ -1,19 +1,20 @@
 """Rate limits, counted in Django's cache (Redis when REDIS_URL is set, so all server processes share them).
 
 Each limit is a number of events per window of seconds, per client address and/or per account
-(SCROLLER_RATE_LIMITS). Over it, the answer is 429 with {"error": ...} and Retry-After. Windows
-are fixed (the count restarts every `seconds`), which costs one cache increment per event.
+(SCROLLER_RATE_LIMITS). Over it, the answer is 429 with Retry-After: {"error": ...} for programs, a page
+saying when to try again for the account forms a person fills in. Windows are fixed (the count restarts every `seconds`), which costs one cache increment per event.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,19 @@ class Exceeded:
     what: str
     retry_after: int
 
-    def response(self) -> JsonResponse:
+    @property
+    def message(self) -> str:
         minutes = max(1, round(self.retry_after / 60))
-        message = f"too many {self.what}: try again in {self.retry_after} s" + (
+        return f"too many {self.what}: try again in {self.retry_after} s" + (
             f" (about {minutes} min)" if self.retry_after >= 120 else ""
         )
-        return JsonResponse({"error": message}, status=429, headers={"Retry-After": str(self.retry_after)})
+
+    def response(self) -> JsonResponse:
+        return JsonResponse({"error": self.message}, status=429, headers={"Retry-After": str(self.retry_after)})
+
+    def page_response(self, request: HttpRequest) -> HttpResponse:
+        page = render_to_string("too_many_requests.html", {"exceeded": self}, request=request)
+        return HttpResponse(page, status=429, headers={"Retry-After": str(self.retry_after)})
 
 
 def rate(name: str) -> Rate:
@@ -72,9 +80,12 @@ def already_exceeded(name: str, *, who: str, what: str) -> Exceeded | None:
 
 
 def limit_posts(
-    *, name: str, what: str, per: tuple[str, ...]
+    *, name: str, what: str, per: tuple[str, ...], answer: Literal["json", "page"] = "json"
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
-    """Decorates a view: each POST counts against limit `name`, per "address" and/or per "account"."""
+    """Decorates a view: each POST counts against limit `name`, per "address" and/or per "account".
+
+    `answer`: "page" for a form a person fills in, "json" for an endpoint programs call.
+    """
 
     def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
@@ -82,7 +93,7 @@ def limit_posts(
             if request.method == "POST":
                 for who in _whos(request, per=per):
                     if exceeded := count(name, who=who, what=what):
-                        return exceeded.response()
+                        return exceeded.page_response(request) if answer == "page" else exceeded.response()
             return view(request, *args, **kwargs)
 
         return limited

@@ -23,6 +23,15 @@ def assert_rate_limited(response) -> None:
     assert 0 < int(response["Retry-After"]) <= 600
 
 
+def assert_rate_limited_page(response) -> None:
+    """A form a person fills in answers with a page in the product's look, not JSON."""
+    assert response.status_code == 429, response.content[:200]
+    assert response["Content-Type"].startswith("text/html")
+    assert 0 < int(response["Retry-After"]) <= 600
+    assert b"<h1>Too many attempts</h1>" in response.content
+    assert f"try again in {response['Retry-After']} s".encode() in response.content
+
+
 def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
@@ -56,7 +65,7 @@ def test_device_codes_tried_are_limited_per_account(limit, user):
     answers = [client.post("/accounts/device/", {"user_code": "WRONG-CODE"}).status_code for _ in range(2)]
 
     assert answers == [400, 400]
-    assert_rate_limited(client.post("/accounts/device/", {"user_code": "WRONG-CODE"}))
+    assert_rate_limited_page(client.post("/accounts/device/", {"user_code": "WRONG-CODE"}))
 
 
 def test_password_change_attempts_are_limited_per_account(limit, user):
@@ -67,7 +76,7 @@ def test_password_change_attempts_are_limited_per_account(limit, user):
     answers = [client.post("/accounts/password/", attempt).status_code for _ in range(2)]
 
     assert answers == [200, 200]  # the form again, with its error
-    assert_rate_limited(client.post("/accounts/password/", attempt))
+    assert_rate_limited_page(client.post("/accounts/password/", attempt))
 
 
 def test_sign_ups_are_limited_per_address(limit):
@@ -76,7 +85,9 @@ def test_sign_ups_are_limited_per_address(limit):
     for index in range(2):
         Client().post("/accounts/signup/", {"username": f"new{index}", "password1": "p", "password2": "q"})
 
-    assert_rate_limited(Client().post("/accounts/signup/", {"username": "new3", "password1": "p", "password2": "q"}))
+    assert_rate_limited_page(
+        Client().post("/accounts/signup/", {"username": "new3", "password1": "p", "password2": "q"})
+    )
 
 
 def test_upload_requests_are_limited_per_account(limit, alice_client):
