@@ -33,13 +33,10 @@ from django.db import connection
 
 from gallery.models import DominantColor, Image
 from gallery.palette_search.query import AskedColor
-from gallery.palette_search.ranking import HUE_REACH, TONE_TOLERANCE
+from gallery.palette_search.ranking import CANDIDATE_FRACTION, HUE_REACH, TONE_TOLERANCE
 from gallery.selectors import hue_ranges
 
 RELOAD_SECONDS = 60.0
-# An image is a candidate when one of its colours within reach holds at least this fraction of an
-# asked colour's share: the others score at most half of that colour's weight for it.
-CANDIDATE_FRACTION = 0.5
 # Scores are compared to six decimals, so that a page's cursor (score:id) finds its place exactly.
 SCORE_SCALE = 1_000_000
 ID_BITS = 32
