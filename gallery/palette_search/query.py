@@ -100,3 +100,19 @@ def _whole_number(text: str, *, name: str, part: str, low: int, high: int) -> in
     if not low <= number <= high:
         raise PaletteQueryError(f"colors: in {part!r}, {name} must be between {low} and {high}")
     return number
+
+
+def colors_like(palette: list) -> str | None:
+    """An image's own palette as a `colors=` value: its largest hued colours, at most 100 together; None without hue.
+
+    Hued colours' windows may overlap, so their shares can add up to more than the picture:
+    then the weights shrink in proportion (each at least 1).
+    """
+    hued = sorted(
+        ((int(hue), float(share)) for hue, _, _, share in palette if hue is not None and share), key=lambda c: -c[1]
+    )[:MAX_ASKED_COLORS]
+    if not hued:
+        return None
+    total = sum(share for _, share in hued)
+    scale = min(1.0, 1 / total) * 100
+    return ",".join(f"{hue}:{max(1, int(share * scale))}" for hue, share in hued)
