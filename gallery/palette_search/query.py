@@ -106,7 +106,7 @@ def colors_like(palette: list) -> str | None:
     """An image's own palette as a `colors=` value: its largest hued colours, at most 100 together; None without hue.
 
     Hued colours' windows may overlap, so their shares can add up to more than the picture:
-    then the weights shrink in proportion (each at least 1).
+    then the weights shrink in proportion.
     """
     hued = sorted(
         ((int(hue), float(share)) for hue, _, _, share in palette if hue is not None and share), key=lambda c: -c[1]
@@ -115,4 +115,6 @@ def colors_like(palette: list) -> str | None:
         return None
     total = sum(share for _, share in hued)
     scale = min(1.0, 1 / total) * 100
-    return ",".join(f"{hue}:{max(1, int(share * scale))}" for hue, share in hued)
+    # Rounded down (past float noise), so that the weights never add up to more than 100; under 1% is left out.
+    weights = [(hue, int(share * scale + 1e-9)) for hue, share in hued]
+    return ",".join(f"{hue}:{weight}" for hue, weight in weights if weight >= 1) or None

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from gallery.models import Image
 from tests.gallery.labelled import SPORTS_CAR, TABBY
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,17 @@ def test_uploads_deletions_and_privacy_count_at_once_though_the_index_is_kept(cl
     kept.save(update_fields=["deleted_at"])
 
     assert ids(client.get("/api/images/?colors=180:60")) == [uploaded.pk]
+
+
+def test_a_database_emptied_and_filled_again_is_read_again(client, make_image):
+    make_image(colors=((TEAL, 0.6),))
+    assert len(ids(client.get("/api/images/?colors=180:60"))) == 1
+
+    Image.objects.all().delete()  # SQLite then gives the next image the same id again
+    orange = make_image(colors=((ORANGE, 0.6),))
+
+    assert ids(client.get("/api/images/?colors=180:60")) == []
+    assert ids(client.get("/api/images/?colors=30:60")) == [orange.pk]
 
 
 def test_words_narrow_a_palette_search_which_keeps_its_order(client, make_found):
