@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 from gallery import events, services
+from gallery.palette_search import stream as palette_stream
 from tests.gallery.test_consumers import WAIT, channel_layer, connect, ids_of, make, more, receive_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
@@ -162,3 +163,17 @@ async def test_colors_do_not_combine_with_a_search_or_a_hue_on_the_websocket(con
     error = await client.receive_json_from(timeout=WAIT)
 
     assert error["code"] == "bad_request" and "does not combine" in error["message"]
+
+
+async def test_a_ranking_longer_than_one_stretch_is_walked_whole_without_repeats(connect, make, monkeypatch):
+    monkeypatch.setattr(palette_stream, "RANKED_AT_ONCE", 7)
+    pool = await make(21, colors=[(TEAL, 0.5)])
+    client, _ = await connect()
+
+    first, _ = await subscribe_colors(client, [{"hue": TEAL, "weight": 50}])
+    last, _ = await more(client)
+    next_cycle, _ = await more(client)
+
+    assert sorted(ids_of(first) + ids_of(last)) == sorted(pool)
+    assert (first["cycle"], last["cycle"], next_cycle["cycle"]) == (0, 0, 1)
+    assert ids_of(next_cycle) == ids_of(first)[:10]
