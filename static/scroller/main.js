@@ -162,6 +162,8 @@ function subscribe(subscription, { fromUrl = false } = {}) {
   columns.clear();
   query = subscription.q ?? null;
   palette = subscription.colors ?? null;
+  // A palette edit still waiting out its debounce must not take the stream back from a search.
+  if (palette === null) clearTimeout(paletteTimer);
   ui.searchClear.hidden = query === null;
   showPaletteMode(palette !== null);
   socket.subscribe(subscription);
@@ -225,7 +227,6 @@ function showPaletteMode(on) {
 }
 
 function leavePalette() {
-  clearTimeout(paletteTimer);
   const hue = ui.slider.valueAsNumber;
   tint(hue);
   subscribe({ hue });
