@@ -46,7 +46,9 @@ def search_by_palette(
         after = (float(ranked.scores[-1]), int(ranked.image_ids[-1]))
         checked *= 2
     chosen = chosen[:limit]
-    found = images.select_related("owner").defer("thumbnail").in_bulk([image_id for image_id, _ in chosen])
+    found = (
+        images.select_related("owner").defer("thumbnail", "mosaic_tile").in_bulk([image_id for image_id, _ in chosen])
+    )
     # An image deleted or hidden between the two reads is left out: the page comes one short.
     return [(found[image_id], image_score) for image_id, image_score in chosen if image_id in found]
 
