@@ -134,12 +134,14 @@ export class PaletteEditor {
       <span class="palette-swatch" aria-hidden="true"></span>
       <label class="palette-field">
         <span class="palette-field-name">Colour ${number}</span>
-        <input type="range" class="hue-slider palette-hue" min="0" max="359" step="1" data-testid="palette-hue">
+        <input type="range" class="hue-slider palette-hue" min="0" max="359" step="1" data-testid="palette-hue"
+               aria-label="Hue of colour ${number}">
         <span class="palette-value" data-role="hue-value" aria-hidden="true"></span>
       </label>
       <label class="palette-field palette-field--weight">
         <span class="palette-field-name">Share</span>
-        <input type="range" class="palette-weight" min="1" max="100" step="1" data-testid="palette-weight">
+        <input type="range" class="palette-weight" min="1" max="100" step="1" data-testid="palette-weight"
+               aria-label="Share of colour ${number}">
         <span class="palette-value" data-role="weight-value" aria-hidden="true"></span>
       </label>
       <button type="button" class="palette-remove" data-testid="palette-remove"
