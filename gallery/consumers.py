@@ -6,6 +6,10 @@ Client -> server
   {"type": "subscribe", "hue": H}   H an integer 0-359. Starts a fresh stream at H; answered by a batch of ~20.
   {"type": "subscribe", "q": TEXT}  Starts a fresh stream of the images matching TEXT, best first (gallery.search);
                                     with "hue": H as well, only those with a colour near H. Same batches and rules.
+  {"type": "subscribe", "colors": [{"hue": H, "weight": W}, ...]}
+                                    Up to 3 colours (W a percentage 1-100, together at most 100; optionally
+                                    "saturation" and "value", 0-100, both or neither): a stream of the images
+                                    whose palettes best cover them (gallery.palette_search), best first.
   {"type": "more"}                  The next batch of ~10 of the current stream.
   {"type": "delete", "id": N}       Soft-delete image N (owner or staff).
   {"type": "restore", "id": N}      Bring a soft-deleted image N back (owner or staff).
@@ -23,7 +27,8 @@ Server -> client
       A batch never spans two cycles, so it may be short; it is empty only when nothing
       at all matches, and then M is back at the configured margin (widened false), which
       is what images arriving live are matched with. A search stream's batch is {"type": "batch", "q": TEXT, "hue": H | null,
-      "cycle": C, "images": [...]}: best match first, each cycle in the same order.
+      "cycle": C, "images": [...]}: best match first, each cycle in the same order. A palette stream's is
+      {"type": "batch", "colors": [{"hue", "weight"}...], "cycle": C, "images": [...]}, likewise.
   {"type": "added", "hue": H, "margin": M, "widened": bool, "cycle": C, "images": [META, ...]} + one binary frame
       of their thumbnails (a search stream's says "q" instead of margin and widened, as its batches do)
       Live: images uploaded or restored since, that match this stream (hue, margin,
@@ -75,6 +80,8 @@ from gallery import services, streams
 from gallery.events import GALLERY_GROUP
 from gallery.labels.relay import ensure_relay
 from gallery.models import Image
+from gallery.palette_search.query import PaletteQueryError, colors_from_message
+from gallery.palette_search.stream import start_palette_stream
 from gallery.realtime import stream as realtime
 from gallery.realtime.stream import Stream, StreamedImage
 from gallery.search.stream import start_search_stream
@@ -148,7 +155,14 @@ def parse_request(text: str | None) -> dict:
     if not isinstance(request, dict):
         raise BadRequest("Send a JSON object.")
     kind = request.get("type")
-    if kind == "subscribe":
+    if kind == "subscribe" and request.get("colors") is not None:
+        if request.get("q") is not None or request.get("hue") is not None:
+            raise BadRequest("colors does not combine with q or hue: subscribe to a palette, a search or a hue.")
+        try:
+            request["asked"] = colors_from_message(request["colors"])
+        except PaletteQueryError as problem:
+            raise BadRequest(str(problem)) from None
+    elif kind == "subscribe":
         hue = request.get("hue")
         query = request.get("q")
         if query is not None and (not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_LENGTH):
@@ -191,6 +205,8 @@ def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> 
 
 # In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
 start_search = in_db_thread()(start_search_stream)
+# Likewise the first palette stream of a process reads the palette index (seconds at 100,000 images).
+start_palette = in_db_thread()(start_palette_stream)
 
 
 @in_db_thread("read-ahead")
@@ -270,7 +286,9 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         if kind == "subscribe":
             await self.settle()
             sent = self.stream.sent if self.stream else None
-            if request.get("q") is not None:
+            if "asked" in request:
+                self.stream = await start_palette(asked=request["asked"], sent=sent)
+            elif request.get("q") is not None:
                 self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
                 self.stream = streams.start_stream(hue=request["hue"], sent=sent)

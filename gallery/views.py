@@ -190,8 +190,6 @@ async def list_images(request: HttpRequest) -> JsonResponse:
     if owner_only:
         require_login(request)
     limit = int_param(request, "limit", low=1, high=selectors.MAX_PAGE_SIZE) or selectors.DEFAULT_PAGE_SIZE
-    if "q" in request.GET and "colors" in request.GET:
-        raise BadRequest("q and colors do not combine yet: search by words or by colours")
     if "colors" in request.GET:
         return await list_images_by_palette(request, owner_only=owner_only, limit=limit)
     if "q" in request.GET:
@@ -213,17 +211,24 @@ async def list_images(request: HttpRequest) -> JsonResponse:
 
 
 async def list_images_by_palette(request: HttpRequest, *, owner_only: bool, limit: int) -> JsonResponse:
-    """Best match first; each result carries its `palette_score` (0–1); `next` continues after the last."""
+    """Best match first; each result carries its `palette_score` (0–1); `next` continues after the last.
+
+    With `q`, only the images that text search finds for it, still ranked by their palettes.
+    """
     try:
         asked = parse_colors(request.GET["colors"])
     except PaletteQueryError as problem:
         raise BadRequest(str(problem)) from None
     if request.GET.get("before"):
         raise BadRequest("before pages the newest-first listing; with colors, follow next (after=score:id)")
+    text = request.GET.get("q")
+    if text is not None and (not text.strip() or len(text) > MAX_QUERY_LENGTH):
+        raise BadRequest(f"q must contain a word to search for, in at most {MAX_QUERY_LENGTH} characters")
     found = await sync_to_async(search_by_palette)(
         viewer=request.user,
         asked=asked,
         hue=int_param(request, "hue", low=0, high=359),
+        text=text,
         owner_only=owner_only,
         include_deleted=request.GET.get("include_deleted") in {"1", "true"},
         after=palette_cursor(request.GET.get("after")),

@@ -21,6 +21,7 @@ from django.test import Client
 
 from gallery.image_cache import stored_parts_cache
 from gallery.library.snapshot import forget_snapshot
+from gallery.palette_search.index import forget_palette_index
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +76,9 @@ def empty_image_cache():
 
 @pytest.fixture(autouse=True)
 def fresh_library_snapshot():
-    """Likewise for the per-process snapshot of the library and the mosaics made from it."""
+    """Likewise for the per-process snapshot of the library, the mosaics made from it and the palette index."""
     forget_snapshot()
+    forget_palette_index()
     caches["mosaics"].clear()
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from gallery.models import Image, Visibility
 from gallery.page.rendition import display_size
+from gallery.palette_search.query import colors_like
 from gallery.permissions import can_modify_image
 from gallery.serializers import image_url
 
@@ -65,6 +66,7 @@ def page_context(*, image: Image, viewer) -> dict:
         "display_height": display_height,
         "original_url": image_url("api-image-original", image_id=image.pk),
         "thumbnail_url": image_url("api-image-thumbnail", image_id=image.pk),
+        "colors_like_this": colors_like(image.palette),
     }
 
 

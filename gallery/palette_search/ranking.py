@@ -20,6 +20,10 @@ from gallery.palette_search.query import AskedColor
 HUE_REACH = 30
 # Saturation or value (0–1) away from the asked one at which a colour stops counting.
 TONE_TOLERANCE = 0.5
+# An image is a candidate when one of its colours within reach of an asked hue holds at least this
+# fraction of that colour's weight: the others score at most half of that colour's weight for it,
+# and listing them all would mean most of a large catalogue for a common hue.
+CANDIDATE_FRACTION = 0.5
 
 # [hue or None, saturation, value, share]: an image's stored palette.
 PaletteEntry = Sequence[float | int | None]
@@ -66,3 +70,18 @@ def palette_score(palette: Iterable[PaletteEntry], *, asked: Sequence[AskedColor
     """The score of one image from its stored palette: what a live stream checks a new upload with."""
     entries = list(palette)
     return score([coverage(entries, asked=color) for color in asked], asked=asked)
+
+
+def is_candidate(colors: Iterable[Sequence[float | int | None]], *, asked: Sequence[AskedColor]) -> bool:
+    """Whether a search for `asked` lists an image of these [hue, share] colours at all (CANDIDATE_FRACTION).
+
+    What a live stream checks a new upload with: hue and share decide it, as live events carry them.
+    """
+    return any(
+        hue is not None
+        and share is not None
+        and hue_distance(int(hue), color.hue) < HUE_REACH
+        and float(share) >= color.weight * CANDIDATE_FRACTION
+        for hue, share in colors
+        for color in asked
+    )

@@ -2,19 +2,16 @@
 
 from collections.abc import Sequence
 
-from django.db import connection
-
 from gallery import selectors
-from gallery.models import DominantColor, Image
+from gallery.models import Image
+from gallery.palette_search.index import Ranking, best, candidate_keys, palette_index
 from gallery.palette_search.query import AskedColor
-from gallery.palette_search.ranking import HUE_REACH, TONE_TOLERANCE
+from gallery.search.selectors import matching_image_ids
 
-# An image is a candidate when one of its colours holds at least this fraction of an asked
-# colour's share: the others score at most half of that colour's weight for it, and reading
-# them all would mean reading most of a large catalogue's colour index for a common hue.
-CANDIDATE_FRACTION = 0.5
-# Candidates are checked against the viewer's filters this many at a time, best first.
-CHECKED_AT_ONCE = 200
+# Candidates are checked against the viewer's filters a round at a time, best first: the first
+# round a quarter more than the page (most candidates are visible to most viewers), each further
+# round twice as many as the one before, so filters that keep few need few rounds.
+CHECKED_FIRST_EXTRA = 1.25
 # (score, image id) of the last result of a page; the next page continues after it.
 Cursor = tuple[float, int]
 
@@ -24,6 +21,7 @@ def search_by_palette(
     viewer,
     asked: Sequence[AskedColor],
     hue: int | None = None,
+    text: str | None = None,
     owner_only: bool = False,
     include_deleted: bool = False,
     after: Cursor | None = None,
@@ -31,66 +29,35 @@ def search_by_palette(
 ) -> list[tuple[Image, float]]:
     """Best score first (ties: newest first), with the score; filters as `gallery.selectors.list_images`.
 
-    The database scores the candidates from the colour index alone (hue, share and image are all in
-    `color_hue_stream`, so the scan touches no table rows) and hands back the best few hundred; the
-    viewer's filters (visibility, deletion, owner, hue) are then checked on those only.
+    The per-process palette index (gallery.palette_search.index) ranks the candidates; the
+    database then says which of the best are alive and visible to the viewer and pass the
+    filters (owner, hue, and with `text` the words of a text search), a round at a time.
     """
     images = selectors.listable_images(viewer=viewer, hue=hue, owner_only=owner_only, include_deleted=include_deleted)
     limit = min(max(limit, 1), selectors.MAX_PAGE_SIZE)
-    page: list[tuple[Image, float]] = []
-    while len(page) < limit:
-        ranked = _best_candidates(asked=asked, after=after, count=CHECKED_AT_ONCE)
-        found = images.select_related("owner").defer("thumbnail").in_bulk([image_id for _, image_id in ranked])
-        page += [(found[image_id], image_score) for image_score, image_id in ranked if image_id in found]
-        if len(ranked) < CHECKED_AT_ONCE:
+    keys = candidate_keys(palette_index(), asked=asked, owner_id=viewer.pk if owner_only else None)
+    chosen: list[tuple[int, float]] = []
+    checked = round(limit * CHECKED_FIRST_EXTRA) + 8
+    while len(chosen) < limit:
+        ranked = best(keys, after=after, count=checked)
+        chosen += _passing(ranked, images=images, text=text)
+        if len(ranked) < checked:
             break
-        after = ranked[-1]
-    return page[:limit]
-
-
-def _best_candidates(*, asked: Sequence[AskedColor], after: Cursor | None, count: int) -> list[tuple[float, int]]:
-    """(score, image id) of the best-scoring candidates after the cursor, best first.
-
-    The same arithmetic as `ranking.palette_score`, in SQL, over the colour rows within reach of each
-    asked hue that hold at least CANDIDATE_FRACTION of its share.
-    """
-    least, greatest = ("MIN", "MAX") if connection.vendor == "sqlite" else ("LEAST", "GREATEST")
-    coverages: list[str] = []
-    parameters: list[float | int] = []
-    for color in asked:
-        in_reach = " OR ".join(
-            "hue BETWEEN %s AND %s" for _ in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1)
-        )
-        # `hue - 0.0`: MariaDB's unsigned column would refuse to go below zero.
-        closeness = f"(1 - {least}(ABS(hue - 0.0 - %s), 360 - ABS(hue - 0.0 - %s)) / {HUE_REACH}.0)"
-        tone = "".join(
-            f" * {greatest}(0, 1 - ABS({field} - %s) / {TONE_TOLERANCE})"
-            for field, asked_tone in (("saturation", color.saturation), ("value", color.value))
-            if asked_tone is not None
-        )
-        coverages.append(
-            f"SELECT image_id, %s * {least}(MAX(share * {closeness}{tone}), %s) / "
-            f"{greatest}(MAX(share * {closeness}{tone}), %s) AS term "
-            f"FROM {DominantColor._meta.db_table} WHERE ({in_reach}) AND share >= %s GROUP BY image_id"
-        )
-        tones = [tone_value for tone_value in (color.saturation, color.value) if tone_value is not None]
-        parameters += [color.weight, color.hue, color.hue, *tones, color.weight, color.hue, color.hue, *tones]
-        parameters += [color.weight]
-        parameters += [
-            bound for window in selectors.hue_ranges(hue=color.hue, margin=HUE_REACH - 1) for bound in window
-        ]
-        parameters += [color.weight * CANDIDATE_FRACTION]
-    total_weight = sum(color.weight for color in asked)
-    scored = "ROUND(SUM(term) / %s, 6)"
-    having = f"HAVING {scored} < %s OR ({scored} = %s AND image_id < %s)" if after is not None else ""
-    sql = (
-        f"SELECT {scored} AS score, image_id FROM ({' UNION ALL '.join(coverages)}) AS coverage "
-        f"GROUP BY image_id {having} ORDER BY score DESC, image_id DESC LIMIT %s"
+        after = (float(ranked.scores[-1]), int(ranked.image_ids[-1]))
+        checked *= 2
+    chosen = chosen[:limit]
+    found = (
+        images.select_related("owner").defer("thumbnail", "mosaic_tile").in_bulk([image_id for image_id, _ in chosen])
     )
-    parameters = [total_weight, *parameters]
-    if after is not None:
-        parameters += [total_weight, after[0], total_weight, after[0], after[1]]
-    parameters.append(count)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
-        return [(float(image_score), int(image_id)) for image_score, image_id in cursor.fetchall()]
+    # An image deleted or hidden between the two reads is left out: the page comes one short.
+    return [(found[image_id], image_score) for image_id, image_score in chosen if image_id in found]
+
+
+def _passing(ranked: Ranking, *, images, text: str | None) -> list[tuple[int, float]]:
+    """(id, score) of the ranked images the filters let through, in their order; only ids are read."""
+    image_ids = ranked.image_ids.tolist()
+    if text is not None:
+        image_ids = matching_image_ids(text=text, image_ids=image_ids)
+    passing = set(images.filter(pk__in=image_ids).values_list("pk", flat=True))
+    scores = dict(zip(ranked.image_ids.tolist(), ranked.scores.tolist(), strict=True))
+    return [(image_id, scores[image_id]) for image_id in image_ids if image_id in passing]

@@ -1,6 +1,7 @@
-// Wires the page together: hue control, search box, the live stream, delete/undo, status.
+// Wires the page together: hue control, palette, search box, the live stream, delete/undo, status.
 
 import { Columns } from './columns.js';
+import { PaletteEditor, formatColors, parseColors } from './palette.js';
 import { StreamSocket } from './socket.js';
 import { ThumbDecoder } from './thumbs.js';
 import { Toasts } from './toast.js';
@@ -23,6 +24,9 @@ const ui = {
   searchForm: root.querySelector('[data-testid="search-form"]'),
   searchInput: root.querySelector('[data-testid="search-input"]'),
   searchClear: root.querySelector('[data-testid="search-clear"]'),
+  hueControl: root.querySelector('[data-role="hue-control"]'),
+  paletteToggle: root.querySelector('[data-testid="palette-toggle"]'),
+  palettePanel: root.querySelector('[data-testid="palette-panel"]'),
 };
 const EMPTY_LIBRARY_TEXT = ui.empty.textContent;
 
@@ -33,6 +37,8 @@ const decoder = new ThumbDecoder(config.workerUrl, config.xzUrl);
 let exhausted = false;
 // The search being streamed, or null for the hue stream.
 let query = null;
+// The palette being streamed ([{hue, weight}]), or null.
+let palette = null;
 let uploads = null;
 // What the server said about uploading, kept in case it says so before the
 // upload module has loaded.
@@ -85,7 +91,8 @@ function onBatch(msg) {
   const count = msg.images?.length ?? 0;
   showMargin(msg);
   exhausted = count === 0;
-  ui.empty.textContent = query === null ? EMPTY_LIBRARY_TEXT : `Nothing found for “${query}”.`;
+  if (palette !== null) ui.empty.textContent = 'Nothing has these colours yet.';
+  else ui.empty.textContent = query === null ? EMPTY_LIBRARY_TEXT : `Nothing found for “${query}”.`;
   ui.empty.hidden = !(exhausted && columns.size === 0);
 }
 
@@ -154,13 +161,18 @@ function subscribe(subscription, { fromUrl = false } = {}) {
   ui.empty.hidden = true;
   columns.clear();
   query = subscription.q ?? null;
+  palette = subscription.colors ?? null;
+  // A palette edit still waiting out its debounce must not take the stream back from a search.
+  if (palette === null) clearTimeout(paletteTimer);
   ui.searchClear.hidden = query === null;
+  showPaletteMode(palette !== null);
   socket.subscribe(subscription);
   if (fromUrl) return;
   const url = new URL(location.href);
-  for (const name of ['q', 'hue']) {
-    if (subscription[name] === undefined) url.searchParams.delete(name);
-    else url.searchParams.set(name, subscription[name]);
+  const shown = { ...subscription, colors: palette && formatColors(palette) };
+  for (const name of ['q', 'hue', 'colors']) {
+    if (shown[name] === undefined || shown[name] === null) url.searchParams.delete(name);
+    else url.searchParams.set(name, shown[name]);
   }
   history.replaceState(history.state, '', url);
 }
@@ -171,7 +183,12 @@ function initHue() {
   ui.slider.value = hue;
   tint(hue);
   const searched = new URLSearchParams(location.search).get('q')?.trim();
-  if (searched) {
+  const asked = parseColors(new URLSearchParams(location.search).get('colors'));
+  if (asked) {
+    paletteEditor.set(asked);
+    tint(asked[0].hue);
+    subscribe({ colors: asked }, { fromUrl: true });
+  } else if (searched) {
     ui.searchInput.value = searched;
     subscribe(fromUrl === null ? { q: searched } : { q: searched, hue }, { fromUrl: true });
   } else {
@@ -188,6 +205,50 @@ function initHue() {
       current = next;
       subscribe(query === null ? { hue: next } : { q: query, hue: next });
     }, HUE_DEBOUNCE_MS);
+  });
+}
+
+// ---- palette ----------------------------------------------------------------
+
+const paletteEditor = new PaletteEditor(ui.palettePanel, { hueName, onChange: paletteChanged });
+let paletteTimer = 0;
+
+// Sliders fire on every step of a drag: the stream follows once the hand rests.
+function paletteChanged(colors) {
+  tint(colors[0].hue);
+  clearTimeout(paletteTimer);
+  paletteTimer = setTimeout(() => subscribe({ colors }), HUE_DEBOUNCE_MS);
+}
+
+function showPaletteMode(on) {
+  ui.palettePanel.hidden = !on;
+  ui.hueControl.hidden = on;
+  ui.paletteToggle.setAttribute('aria-pressed', String(on));
+}
+
+function leavePalette() {
+  const hue = ui.slider.valueAsNumber;
+  tint(hue);
+  subscribe({ hue });
+  ui.paletteToggle.focus();
+}
+
+function initPalette() {
+  ui.paletteToggle.addEventListener('click', () => {
+    if (palette !== null) {
+      leavePalette();
+      return;
+    }
+    const colors = [{ hue: ui.slider.valueAsNumber, weight: 50 }];
+    paletteEditor.set(colors);
+    ui.searchInput.value = '';
+    subscribe({ colors });
+    paletteEditor.focus();
+  });
+  ui.palettePanel.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    event.preventDefault();
+    leavePalette();
   });
 }
 
@@ -267,6 +328,7 @@ function guardAnonymousDrops() {
 }
 
 initHue();
+initPalette();
 initSearch();
 initPlayback();
 initUploads();

@@ -1,5 +1,5 @@
 // The /ws/scroller/ connection: reconnects by itself, re-subscribes to the
-// current stream (a hue, or a search), and pairs each announced image with its thumbnail.
+// current stream (a hue, a search or a palette), and pairs each announced image with its thumbnail.
 //
 // Every "batch" or "added" message with images is followed by exactly one
 // binary frame: one record per image, in META order, each a 4-byte big-endian
@@ -18,7 +18,7 @@ export class StreamSocket {
   #ws = null;
   #attempt = 0;
   #retryTimer = 0;
-  // What the stream is: { hue } or { q } or { q, hue }; null before the first subscribe.
+  // What the stream is: { hue } or { q } or { q, hue } or { colors }; null before the first subscribe.
   #subscription = null;
   // Messages whose binary frame has not arrived yet, oldest first:
   // { images, source, wanted }; `wanted` is false for a superseded stream's.
@@ -62,7 +62,7 @@ export class StreamSocket {
     return true;
   }
 
-  /** Switch the stream to `subscription` ({ hue }, { q } or both); remembered so every reconnect re-subscribes. */
+  /** Switch the stream to `subscription` ({ hue }, { q } or both, or { colors: [{hue, weight}] }); remembered so every reconnect re-subscribes. */
   subscribe(subscription) {
     this.#subscription = subscription;
     this.#resuming = false;
@@ -156,8 +156,9 @@ export class StreamSocket {
   }
 
   #isCurrent(msg) {
-    const { q = null, hue = null } = this.#subscription ?? {};
-    return (msg.q ?? null) === q && (msg.hue ?? null) === hue;
+    const { q = null, hue = null, colors = null } = this.#subscription ?? {};
+    const sameColors = JSON.stringify(msg.colors ?? null) === JSON.stringify(colors);
+    return (msg.q ?? null) === q && (msg.hue ?? null) === hue && sameColors;
   }
 
   #expect(images = [], source, wanted = true) {

@@ -146,6 +146,8 @@ def test_the_page_reconnects_by_itself_after_a_server_restart_and_the_stream_car
     status = page.get_by_test_id("ws-status")
     expect(status).to_have_attribute("data-state", "open")
     wait_for_tile_ids(page, [before.pk])
+    # The upload code is imported after the page: a restart before it arrived would fail that import (a race under load).
+    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
     page.evaluate(
         """() => {
             const status = document.querySelector('[data-testid="ws-status"]');

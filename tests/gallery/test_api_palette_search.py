@@ -1,6 +1,10 @@
 """GET /api/images/?colors=...: images ranked by how well their palettes cover the asked colours."""
 
 import pytest
+from django.utils import timezone
+
+from gallery.models import Image
+from tests.gallery.labelled import SPORTS_CAR, TABBY
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +68,41 @@ def test_pages_follow_the_ranking_through_next(client, make_image):
     assert seen == [stored[4].pk, stored[0].pk, stored[1].pk, stored[2].pk, stored[3].pk]
 
 
+def test_uploads_deletions_and_privacy_count_at_once_though_the_index_is_kept(client, make_image):
+    kept = make_image(colors=((TEAL, 0.6),))
+    assert ids(client.get("/api/images/?colors=180:60")) == [kept.pk]  # the process now holds the palette index
+
+    uploaded = make_image(colors=((TEAL, 0.55),))
+    made_private = make_image(colors=((TEAL, 0.5),))
+    made_private.visibility = "private"
+    made_private.save(update_fields=["visibility"])
+    kept.deleted_at = timezone.now()
+    kept.save(update_fields=["deleted_at"])
+
+    assert ids(client.get("/api/images/?colors=180:60")) == [uploaded.pk]
+
+
+def test_a_database_emptied_and_filled_again_is_read_again(client, make_image):
+    make_image(colors=((TEAL, 0.6),))
+    assert len(ids(client.get("/api/images/?colors=180:60"))) == 1
+
+    Image.objects.all().delete()  # SQLite then gives the next image the same id again
+    orange = make_image(colors=((ORANGE, 0.6),))
+
+    assert ids(client.get("/api/images/?colors=180:60")) == []
+    assert ids(client.get("/api/images/?colors=30:60")) == [orange.pk]
+
+
+def test_words_narrow_a_palette_search_which_keeps_its_order(client, make_found):
+    teal_car = make_found(labelled=[(SPORTS_CAR, 0.8)], colors=((TEAL, 0.6),))
+    tealish_car = make_found(labelled=[(SPORTS_CAR, 0.9)], colors=((TEAL, 0.4),))
+    make_found(labelled=[(TABBY, 0.9)], colors=((TEAL, 0.6),))
+    make_found(labelled=[(SPORTS_CAR, 0.9)], colors=((BLUE + 40, 0.9),))
+
+    assert ids(client.get("/api/images/?colors=180:60&q=car")) == [teal_car.pk, tealish_car.pk]
+    assert ids(client.get("/api/images/?colors=180:60&q=nothingknowsthisword")) == []
+
+
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
@@ -72,6 +111,7 @@ def test_pages_follow_the_ranking_through_next(client, make_image):
         ("colors=1:10,2:10,3:10,4:10", "at most 3 colours"),
         ("colors=180:60&before=5", "with colors, follow next"),
         ("colors=180:60&after=best", "after must be score:id"),
+        ("colors=180:60&q=%20", "q must contain a word"),
     ],
 )
 def test_bad_colors_queries_are_refused_with_the_reason(client, query, reason):

@@ -1,6 +1,13 @@
 import pytest
 
-from gallery.palette_search.query import AskedColor, PaletteQueryError, parse_colors
+from gallery.palette_search.query import (
+    AskedColor,
+    PaletteQueryError,
+    as_message,
+    colors_from_message,
+    colors_like,
+    parse_colors,
+)
 
 
 def test_hue_weight_pairs_become_asked_colors_with_weights_as_shares():
@@ -30,3 +37,29 @@ def test_saturation_and_value_can_be_asked_for_as_percentages():
 def test_bad_colors_are_refused_with_the_reason(raw, reason):
     with pytest.raises(PaletteQueryError, match=reason):
         parse_colors(raw)
+
+
+def test_the_websocket_asks_with_objects_and_batches_repeat_them_as_asked():
+    raw = [{"hue": 180, "weight": 60}, {"hue": 210, "weight": 30, "saturation": 25, "value": 90}]
+
+    asked = colors_from_message(raw)
+
+    assert asked == [AskedColor(hue=180, weight=0.6), AskedColor(hue=210, weight=0.3, saturation=0.25, value=0.9)]
+    assert as_message(asked) == raw
+
+
+def test_an_images_own_palette_becomes_a_query_of_its_largest_hued_colors():
+    palette = [
+        [180, 0.7, 0.6, 0.55],
+        [None, 0.0, 0.9, 0.3],
+        [30, 0.8, 0.9, 0.1],
+        [300, 0.5, 0.5, 0.02],
+        [90, 1, 1, 0.01],
+    ]
+
+    assert colors_like(palette) == "180:55,30:10,300:2"
+    assert colors_like([[None, 0.0, 0.5, 1.0]]) is None
+
+
+def test_overlapping_shares_shrink_to_fit_the_whole_picture():
+    assert colors_like([[180, 0.7, 0.6, 0.9], [195, 0.7, 0.6, 0.6]]) == "180:60,195:40"

@@ -1,7 +1,7 @@
 import pytest
 
 from gallery.palette_search.query import AskedColor
-from gallery.palette_search.ranking import coverage, palette_score
+from gallery.palette_search.ranking import coverage, is_candidate, palette_score
 
 TEAL_60_ORANGE_20 = [AskedColor(hue=180, weight=0.6), AskedColor(hue=30, weight=0.2)]
 
@@ -59,3 +59,12 @@ def test_asked_saturation_and_value_favour_colors_of_that_tone():
     assert coverage([pale], asked=asked) == pytest.approx(0.6)
     assert coverage([deep], asked=asked) == 0.0
     assert palette_score([deep], asked=[AskedColor(hue=180, weight=0.6)]) == pytest.approx(1.0)
+
+
+def test_a_candidate_has_a_color_within_reach_holding_half_an_asked_weight():
+    asked = [AskedColor(hue=180, weight=0.6), AskedColor(hue=30, weight=0.2)]
+
+    assert is_candidate([[200, 0.3]], asked=asked)
+    assert is_candidate([[5, 0.1]], asked=asked)
+    assert not is_candidate([[180, 0.29], [30, 0.09]], asked=asked)
+    assert not is_candidate([[150, 0.9], [None, 0.9]], asked=asked)
