@@ -52,8 +52,8 @@ message has a fixed cost in Channels, Daphne and autobahn.
 Anonymous clients may watch public images; delete and restore need a login.
 
 Limits and closing codes (gallery.websocket_guards): messages over 4,096 characters are bad_request;
-over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped,
-and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
+over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped
+as Daphne reads them, and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
 deactivation). 1012: the channel layer came back after an outage; reconnect and subscribe again.
 """
 
@@ -237,7 +237,6 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
 
     async def websocket_connect(self, message: dict) -> None:
         self.groups = sessions.connection_groups(user=self.scope["user"], shared=GALLERY_GROUP)
-        self.rate = limits.message_rate()
         await super().websocket_connect(message)
 
     async def connect(self) -> None:
@@ -259,8 +258,6 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         await self.settle()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not await self.within_rate():
-            return
         try:
             request = parse_request(text_data)
         except BadRequest as error:
@@ -282,18 +279,6 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await self.send_batch(self.stream, size=realtime.NEXT_BATCH_SIZE)
         else:
             await self.change_image(action=kind, image_id=request["id"])
-
-    async def within_rate(self) -> bool:
-        """Whether to handle this message: over the rate it is dropped unread, and a client that keeps on is closed."""
-        verdict = self.rate.judge()
-        if verdict is limits.Verdict.WARN:
-            await self.send_error(
-                code="rate_limited",
-                message=f"Too many messages: at most {self.rate.per_second:g} a second. Slow down or be disconnected.",
-            )
-        elif verdict is limits.Verdict.CLOSE:
-            await self.close(code=limits.POLICY_VIOLATION)
-        return verdict is limits.Verdict.ADMIT
 
     async def send_batch(self, stream: Stream, *, size: int) -> None:
         await self.take_read_ahead(stream, wait=not stream.can_serve(size=size))
