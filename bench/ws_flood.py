@@ -74,16 +74,16 @@ def start_server(*, root: Path, database_url: str, port: int) -> subprocess.Pope
     raise SystemExit("Daphne did not start")
 
 
-async def bystander(*, url: str, origin: str, hue: int, more: int, pause: float, flood: bool = False) -> dict:
-    """Connects and subscribes, then (with `flood`) starts a flooder in a process of its own, then measures `more` round trips."""
+async def bystander(*, url: str, origin: str, hue: int, more: int, pause: float, beside: str = "") -> dict:
+    """Connects and subscribes, then starts a process `beside` it ("flooder", "spinner" or none), then measures `more` round trips."""
     times: list[float] = []
     stop, sent = multiprocessing.Event(), multiprocessing.Value("q", 0)
     connections, refused = multiprocessing.Value("q", 0), multiprocessing.Value("q", 0)
-    flooding = (
-        multiprocessing.Process(target=run_flooder, args=(url, origin, stop, sent, connections, refused))
-        if flood
-        else None
-    )
+    flooding = None
+    if beside == "flooder":
+        flooding = multiprocessing.Process(target=run_flooder, args=(url, origin, stop, sent, connections, refused))
+    elif beside == "spinner":
+        flooding = multiprocessing.Process(target=spin, args=(stop,))
     async with websockets.connect(url, origin=Origin(origin), max_size=None, compression=None) as websocket:
         await websocket.recv()
         await websocket.send(json.dumps({"type": "subscribe", "hue": hue}))
@@ -111,6 +111,12 @@ async def bystander(*, url: str, origin: str, hue: int, more: int, pause: float,
         "connections": connections.value,
         "refused": refused.value,
     }
+
+
+def spin(stop) -> None:
+    """Keeps one CPU busy, as the flooder does, without sending anything: what the flooder's own CPU costs the others."""
+    while not stop.is_set():
+        sum(range(10_000))
 
 
 def run_flooder(url: str, origin: str, stop, sent, connections, refused) -> None:
@@ -164,9 +170,12 @@ def main() -> None:
             "times"
         ]
         quiet_cpu = cpu_seconds(server.pid) - cpu
+        spun = asyncio.run(
+            bystander(url=url, origin=Origin(origin), hue=hue, more=args.more, pause=args.pause, beside="spinner")
+        )["times"]
         cpu = cpu_seconds(server.pid)
         flooded = asyncio.run(
-            bystander(url=url, origin=Origin(origin), hue=hue, more=args.more, pause=args.pause, flood=True)
+            bystander(url=url, origin=Origin(origin), hue=hue, more=args.more, pause=args.pause, beside="flooder")
         )
         loud_cpu = cpu_seconds(server.pid) - cpu
         loud = flooded["times"]
@@ -178,10 +187,15 @@ def main() -> None:
     print(
         f"bystander alone:          {summary(quiet, floor=floor)}  ({len(quiet)} requests, {args.pause * 1000:.0f} ms apart; server CPU {quiet_cpu:.1f} s)"
     )
+    print(
+        f"bystander beside a busy CPU: {summary(spun, floor=floor)} (a process spinning, as the flooder's own CPU does)"
+    )
     print(f"bystander under flood:    {summary(loud, floor=floor)}; server CPU {loud_cpu:.1f} s")
     print(
         f"under flood / alone:      p50 {percentile(loud, 0.5) / percentile(quiet, 0.5):.2f}x, "
-        f"p95 {percentile(loud, 0.95) / percentile(quiet, 0.95):.2f}x (target: within 1.5x)"
+        f"p95 {percentile(loud, 0.95) / percentile(quiet, 0.95):.2f}x (target: within 1.5x); "
+        f"beside a busy CPU / alone: p50 {percentile(spun, 0.5) / percentile(quiet, 0.5):.2f}x, "
+        f"p95 {percentile(spun, 0.95) / percentile(quiet, 0.95):.2f}x"
     )
     print(
         f"flooder (a process of its own): {flooded['rate']:,.0f} messages/s sent over {flooded['seconds']:.1f} s, "

@@ -41,16 +41,16 @@ def test_a_flooding_client_is_told_it_is_rate_limited_then_disconnected(two_mess
     assert closed.rcvd is not None and closed.rcvd.code == POLICY_VIOLATION
 
 
-def test_a_flooder_closed_for_it_is_refused_new_sockets_for_a_while(two_messages_a_second, daphne_server):
+def test_a_flooder_closed_for_it_is_refused_new_connections_for_a_while(two_messages_a_second, daphne_server):
     asyncio.run(flood(server=daphne_server, messages=40))
 
     async def connect_again() -> None:
         async with websockets.connect(f"{daphne_server.ws_url}/ws/scroller/", origin=Origin(daphne_server.url)):
             pass
 
-    with pytest.raises(websockets.InvalidStatus) as refused:
+    # Connected directly (no proxy in front), its connections are closed before a handshake is read.
+    with pytest.raises(websockets.InvalidMessage):
         asyncio.run(connect_again())
-    assert refused.value.response.status_code == 429
 
 
 def test_a_client_within_its_burst_is_served_in_full(two_messages_a_second, daphne_server):
