@@ -88,7 +88,11 @@ def stubborn_supervisor() -> Iterator[subprocess.Popen]:
         "sys.exit(supervisor.run())\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script, STUBBORN_CHILD], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, STUBBORN_CHILD],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
