@@ -133,7 +133,7 @@ def start_server(*, processes: int | None, port: int, env: dict) -> subprocess.P
         command = [str(Path(PYTHON).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "scroller.asgi:application"]
     else:
         command = [PYTHON, "-m", "scroller.serve", "--processes", str(processes), "--port", str(port)]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def measure(*, args: argparse.Namespace, photos: list[Path], processes: int | None) -> dict:

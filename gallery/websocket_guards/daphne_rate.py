@@ -47,9 +47,9 @@ def limit_messages_as_read() -> None:
         return connect(protocol, request)
 
     def on_message_within_rate(protocol: Any, payload: bytes, is_binary: bool) -> None:
-        rate: MessageRate = protocol.__dict__.get("message_rate") or protocol.__dict__.setdefault(
-            "message_rate", message_rate()
-        )
+        rate: MessageRate | None = getattr(protocol, "message_rate", None)
+        if rate is None:
+            rate = protocol.message_rate = message_rate()
         verdict = rate.judge()
         if verdict is Verdict.ADMIT:
             deliver(protocol, payload, is_binary)
