@@ -2,11 +2,15 @@
 
     .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
     .venv/bin/python bench/ingest.py --photos /tmp/scroller-photos
+    .venv/bin/python bench/ingest.py --photos /tmp/scroller-photos --server-processes 1 2 --redis-url redis://127.0.0.1:6379/2
 
 It makes a fresh MariaDB database (default scroller_bench_ingest) and media folder, starts Daphne on it,
 uploads every photo in chunks of 16 from --clients concurrent clients, and prints images/s, MB/s, the median
 per-image processing time (decode, colours, thumbnail: measured in-process on the same photos, one core,
-pinned threads) and the mean stored thumbnail size.
+pinned threads) and the mean stored thumbnail size. With --server-processes N [M ...], the server is
+`python -m scroller.serve --processes N` on Redis (--redis-url) instead of one Daphne, each N in turn on a
+fresh database, and each rate is also given as a ratio to the floor of the same run (images/s times the
+one-core decode + 400 px thumbnail time of bench/decode_floor.py: the share of one core's floor rate).
 """
 
 import argparse
@@ -35,7 +39,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=16, help="files per request")
     parser.add_argument("--database", default="scroller_bench_ingest", help="MariaDB database, dropped and made anew")
     parser.add_argument("--port", type=int, default=8765)
-    return parser.parse_args()
+    parser.add_argument(
+        "--server-processes", type=int, nargs="+", help="serve with scroller.serve, N processes each run"
+    )
+    parser.add_argument(
+        "--redis-url", default="", help="the channel layer of scroller.serve (needed with --server-processes)"
+    )
+    args = parser.parse_args()
+    if args.server_processes and not args.redis_url:
+        parser.error("--server-processes needs --redis-url: the processes share their live events through it")
+    return args
 
 
 def mariadb(statement: str) -> None:
@@ -107,13 +120,24 @@ def mean_thumbnail_kib(*, env: dict) -> float:
     return float(output.strip()) / 1024
 
 
-def main() -> None:
-    args = parse_args()
-    photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
-    if not photos:
-        raise SystemExit(
-            f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
-        )
+def wait_until_serving(port: int, *, processes: int | None) -> None:
+    """Until the server answers; scroller.serve's socket takes connections before its children have started."""
+    while requests.get(f"http://127.0.0.1:{port}/healthz", timeout=300).status_code != 200:
+        time.sleep(1)
+    if processes is not None:
+        time.sleep(15)  # the other children start about as long as the first took; none is timed starting
+
+
+def start_server(*, processes: int | None, port: int, env: dict) -> subprocess.Popen:
+    if processes is None:
+        command = [str(Path(PYTHON).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "scroller.asgi:application"]
+    else:
+        command = [PYTHON, "-m", "scroller.serve", "--processes", str(processes), "--port", str(port)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(*, args: argparse.Namespace, photos: list[Path], processes: int | None) -> dict:
+    """One upload of every photo into a fresh database, served by one Daphne (None) or scroller.serve with `processes`."""
     mariadb(f"DROP DATABASE IF EXISTS {args.database}; CREATE DATABASE {args.database} CHARACTER SET utf8mb4")
     media = tempfile.mkdtemp(prefix="scroller-bench-media-")
     env = os.environ | {
@@ -122,16 +146,14 @@ def main() -> None:
         "BENCH_DATABASE": args.database,
     }
     env.pop("REDIS_URL", None)
+    if processes is not None:
+        env["REDIS_URL"] = args.redis_url
     manage("migrate", "-v", "0", env=env)
     token = manage("create_token", "bench", "--create-user", env=env).strip().splitlines()[-1]
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "daphne"), "-b", "127.0.0.1", "-p", str(args.port), "scroller.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(processes=processes, port=args.port, env=env)
     try:
         wait_for_port(args.port)
+        wait_until_serving(args.port, processes=processes)
         elapsed, results = upload_all(
             url=f"http://127.0.0.1:{args.port}/api/images/",
             token=token,
@@ -145,16 +167,50 @@ def main() -> None:
     statuses = {
         status: sum(result["status"] == status for result in results) for status in ("created", "duplicate", "rejected")
     }
+    return {
+        "elapsed": elapsed,
+        "statuses": statuses,
+        "thumbnail_kib": mean_thumbnail_kib(env=env),
+        "load": os.getloadavg(),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
+    if not photos:
+        raise SystemExit(
+            f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
+        )
+    sys.path.insert(0, str(ROOT))
+    from bench.decode_floor import decode_floor_ms
+
+    floor_before = decode_floor_ms(args.photos)
+    runs = {
+        processes: measure(args=args, photos=photos, processes=processes)
+        for processes in args.server_processes or [None]
+    }
+    floor = (floor_before + decode_floor_ms(args.photos)) / 2
     megabytes = sum(path.stat().st_size for path in photos) / 1_000_000
     print(f"photos              {len(photos)} ({megabytes:.1f} MB) from {args.photos}")
-    print(f"results             {statuses}")
     print(
-        f"end to end          {len(photos) / elapsed:.1f} images/s, {megabytes / elapsed:.1f} MB/s ({elapsed:.1f} s, {args.clients} clients, chunks of {args.chunk})"
+        f"floor               {floor:.2f} ms per photo (JPEG decode + 400 px thumbnail, one core, mean of before and after)"
     )
+    for processes, run in runs.items():
+        served = "one Daphne process" if processes is None else f"scroller.serve --processes {processes}"
+        rate = len(photos) / run["elapsed"]
+        print(f"{served}: results {run['statuses']}")
+        print(
+            f"  end to end        {rate:.1f} images/s = {rate * floor / 1000:.3f} of the one-core floor rate, {megabytes / run['elapsed']:.1f} MB/s "
+            f"({run['elapsed']:.1f} s, {args.clients} clients, chunks of {args.chunk}); load average {run['load'][0]:.1f}"
+        )
+        print(f"  thumbnail mean    {run['thumbnail_kib']:.2f} KiB stored (xz)")
+    rates = [len(photos) / run["elapsed"] for run in runs.values()]
+    if len(rates) == 2:
+        print(f"ratio               {rates[1] / rates[0]:.2f}x the images/s of the first")
     print(
         f"processing median   {processing_median_ms(photos[:500]):.2f} ms per image (decode + colours + thumbnail, one core, first 500 photos)"
     )
-    print(f"thumbnail mean      {mean_thumbnail_kib(env=env):.2f} KiB stored (xz)")
     print(f"reproduce           {shlex.join([os.path.relpath(PYTHON, ROOT), 'bench/ingest.py', *sys.argv[1:]])}")
 
 

@@ -13,6 +13,10 @@ Client -> server
   {"type": "more"}                  The next batch of ~10 of the current stream.
   {"type": "delete", "id": N}       Soft-delete image N (owner or staff).
   {"type": "restore", "id": N}      Bring a soft-deleted image N back (owner or staff).
+  {"type": "watch", "id": N}        Follow image N alone (the image page): answered by an "updated" message with
+                                    its META now, then one each time its labels or description change. Only an
+                                    image this client may see: otherwise not_found, as for an image that does
+                                    not exist. One image per connection; a new watch replaces the last.
   A delete or restore that succeeds has no reply of its own: like anyone else's, it reaches
   every client concerned, this one included, as "removed" or "added" below.
 
@@ -36,14 +40,14 @@ Server -> client
       the same cycle. A widened stream that one of them matches at the configured margin
       narrows back to it first (a new cycle), so M and widened may differ from the last batch's.
   {"type": "updated", "images": [META, ...]}
-      Live, no binary frame: images this client was sent (the last 5,000) whose labels or
+      Live, no binary frame: images this client was sent (the last 5,000) or watches whose labels or
       description changed since, as this client may still see them.
   {"type": "removed", "ids": [N, ...]}
       Live: images deleted, or made private by someone else, since, among those this client
       was sent (the last 5,000). An image made public reaches those who could not see it as "added".
   {"type": "error", "code": "bad_request" | "login_required" | "forbidden" | "not_found" | "rate_limited",
    "message": "...", "id": N}
-      "id" only for delete and restore; not_found also covers images this user may not
+      "id" only for delete, restore and watch; not_found also covers images this user may not
       see, such as someone else's deleted or private ones. Malformed input (not JSON, unknown type, hue out of
       range, id not an integer, more before subscribe) gets bad_request; the connection
       stays open and nothing changes.
@@ -57,8 +61,8 @@ message has a fixed cost in Channels, Daphne and autobahn.
 Anonymous clients may watch public images; delete and restore need a login.
 
 Limits and closing codes (gallery.websocket_guards): messages over 4,096 characters are bad_request;
-over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped,
-and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
+over SCROLLER_WS_MESSAGES_PER_SECOND a client gets one rate_limited error, its messages are dropped
+as Daphne reads them, and it is closed with 1008 if it keeps on. 4401: the user's session ended (logout, new password,
 deactivation). 1012: the channel layer came back after an outage; reconnect and subscribe again.
 """
 
@@ -169,12 +173,12 @@ def parse_request(text: str | None) -> dict:
             raise BadRequest(f"q must be a text of 1 to {MAX_QUERY_LENGTH} characters.")
         if (hue is not None or query is None) and (not _is_int(hue) or not 0 <= hue <= 359):
             raise BadRequest("hue must be an integer from 0 to 359.")
-    elif kind in ("delete", "restore"):
+    elif kind in ("delete", "restore", "watch"):
         image_id = request.get("id")
         if not _is_int(image_id) or not 1 <= image_id <= MAX_IMAGE_ID:
             raise BadRequest("id must be a positive integer image id.")
     elif kind != "more":
-        raise BadRequest("type must be one of subscribe, more, delete, restore.")
+        raise BadRequest("type must be one of subscribe, more, delete, restore, watch.")
     return request
 
 
@@ -253,13 +257,13 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
 
     async def websocket_connect(self, message: dict) -> None:
         self.groups = sessions.connection_groups(user=self.scope["user"], shared=GALLERY_GROUP)
-        self.rate = limits.message_rate()
         await super().websocket_connect(message)
 
     async def connect(self) -> None:
         self.user: Viewer = self.scope["user"]
         self.stream: Stream | None = None
         self.reading_ahead: asyncio.Future | None = None
+        self.watched: int | None = None
         ensure_relay()
         await self.accept()
         authenticated = self.user.is_authenticated
@@ -275,8 +279,6 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
         await self.settle()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not await self.within_rate():
-            return
         try:
             request = parse_request(text_data)
         except BadRequest as error:
@@ -298,20 +300,10 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
                 await self.send_error(code="bad_request", message="Subscribe to a hue or a search first.")
                 return
             await self.send_batch(self.stream, size=realtime.NEXT_BATCH_SIZE)
+        elif kind == "watch":
+            await self.watch(image_id=request["id"])
         else:
             await self.change_image(action=kind, image_id=request["id"])
-
-    async def within_rate(self) -> bool:
-        """Whether to handle this message: over the rate it is dropped unread, and a client that keeps on is closed."""
-        verdict = self.rate.judge()
-        if verdict is limits.Verdict.WARN:
-            await self.send_error(
-                code="rate_limited",
-                message=f"Too many messages: at most {self.rate.per_second:g} a second. Slow down or be disconnected.",
-            )
-        elif verdict is limits.Verdict.CLOSE:
-            await self.close(code=limits.POLICY_VIOLATION)
-        return verdict is limits.Verdict.ADMIT
 
     async def send_batch(self, stream: Stream, *, size: int) -> None:
         await self.take_read_ahead(stream, wait=not stream.can_serve(size=size))
@@ -356,6 +348,15 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
                 code="forbidden", message=f"Only the owner or staff may {action} this image.", image_id=image_id
             )
 
+    async def watch(self, *, image_id: int) -> None:
+        metas = await load_updated(viewer=self.user, image_ids=[image_id])
+        if not metas:
+            self.watched = None
+            await self.send_error(code="not_found", message="No such image.", image_id=image_id)
+            return
+        self.watched = image_id
+        await self.send_json({"type": "updated", "images": metas})
+
     async def session_ended(self, event: dict) -> None:
         await self.close(code=sessions.SESSION_ENDED)
 
@@ -397,6 +398,10 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             await self.send_json({"type": "removed", "ids": image_ids})
 
     async def images_updated(self, event: dict) -> None:
+        if self.watched in event["ids"]:
+            metas = await load_updated(viewer=self.user, image_ids=[self.watched])
+            if metas:
+                await self.send_json({"type": "updated", "images": metas})
         if self.stream is None:
             return
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])

@@ -491,5 +491,6 @@ def image_page(request: HttpRequest, image_id: int) -> HttpResponse:
         "mosaic_cells": mosaic.DEFAULT_COLUMNS * mosaic.default_rows(image),
         "page_url": request.build_absolute_uri(),
         "display_absolute_url": request.build_absolute_uri(image_url("api-image-display", image_id=image.pk)),
+        "websocket_path": SCROLLER_WEBSOCKET_PATH,
     }
     return render(request, "gallery/image.html", context)

@@ -3,6 +3,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from scroller.profiling import profile_if_asked
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
 # Django must be set up before anything imports models: the consumers do.
 django_asgi_app = get_asgi_application()
@@ -10,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from gallery.websocket_guards.daphne_rate import limit_messages_as_read  # noqa: E402
 from scroller.daphne_bodies import stream_request_bodies  # noqa: E402
 from scroller.origins import SiteOriginValidator  # noqa: E402
 from scroller.routing import websocket_urlpatterns  # noqa: E402
@@ -29,6 +32,8 @@ def skip_twisted_form_parsing() -> None:
 
 skip_twisted_form_parsing()
 stream_request_bodies()
+limit_messages_as_read()
+profile_if_asked()
 
 application = ProtocolTypeRouter(
     {

@@ -6,7 +6,9 @@ This supervisor binds the listening socket once and starts N `daphne --fd` child
 all accept from it: the kernel hands each new connection to whichever child accepts first,
 which is the least busy one, with no proxy hop in between and no port per process. A child
 that dies is started again (its websocket clients reconnect, and are accepted by the
-others meanwhile); SIGTERM or SIGINT stops every child and then the supervisor.
+others meanwhile); SIGTERM or SIGINT stops every child and then the supervisor. A child still
+running --grace-seconds after its SIGTERM is killed, and a child whose supervisor dies
+(even by SIGKILL) is killed by the kernel: no Daphne process outlives the supervisor.
 
 The children share their state through MariaDB and Redis, so DATABASE_URL and REDIS_URL
 must be set: with SQLite's single file or the in-memory channel layer, live events would
@@ -14,6 +16,8 @@ never leave the process that made them.
 """
 
 import argparse
+import ctypes
+import functools
 import os
 import signal
 import socket
@@ -26,6 +30,10 @@ from types import FrameType
 DAPHNE = str(Path(sys.executable).with_name("daphne"))
 # A child that keeps dying at start-up (a bad setting, a missing migration) is restarted at most this often.
 RESTART_DELAY_SECONDS = 1.0
+# Daphne stops in a second or two after SIGTERM; one stuck in a request or a database call gets this long.
+GRACE_SECONDS = 20.0
+PR_SET_PDEATHSIG = 1
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,6 +44,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--application", default="scroller.asgi:application")
     parser.add_argument(
         "--proxy-headers", action="store_true", help="trust X-Forwarded-For from a reverse proxy in front"
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=GRACE_SECONDS,
+        help=f"how long a child may take to stop after SIGTERM before it is killed (default {GRACE_SECONDS:g})",
     )
     return parser.parse_args(argv)
 
@@ -53,24 +67,54 @@ def missing_shared_services(environ: dict[str, str]) -> list[str]:
     return [name for name in ("DATABASE_URL", "REDIS_URL") if not environ.get(name)]
 
 
+def daphne_command(*, listener: socket.socket, application: str, proxy_headers: bool) -> list[str]:
+    return [DAPHNE, "--fd", str(listener.fileno()), *(["--proxy-headers"] if proxy_headers else []), application]
+
+
+def die_with_parent(parent: int) -> None:
+    """Runs in each child before it executes: the kernel kills it when the supervisor dies, however it dies."""
+    if LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        # The supervisor died before the request took effect.
+        os._exit(1)
+
+
 class Supervisor:
-    def __init__(self, *, listener: socket.socket, processes: int, application: str, proxy_headers: bool) -> None:
+    def __init__(self, *, command: list[str], listener: socket.socket, processes: int, grace_seconds: float) -> None:
+        self.command = command
         self.listener = listener
         self.processes = processes
-        self.command = [DAPHNE, "--fd", str(listener.fileno()), *(["--proxy-headers"] if proxy_headers else [])]
-        self.command.append(application)
+        self.grace_seconds = grace_seconds
         self.children: dict[int, subprocess.Popen] = {}
         self.stopping = False
 
     def start_child(self) -> None:
-        child = subprocess.Popen(self.command, pass_fds=(self.listener.fileno(),))
+        child = subprocess.Popen(
+            self.command,
+            pass_fds=(self.listener.fileno(),),
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+        )
         self.children[child.pid] = child
         print(f"serve: started Daphne process {child.pid}", file=sys.stderr, flush=True)
 
     def stop(self, signum: int, _frame: FrameType | None) -> None:
+        if self.stopping:
+            return
         self.stopping = True
         for child in self.children.values():
             child.send_signal(signal.SIGTERM)
+        signal.signal(signal.SIGALRM, self.kill_remaining)
+        signal.setitimer(signal.ITIMER_REAL, self.grace_seconds)
+
+    def kill_remaining(self, signum: int, _frame: FrameType | None) -> None:
+        for pid, child in self.children.items():
+            print(
+                f"serve: process {pid} still running {self.grace_seconds:g} s after SIGTERM: killing it",
+                file=sys.stderr,
+                flush=True,
+            )
+            child.kill()
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
@@ -111,7 +155,10 @@ def main(argv: list[str]) -> int:
         flush=True,
     )
     supervisor = Supervisor(
-        listener=listener, processes=args.processes, application=args.application, proxy_headers=args.proxy_headers
+        command=daphne_command(listener=listener, application=args.application, proxy_headers=args.proxy_headers),
+        listener=listener,
+        processes=args.processes,
+        grace_seconds=args.grace_seconds,
     )
     return supervisor.run()
 

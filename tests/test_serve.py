@@ -13,6 +13,7 @@ import requests
 from tests.processes import (
     ROOT,
     START_TIMEOUT_SECONDS,
+    daphne_children,
     free_port,
     healthy,
     serve_processes,
@@ -21,6 +22,11 @@ from tests.processes import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# A child that ignores SIGTERM, as a Daphne stuck in a request would; it says when it is ready to.
+STUBBORN_CHILD = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(600)"
+)
 
 
 @pytest.fixture
@@ -69,3 +75,59 @@ def test_serving_several_processes_without_mariadb_and_redis_is_refused():
 
     assert refused.returncode == 2
     assert "set DATABASE_URL and REDIS_URL" in refused.stderr
+
+
+@pytest.fixture
+def stubborn_supervisor() -> Iterator[subprocess.Popen]:
+    """The real supervisor in a process of its own, with two real children that ignore SIGTERM; yields once both are ready."""
+    script = (
+        "import sys\n"
+        "from scroller.serve import Supervisor, bind\n"
+        "supervisor = Supervisor(command=[sys.executable, '-c', sys.argv[1]], listener=bind(host='127.0.0.1', port=0),"
+        " processes=2, grace_seconds=1.0)\n"
+        "sys.exit(supervisor.run())\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, STUBBORN_CHILD],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert [process.stdout.readline() for _ in range(2)] == ["ready\n"] * 2
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def running(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for a reaper that PID 1 of a container may never be does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_child_still_running_after_the_grace_period_is_killed(stubborn_supervisor):
+    children = daphne_children(stubborn_supervisor)
+
+    stubborn_supervisor.send_signal(signal.SIGTERM)
+
+    assert stubborn_supervisor.wait(timeout=30) == 0
+    assert not any(running(pid) for pid in children)
+    assert stubborn_supervisor.stderr is not None
+    assert stubborn_supervisor.stderr.read().count("still running 1 s after SIGTERM: killing it") == 2
+
+
+def test_children_do_not_outlive_a_supervisor_killed_outright(stubborn_supervisor):
+    children = daphne_children(stubborn_supervisor)
+
+    stubborn_supervisor.kill()
+    stubborn_supervisor.wait()
+
+    wait_until(lambda: not any(running(pid) for pid in children), timeout=30)

@@ -3,9 +3,11 @@
 Client messages are a few dozen bytes (subscribe, more, delete, restore). A larger one is refused
 before it is parsed; a client that sends faster than the rate is told so (`rate_limited`) and its
 messages are dropped unread, and one that keeps on is disconnected, so that it cannot take the
-server's time from everyone else.
+server's time from everyone else. The rate is applied as Daphne reads the frames
+(gallery.websocket_guards.daphne_rate), before a message costs the application anything.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,8 +31,9 @@ class Verdict(Enum):
 class MessageRate:
     """A token bucket per connection: `per_second` messages on average, bursts of `burst`.
 
-    After the warning, `patience` more dropped messages close the connection; a client that slows
-    down below the rate starts over.
+    After the warning, `patience` more dropped messages close the connection. A client starts over
+    only once it has sent slowly enough for its whole burst to come back: a message admitted now and
+    then, as the bucket refills, does not excuse a flood.
     """
 
     per_second: float
@@ -49,14 +52,20 @@ class MessageRate:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
         self.updated = now
+        if self.tokens >= self.burst:
+            self.dropped = 0
         if self.tokens >= 1:
             self.tokens -= 1
-            self.dropped = 0
             return Verdict.ADMIT
         self.dropped += 1
         if self.dropped == 1:
             return Verdict.WARN
         return Verdict.CLOSE if self.dropped > self.patience else Verdict.DROP
+
+    def warning(self) -> str:
+        """The `rate_limited` error a client gets once it goes over the rate, as JSON text."""
+        message = f"Too many messages: at most {self.per_second:g} a second. Slow down or be disconnected."
+        return json.dumps({"type": "error", "code": "rate_limited", "message": message}, separators=(",", ":"))
 
 
 def message_rate() -> MessageRate:
