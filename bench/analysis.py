@@ -1,6 +1,6 @@
 """Benchmark of the per-file image pipeline (gallery.analysis), single process, native threads pinned.
 
-Make the photos first (../shared/bench-data/make_photos.py: 512 px JPEG crops of real photos):
+Make the photos first (bench/make_photos.py: 512 px JPEG crops of real photos):
 
     .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
     .venv/bin/python bench/analysis.py --photos /tmp/scroller-photos

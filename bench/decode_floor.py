@@ -19,7 +19,7 @@ def decode_floor_ms(photos: Path, *, count: int = 200) -> float:
     pin_native_threads()
     paths = sorted(path for path in photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[:count]
     if not paths:
-        raise SystemExit(f"no photos in {photos}: python ../shared/bench-data/make_photos.py {photos} --count 4000")
+        raise SystemExit(f"no photos in {photos}: .venv/bin/python bench/make_photos.py {photos} --count 4000")
     files = [path.read_bytes() for path in paths]
     decode_image(files[0], max_pixels=64_000_000)
     timings = []

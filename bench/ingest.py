@@ -180,7 +180,7 @@ def main() -> None:
     photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
     if not photos:
         raise SystemExit(
-            f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
+            f"no photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
         )
     sys.path.insert(0, str(ROOT))
     from bench.decode_floor import decode_floor_ms

@@ -1,7 +1,7 @@
 """Labels benchmark: the classifier's speed, and uploads with and without background labelling, each beside the floor.
 
-    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/labels.py --photos /tmp/photos
+    .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
+    .venv/bin/python bench/labels.py --photos /tmp/scroller-photos
 
 Three figures, each printed beside its ratio to a floor measured in the same run (the machine's
 speed moves 2-3x between days): the floor is a JPEG decode plus a 400 px thumbnail of the same
@@ -46,7 +46,7 @@ CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"))
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"))
     parser.add_argument("--limit", type=int, default=4000, help="at most this many photos")
     parser.add_argument("--sample", type=int, default=300, help="photos for the one-core timings")
     parser.add_argument(
@@ -180,7 +180,7 @@ def main() -> None:
     photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
     if not photos:
         raise SystemExit(
-            f"no photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
+            f"no photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
         )
     from gallery.colors import pin_native_threads
 

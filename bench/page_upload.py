@@ -1,7 +1,7 @@
 """The upload page measured in real Chromium: a 10,000-file folder dropped, and a refresh-and-resume.
 
-    python ../shared/bench-data/make_photos.py /tmp/photos --count 4000
-    .venv/bin/python bench/page_upload.py --photos /tmp/photos
+    .venv/bin/python bench/make_photos.py /tmp/scroller-photos --count 4000
+    .venv/bin/python bench/page_upload.py --photos /tmp/scroller-photos
 
 It makes a fresh MariaDB database (default scroller_bench_page_upload) and media folder, starts Daphne on it,
 logs Debian's Chromium (/usr/bin/chromium, driven by Playwright) in, and drags folders from disk onto the
@@ -77,7 +77,9 @@ JS_FLOOR = """() => {
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="4,000 photos (make_photos.py)")
+    parser.add_argument(
+        "--photos", type=Path, default=Path("/tmp/scroller-photos"), help="4,000 photos (make_photos.py)"
+    )
     parser.add_argument("--files", type=int, default=10_000, help="generated JPEGs in the big drop")
     parser.add_argument("--database", default="scroller_bench_page_upload", help="MariaDB database, made anew")
     parser.add_argument("--port", type=int, default=8766)
@@ -304,7 +306,7 @@ def main() -> None:
     photos = sorted(args.photos.glob("*.jpg"))[:4000]
     if len(photos) < 4000:
         raise SystemExit(
-            f"need 4000 photos in {args.photos}: python ../shared/bench-data/make_photos.py {args.photos} --count 4000"
+            f"need 4000 photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
         )
     work = Path(tempfile.mkdtemp(prefix="scroller-bench-page-", dir=args.photos.parent))
     media = tempfile.mkdtemp(prefix="scroller-bench-media-")

@@ -77,7 +77,7 @@ def floor_ms(photos: Path, *, count: int = 200) -> float:
     pin_native_threads()
     files = [path.read_bytes() for path in sorted(photos.glob("*.jpg"))[:count]]
     if not files:
-        raise SystemExit(f"no photos in {photos}: python ../shared/bench-data/make_photos.py {photos} --count 4000")
+        raise SystemExit(f"no photos in {photos}: .venv/bin/python bench/make_photos.py {photos} --count 4000")
     timings = []
     for data in files:
         started = time.perf_counter()
