@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from gallery import events, selectors
+from gallery import selectors
 from gallery.analysis import ImageAnalysis
 from gallery.models import DominantColor, Image, Visibility
 from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
 from gallery.purged import services as purged_services
+from gallery.realtime import events
 from gallery.search import services as search_services
 from gallery.storage import originals
 
@@ -172,7 +173,7 @@ def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
 
 
 def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
-    """The unsaved DominantColor rows of a saved image, all under one random shuffle key (see gallery.streams)."""
+    """The unsaved DominantColor rows of a saved image, all under one random shuffle key (see gallery.realtime.hue_stream)."""
     shuffle = secrets.randbits(32)
     return [
         DominantColor(

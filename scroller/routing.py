@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.consumers import ScrollerConsumer
+from gallery.realtime.consumer import ScrollerConsumer
 
 # Websocket routes cannot be reversed with {% url %}: the scroller page is given this path instead.
 SCROLLER_WEBSOCKET_PATH = "/ws/scroller/"

@@ -14,8 +14,8 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from gallery.events import GALLERY_GROUP
 from gallery.labels import selectors
+from gallery.realtime.events import GALLERY_GROUP
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from django.db import transaction
 from PIL import Image as PILImage
 
-from gallery import events
 from gallery.labels.classifier import get_classifier, open_for_labelling
 from gallery.models import Image
+from gallery.realtime import events
 from gallery.search import services as search_services
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The Stream interface the scroller consumer serves, and what all kinds of stream share.
 
 A stream decides which images one connection is shown next (the hue stream in
-gallery.streams, the search stream in gallery.search.stream). The consumer knows only
+gallery.realtime.hue_stream, the search stream in gallery.search.stream). The consumer knows only
 this interface: it asks for batches, lets the stream read ahead in another thread while
 the client looks at a batch, and asks whether a live event matches. What is the same for
 every kind lives here: loading images for sending (alive and visible, with their cards and
@@ -97,7 +97,7 @@ class Stream(Protocol):
         ...
 
     def matching_live(self, *, announced: list[dict]) -> list[int]:
-        """Ids among announced images (gallery.events format) that match this stream; visibility is checked by the caller."""
+        """Ids among announced images (gallery.realtime.events format) that match this stream; visibility is checked by the caller."""
         ...
 
     def mark_pushed(self, *, image_ids: set[int]) -> None:
@@ -106,7 +106,7 @@ class Stream(Protocol):
 
 
 def visible_announced(*, viewer: Viewer, announced: list[dict], published: bool = False) -> list[dict]:
-    """The announced images (gallery.events format) this viewer may see and should hear of.
+    """The announced images (gallery.realtime.events format) this viewer may see and should hear of.
 
     Images just made public (`published`) go only to viewers who could not see them before.
     """
@@ -120,7 +120,7 @@ def visible_announced(*, viewer: Viewer, announced: list[dict], published: bool 
 
 
 def hidden_from(stream: Stream, *, viewer: Viewer, hidden: list[dict]) -> list[int]:
-    """Ids of images just made private (gallery.events format) that this stream's client was sent and may no longer see."""
+    """Ids of images just made private (gallery.realtime.events format) that this stream's client was sent and may no longer see."""
     scope = ViewerScope.of(viewer)
     return [
         item["id"]

@@ -44,7 +44,7 @@ def index_images(*, images: Iterable[Image]) -> int:
 def reindex_images(*, image_ids: Iterable[int]) -> int:
     """Rewrite the index rows of these images from what is stored now (after a description or labels changed).
 
-    The writer then announces the change as `updated` (gallery.events), which is also what makes
+    The writer then announces the change as `updated` (gallery.realtime.events), which is also what makes
     search streams the images now match receive them live.
     """
     return index_images(images=Image.objects.filter(pk__in=list(image_ids)).only(*INDEXED_FIELDS))

@@ -1,6 +1,6 @@
 """The search stream: a scroller connection streaming the images that match a query, best first (reads only).
 
-It keeps the rules of the hue stream (gallery.streams): batches, never the same image twice
+It keeps the rules of the hue stream (gallery.realtime.hue_stream): batches, never the same image twice
 within a cycle, a new cycle (from the best match again) once every match was handed out, live
 uploads that match pushed to the client and not handed out again that cycle. Its walk is the
 ranked walk of gallery.search.selectors, read on incrementally, so a cycle never loads the

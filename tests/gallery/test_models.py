@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from gallery import streams
 from gallery.models import Image
+from gallery.realtime import hue_stream
 from gallery.realtime import stream as realtime
 from gallery.search.selectors import SearchFilters, search_page
 from gallery.search.services import reindex_images
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def streamed_ids(*, viewer) -> set[int]:
-    stream = streams.start_stream(hue=30)
+    stream = hue_stream.start_stream(hue=30)
     ids: set[int] = set()
     while images := stream.next_batch(viewer=viewer, size=realtime.NEXT_BATCH_SIZE):
         if stream.cycle:

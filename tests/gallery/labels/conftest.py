@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 # The websocket fixtures, for the `updated` event's test.
-from tests.gallery.test_consumers import channel_layer, connect, make  # noqa: F401
+from tests.gallery.realtime.test_consumer import channel_layer, connect, make  # noqa: F401
 
 PHOTOS = Path(__file__).resolve().parent / "photos"
 

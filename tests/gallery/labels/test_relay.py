@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from gallery import ingest
 from gallery.models import Image
 from tests.gallery.labels.conftest import photo_bytes
-from tests.gallery.test_consumers import ids_of, subscribe
+from tests.gallery.realtime.test_consumer import ids_of, subscribe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from gallery import ingest, services
 from gallery.models import Image
 from tests.gallery.labels.conftest import photo_bytes, run_worker
-from tests.gallery.test_consumers import ids_of, subscribe
+from tests.gallery.realtime.test_consumer import ids_of, subscribe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 

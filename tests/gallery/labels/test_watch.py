@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from gallery.labels.services import save_labels
 from gallery.models import Image
 from tests.gallery.labelled import TABBY, labels
-from tests.gallery.test_consumers import ids_of
+from tests.gallery.realtime.test_consumer import ids_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 

@@ -4,9 +4,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction
 
-from gallery import events, services
+from gallery import services
 from gallery.palette_search import stream as palette_stream
-from tests.gallery.test_consumers import WAIT, channel_layer, connect, ids_of, make, more, receive_images
+from gallery.realtime import events
+from tests.gallery.realtime.test_consumer import WAIT, channel_layer, connect, ids_of, make, more, receive_images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 

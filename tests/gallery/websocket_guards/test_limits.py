@@ -1,7 +1,7 @@
 import pytest
 
 from gallery.websocket_guards.limits import MAX_MESSAGE_CHARS
-from tests.gallery.test_consumers import WAIT
+from tests.gallery.realtime.test_consumer import WAIT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 

@@ -8,7 +8,7 @@ from django.test import Client
 from gallery.models import Image
 from gallery.websocket_guards.sessions import SESSION_ENDED
 from scroller.asgi import application
-from tests.gallery.test_consumers import WAIT
+from tests.gallery.realtime.test_consumer import WAIT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("channel_layer")]
 

@@ -13,10 +13,11 @@ from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 from django.test import Client
 
-from gallery import events, ingest, services
-from gallery.events import GALLERY_GROUP
+from gallery import ingest, services
 from gallery.labels.services import save_labels
 from gallery.models import Image
+from gallery.realtime import events
+from gallery.realtime.events import GALLERY_GROUP
 from scroller.asgi import application
 from tests.gallery.images import solid
 from tests.gallery.labelled import ESPRESSO, TABBY, labels

@@ -80,13 +80,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
 from accounts.users import Viewer
-from gallery import services, streams
-from gallery.events import GALLERY_GROUP
+from gallery import services
 from gallery.labels.relay import ensure_relay
 from gallery.models import Image
 from gallery.palette_search.query import PaletteQueryError, colors_from_message
 from gallery.palette_search.stream import start_palette_stream
+from gallery.realtime import hue_stream
 from gallery.realtime import stream as realtime
+from gallery.realtime.events import GALLERY_GROUP
 from gallery.realtime.stream import Stream, StreamedImage
 from gallery.search.stream import start_search_stream
 from gallery.serializers import card_to_dict
@@ -293,7 +294,7 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             elif request.get("q") is not None:
                 self.stream = await start_search(text=request["q"], viewer=self.user, hue=request.get("hue"), sent=sent)
             else:
-                self.stream = streams.start_stream(hue=request["hue"], sent=sent)
+                self.stream = hue_stream.start_stream(hue=request["hue"], sent=sent)
             await self.send_batch(self.stream, size=realtime.FIRST_BATCH_SIZE)
         elif kind == "more":
             if self.stream is None:

@@ -1,8 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from gallery import events
 from gallery.models import Image
+from gallery.realtime import events
 from tests.gallery import images as make
 
 pytestmark = pytest.mark.django_db(transaction=True)
