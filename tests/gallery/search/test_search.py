@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from gallery import services
-from gallery.models import Image, SearchTerm
+from gallery.models import Image, SearchPosting
 from gallery.search.services import reindex_images
 from tests.gallery.labelled import (
     BLUE,
@@ -139,7 +139,7 @@ def test_the_index_follows_labels_that_land_later_and_the_rebuild_command(client
     reindex_images(image_ids=[image.pk])
     assert found(client, "coffee") == [image.pk]
 
-    SearchTerm.objects.all().delete()
+    SearchPosting.objects.all().delete()
     call_command("rebuild_search_index", verbosity=0)
     assert found(client, "coffee") == [image.pk]
 
