@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts.users import Viewer
+from gallery.search.fields import ExactCharField
 
 
 class Visibility(models.TextChoices):
@@ -173,13 +174,11 @@ class DominantColor(models.Model):
 
 
 class SearchKeyword(models.Model):
-    """A word or phrase images are found by (gallery.search.terms), stored once: postings name it by its number.
-
-    Compared byte for byte (a binary collation on MariaDB), as terms are already in their normal form.
-    """
+    """A word or phrase images are found by (gallery.search.terms), stored once: postings name it by its number."""
 
     id = models.AutoField(primary_key=True)
-    text = models.CharField(max_length=100, unique=True)
+    # Byte for byte: terms are already in their normal form, and two that differ are two keywords.
+    text = ExactCharField(max_length=100, unique=True)
 
     def __str__(self) -> str:
         return self.text
@@ -193,14 +192,18 @@ class SearchPosting(models.Model):
     """
 
     # Keyed (keyword, weight, image): a keyword's images strongest first are one range of the table
-    # itself, which is all a search scans; the (image, keyword) index scores an image it met.
+    # itself, which is what a search scans. Whether an image it meets has another keyword of the query
+    # is a look-up in (keyword, image): within that keyword's own part of the index, a few pages that
+    # stay in memory, where an (image, keyword) index would need a page anywhere for every image met.
     pk = models.CompositePrimaryKey("keyword", "weight", "image")
-    keyword = models.ForeignKey(SearchKeyword, on_delete=models.PROTECT, related_name="+")
+    keyword = models.ForeignKey(SearchKeyword, on_delete=models.PROTECT, related_name="+", db_index=False)
     weight = models.PositiveSmallIntegerField(help_text="Out of 10000.")
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="search_postings")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="search_postings", db_index=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["image", "keyword"], name="search_posting_image_keyword")]
+        constraints = [models.UniqueConstraint(fields=["keyword", "image"], name="search_posting_keyword_image")]
+        # Rewriting an image's postings, and scoring the images of live events, find them by image.
+        indexes = [models.Index(fields=["image"], name="search_posting_image")]
 
     def __str__(self) -> str:
         return f"{self.keyword_id} ({self.weight})"

@@ -11,33 +11,42 @@ rewrites every image's postings by the new rules and drops them.
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def binary_keyword_collation(apps, schema_editor) -> None:
-    """Keywords are compared byte for byte: MariaDB's default collation would make "café" and "cafe" one keyword."""
-    if schema_editor.connection.vendor == "mysql":
-        schema_editor.execute(
-            "ALTER TABLE gallery_searchkeyword MODIFY text VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
-        )
+import gallery.search.fields
 
 
 def copy_terms_to_postings(apps, schema_editor) -> None:
+    # The new tables' foreign keys first: Django adds them at the end of the migration, and MariaDB adds
+    # one to a filled table by copying the whole table.
+    for statement in schema_editor.deferred_sql:
+        _execute(schema_editor, str(statement))
+    schema_editor.deferred_sql.clear()
     binary = " COLLATE utf8mb4_bin" if schema_editor.connection.vendor == "mysql" else ""
-    schema_editor.execute(
-        f"INSERT INTO gallery_searchkeyword (text) SELECT DISTINCT term{binary} FROM gallery_searchterm"
+    _execute(
+        schema_editor, f"INSERT INTO gallery_searchkeyword (text) SELECT DISTINCT term{binary} FROM gallery_searchterm"
     )
-    schema_editor.execute(
+    _execute(
+        schema_editor,
         "INSERT INTO gallery_searchposting (keyword_id, weight, image_id) "
-        f"SELECT k.id, t.weight, t.image_id FROM gallery_searchterm t "
-        f"INNER JOIN gallery_searchkeyword k ON k.text = t.term{binary}"
+        "SELECT k.id, t.weight, t.image_id FROM gallery_searchterm t "
+        f"INNER JOIN gallery_searchkeyword k ON k.text = t.term{binary} "
+        # In the new primary key's order: appending to the table, rather than inserting all over it, is far faster.
+        "ORDER BY k.id, t.weight, t.image_id",
     )
 
 
 def copy_postings_to_terms(apps, schema_editor) -> None:
-    schema_editor.execute(
+    _execute(
+        schema_editor,
         "INSERT INTO gallery_searchterm (image_id, term, weight) "
         "SELECT p.image_id, k.text, p.weight FROM gallery_searchposting p "
-        "INNER JOIN gallery_searchkeyword k ON k.id = p.keyword_id"
+        "INNER JOIN gallery_searchkeyword k ON k.id = p.keyword_id",
     )
+
+
+def _execute(schema_editor, sql: str) -> None:
+    # Through a cursor: the schema editor refuses DDL inside the migration's transaction on MariaDB.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -50,10 +59,9 @@ class Migration(migrations.Migration):
             name="SearchKeyword",
             fields=[
                 ("id", models.AutoField(primary_key=True, serialize=False)),
-                ("text", models.CharField(max_length=100, unique=True)),
+                ("text", gallery.search.fields.ExactCharField(max_length=100, unique=True)),
             ],
         ),
-        migrations.RunPython(binary_keyword_collation, migrations.RunPython.noop),
         migrations.CreateModel(
             name="SearchPosting",
             fields=[
@@ -67,20 +75,27 @@ class Migration(migrations.Migration):
                 (
                     "image",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="search_postings", to="gallery.image"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="search_postings",
+                        to="gallery.image",
                     ),
                 ),
                 (
                     "keyword",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="gallery.searchkeyword"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="gallery.searchkeyword",
                     ),
                 ),
             ],
             options={
                 "constraints": [
-                    models.UniqueConstraint(fields=("image", "keyword"), name="search_posting_image_keyword")
+                    models.UniqueConstraint(fields=("keyword", "image"), name="search_posting_keyword_image")
                 ],
+                "indexes": [models.Index(fields=["image"], name="search_posting_image")],
             },
         ),
         migrations.RunPython(copy_terms_to_postings, copy_postings_to_terms),

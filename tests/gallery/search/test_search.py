@@ -75,6 +75,14 @@ def test_words_of_the_description_and_the_file_name_are_found(client, make_found
     assert found(client, "tram 2019") == [named.pk]
 
 
+def test_words_that_differ_only_by_accent_or_case_are_different_words(client, make_found):
+    accented = make_found(description="Café de Flore")
+    plain = make_found(description="cafe racer")
+
+    assert found(client, "café") == [accented.pk]
+    assert found(client, "CAFE") == [plain.pk]
+
+
 def test_a_word_nothing_knows_matches_nothing_without_an_error(client, make_found):
     make_found(labelled=[(TABBY, 0.9)], description="a cat")
 
