@@ -38,6 +38,9 @@ FIRST_CHUNK = 100
 # up to MAX_CHUNK: the scan and its look-ups run in the database, so a large chunk costs no Python per posting.
 CHUNK_GROWTH = 4
 MAX_CHUNK = 25600
+# A query of several keywords counts their postings up to this many first: one that has fewer is read to its end
+# once that costs less than a round of reading them all.
+COUNT_LIMIT = 12800
 
 
 class Hit(NamedTuple):
@@ -63,9 +66,16 @@ class Scan:
     """How far the scan of one keyword's postings (strongest first) has got."""
 
     keyword_id: int
+    # How many postings the keyword has, counted up to COUNT_LIMIT (None: at least that many).
+    postings: int | None = None
+    examined: int = 0
     weight: int | None = None
     image_id: int | None = None
     exhausted: bool = False
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.postings is None else max(self.postings - self.examined, 0)
 
 
 @dataclass
@@ -109,12 +119,38 @@ class RankedWalk:
 
     def _read_round(self) -> None:
         keyword_ids = [scan.keyword_id for scan in self.scans]
-        for scan in self.scans:
-            for image_id, score in _scan_matches(scan, keyword_ids=keyword_ids, filters=self.filters, limit=self.chunk):
+        for scan, limit in self._round_plan():
+            for image_id, score in _scan_matches(scan, keyword_ids=keyword_ids, filters=self.filters, limit=limit):
                 if image_id not in self.seen:
                     self.seen.add(image_id)
                     heapq.heappush(self.ready, (-score, -image_id))
         self.chunk = min(self.chunk * CHUNK_GROWTH, MAX_CHUNK)
+
+    def _round_plan(self) -> list[tuple[Scan, int]]:
+        """Which scans read how far this round: a chunk each; but when the rarest keyword's remaining postings
+        are fewer than the round would read in all, only the rest of those (which meets every match, so the
+        longer lists need not be read at all)."""
+        if len(self.scans) > 1 and all(scan.postings is None and not scan.examined for scan in self.scans):
+            _count_postings(self.scans)
+        rarest = min(self.scans, key=lambda scan: COUNT_LIMIT if scan.remaining is None else scan.remaining)
+        if rarest.remaining is not None and rarest.remaining <= self.chunk * len(self.scans):
+            return [(rarest, rarest.remaining + 1)]
+        return [(scan, self.chunk) for scan in self.scans]
+
+
+def _count_postings(scans: list[Scan]) -> None:
+    """Count each scan's postings, up to COUNT_LIMIT: a range of the primary key each, in one statement."""
+    table = connection.ops.quote_name(SearchPosting._meta.db_table)
+    counted = " UNION ALL ".join(
+        f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE keyword_id = %s LIMIT %s) c{index}"
+        for index in range(len(scans))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(counted, [value for scan in scans for value in (scan.keyword_id, scan.keyword_id, COUNT_LIMIT)])
+        counts = dict(cursor.fetchall())
+    for scan in scans:
+        count = counts[scan.keyword_id]
+        scan.postings = count if count < COUNT_LIMIT else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +253,7 @@ def _scan_matches(scan: Scan, *, keyword_ids: list[int], filters: SearchFilters,
         rows = cursor.fetchall()
     matches = [(image_id, score) for is_last, image_id, score in rows if not is_last]
     last = [(image_id, weight) for is_last, image_id, weight in rows if is_last]
+    scan.examined += limit
     if last:
         scan.image_id, scan.weight = last[0]
     else:
