@@ -1,8 +1,8 @@
 """Text search latency: p95 of two-word queries on MariaDB catalogues of different sizes, with the floor of the same run.
 
     .venv/bin/python bench/search.py \\
-        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_10k \\
-        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_100k
+        --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_10k \\
+        --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_100k
 
 Each catalogue is made by bench/seed_catalogue.py then bench/seed_labels.py. For each, in a
 process of its own, the same recipe picks two-word queries from the catalogue's own index
@@ -11,7 +11,8 @@ to warm the buffer pool, then times each as the API serves ?q= (gallery.search.s
 .search_images: the ranked first page of 50 for an anonymous visitor, with its image rows).
 The floor, measured in the same run: the median of a JPEG decode plus 400 px thumbnail on one
 core (gallery.analysis.decode_image over the first photos of --photos), and the median round
-trip of a primary-key SELECT on each catalogue. Figures are printed beside their ratio to the
+trip of a primary-key SELECT on each catalogue. Each line also gives the index's rows and size (data and
+indexes of gallery_searchposting and gallery_searchkeyword, from information_schema). Figures are printed beside their ratio to the
 decode floor, since this machine's speed moves 2-3x between days.
 """
 

@@ -1,6 +1,6 @@
 """Give every image of a seeded benchmark catalogue five labels, and build its search index, in bulk.
 
-    .venv/bin/python bench/seed_labels.py --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_100k
+    .venv/bin/python bench/seed_labels.py --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_100k
 
 Run after bench/seed_catalogue.py. The labels are drawn as a classifier's top five would be:
 1000 classes, like ImageNet's leaf nouns of WordNet under animal, plant, food, natural object
