@@ -1,8 +1,8 @@
 """Text search latency: p95 of two-word queries on MariaDB catalogues of different sizes, with the floor of the same run.
 
     .venv/bin/python bench/search.py \\
-        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_10k \\
-        --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_100k
+        --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_10k \\
+        --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_100k
 
 Each catalogue is made by bench/seed_catalogue.py then bench/seed_labels.py. For each, in a
 process of its own, the same recipe picks two-word queries from the catalogue's own index
@@ -11,7 +11,8 @@ to warm the buffer pool, then times each as the API serves ?q= (gallery.search.s
 .search_images: the ranked first page of 50 for an anonymous visitor, with its image rows).
 The floor, measured in the same run: the median of a JPEG decode plus 400 px thumbnail on one
 core (gallery.analysis.decode_image over the first photos of --photos), and the median round
-trip of a primary-key SELECT on each catalogue. Figures are printed beside their ratio to the
+trip of a primary-key SELECT on each catalogue. Each line also gives the index's rows and size (data and
+indexes of gallery_searchposting and gallery_searchkeyword, from information_schema). Figures are printed beside their ratio to the
 decode floor, since this machine's speed moves 2-3x between days.
 """
 
@@ -77,10 +78,13 @@ def pick_queries(*, count: int, seed: int) -> list[str]:
         cursor.execute("SELECT COUNT(*) FROM gallery_image")
         (images,) = cursor.fetchone()
         cursor.execute(
-            "SELECT term FROM gallery_searchterm GROUP BY term HAVING COUNT(*) BETWEEN %s AND %s ORDER BY term",
+            "SELECT k.text FROM gallery_searchposting p INNER JOIN gallery_searchkeyword k ON k.id = p.keyword_id "
+            "GROUP BY k.text HAVING COUNT(*) BETWEEN %s AND %s",
             [images * 0.01, images * 0.3],
         )
-        terms = [term for (term,) in cursor.fetchall()]
+        # Sorted here, not by the database's collation, so that the same catalogue gives the same queries
+        # whatever the column's collation.
+        terms = sorted(term for (term,) in cursor.fetchall())
     things = [term for term in terms if term not in COLOR_WORDS and not term.startswith(("light ", "dark "))]
     colors = [term for term in terms if term in COLOR_WORDS]
     rng = random.Random(seed)
@@ -116,8 +120,13 @@ def measure_one(*, database_url: str, count: int, seed: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM gallery_image")
         (images,) = cursor.fetchone()
-        cursor.execute("SELECT COUNT(*) FROM gallery_searchterm")
+        cursor.execute("SELECT COUNT(*) FROM gallery_searchposting")
         (rows,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT SUM(data_length + index_length) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name IN ('gallery_searchposting', 'gallery_searchkeyword')"
+        )
+        (index_bytes,) = cursor.fetchone()
         rng = random.Random(seed)
         point = []
         for _ in range(300):
@@ -128,6 +137,7 @@ def measure_one(*, database_url: str, count: int, seed: int) -> dict:
     return {
         "images": images,
         "index_rows": rows,
+        "index_mb": int(index_bytes) / 1e6,
         "queries": len(queries),
         "examples": queries[:4],
         "full_pages": sum(1 for count in hits if count == PAGE),
@@ -159,7 +169,7 @@ def main() -> None:
     print(f"floor: JPEG decode + 400 px thumbnail, one core, median {floor:.2f} ms")
     for result in results:
         print(
-            f"{result['images']:>9,} images ({result['index_rows']:,} index rows): {result['queries']} two-word queries, "
+            f"{result['images']:>9,} images ({result['index_rows']:,} index rows, {result['index_mb']:.0f} MB): {result['queries']} two-word queries, "
             f"first page of {PAGE}: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms ({result['p95'] / floor:.2f}x floor), "
             f"p99 {result['p99']:.1f} ms; {result['full_pages']} full pages, {result['empty']} empty; "
             f"primary-key SELECT round trip {result['point_select_ms']:.2f} ms; e.g. {result['examples']}"

@@ -1,6 +1,6 @@
 """Give every image of a seeded benchmark catalogue five labels, and build its search index, in bulk.
 
-    .venv/bin/python bench/seed_labels.py --database-url mysql://root@127.0.0.1:3306/scroller_bench_search_100k
+    .venv/bin/python bench/seed_labels.py --database-url mysql://root@127.0.0.1:3306/scroller_search_bench_100k
 
 Run after bench/seed_catalogue.py. The labels are drawn as a classifier's top five would be:
 1000 classes, like ImageNet's leaf nouns of WordNet under animal, plant, food, natural object
@@ -8,8 +8,9 @@ and artifact (sampled from Debian's wordnet-base with a fixed seed, so every cat
 gets the same classes); a few classes far more common than the rest; the first label at
 30-95 % and the others, often its siblings in WordNet, sharing what is left. Each image's
 index rows are made by the app's own gallery.search.terms (labels widened with WordNet,
-file name, palette colours) and loaded with LOAD DATA LOCAL INFILE; the labels land in
-Image.labels. Replaces whatever labels and index the catalogue had.
+file name, palette colours), their keywords numbered by gallery.search.services.keyword_ids_for,
+and loaded with LOAD DATA LOCAL INFILE; the labels land in Image.labels. Replaces whatever labels
+and index the catalogue had.
 """
 
 import argparse
@@ -95,6 +96,7 @@ def main() -> None:
     setup_django(args.database_url)
     from django.conf import settings
 
+    from gallery.search.services import keyword_ids_for
     from gallery.search.terms import image_terms
 
     rng = np.random.default_rng(args.seed)
@@ -107,7 +109,7 @@ def main() -> None:
     popularity /= popularity.sum()
     connection = raw_connection(args.database_url)
     cursor = connection.cursor()
-    cursor.execute("TRUNCATE gallery_searchterm")
+    cursor.execute("TRUNCATE gallery_searchposting")
     cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
     cursor.execute("CREATE TEMPORARY TABLE bench_labels (id BIGINT PRIMARY KEY, labels LONGTEXT)")
     rows = 0
@@ -123,27 +125,32 @@ def main() -> None:
             if not images:
                 break
             last_id = images[-1][0]
-            with terms_path.open("w") as terms_out, labels_path.open("w") as labels_out:
+            terms_by_image = {}
+            with labels_path.open("w") as labels_out:
                 for image_id, original_name, palette in images:
                     labels = draw_labels(rng, classes, siblings=siblings, popularity=popularity)
                     labels_out.write(f"{image_id}\t{json.dumps(labels)}\n")
-                    for term, weight in image_terms(
+                    terms_by_image[image_id] = image_terms(
                         original_name=original_name,
                         description="",
                         labels=labels,
                         palette=json.loads(palette),
                         min_share=settings.SCROLLER_MIN_MATCH_SHARE,
-                    ).items():
-                        terms_out.write(f"{image_id}\t{term}\t{weight}\n")
+                    )
+            keyword_ids = keyword_ids_for(texts={text for terms in terms_by_image.values() for text in terms})
+            with terms_path.open("w") as terms_out:
+                for image_id, terms in terms_by_image.items():
+                    for text, weight in terms.items():
+                        terms_out.write(f"{keyword_ids[text]}\t{weight}\t{image_id}\n")
                         rows += 1
             cursor.execute(
-                f"LOAD DATA LOCAL INFILE '{terms_path}' INTO TABLE gallery_searchterm (image_id, term, weight)"
+                f"LOAD DATA LOCAL INFILE '{terms_path}' INTO TABLE gallery_searchposting (keyword_id, weight, image_id)"
             )
             cursor.execute("TRUNCATE bench_labels")
             cursor.execute(f"LOAD DATA LOCAL INFILE '{labels_path}' INTO TABLE bench_labels (id, labels)")
             cursor.execute("UPDATE gallery_image i JOIN bench_labels b ON b.id = i.id SET i.labels = b.labels")
             print(f"  {last_id:,} images, {rows:,} index rows, {time.perf_counter() - started:.0f} s", flush=True)
-    cursor.execute("ANALYZE TABLE gallery_searchterm")
+    cursor.execute("ANALYZE TABLE gallery_searchkeyword, gallery_searchposting")
     cursor.fetchall()
     print(
         f"done: {rows:,} index rows ({rows / max(last_id, 1):.0f} per image) in {time.perf_counter() - started:.0f} s"

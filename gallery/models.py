@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts.users import Viewer
+from gallery.search.fields import ExactCharField
 
 
 class Visibility(models.TextChoices):
@@ -172,22 +173,37 @@ class DominantColor(models.Model):
         return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
 
 
-class SearchTerm(models.Model):
-    """One word or phrase an image is found by, with how strongly (gallery.search.terms): the text search index.
+class SearchKeyword(models.Model):
+    """A word or phrase images are found by (gallery.search.terms), stored once: postings name it by its number."""
+
+    id = models.AutoField(primary_key=True)
+    # Byte for byte: terms are already in their normal form, and two that differ are two keywords.
+    text = ExactCharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SearchPosting(models.Model):
+    """That an image is found by a keyword, and how strongly (out of 10000): the text search index.
 
     It holds no copy of an image's visibility or deletion: searches join the image's
     image_stream_filter entry, so those can never be stale here.
     """
 
-    # Keyed by (image, term): scoring the images a search met reads all their terms in one range of the table itself.
-    pk = models.CompositePrimaryKey("image", "term")
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="search_terms")
-    term = models.CharField(max_length=100)
+    # Keyed (keyword, weight, image): a keyword's images strongest first are one range of the table
+    # itself, which is what a search scans. Whether an image it meets has another keyword of the query
+    # is a look-up in (keyword, image): within that keyword's own part of the index, a few pages that
+    # stay in memory, where an (image, keyword) index would need a page anywhere for every image met.
+    pk = models.CompositePrimaryKey("keyword", "weight", "image")
+    keyword = models.ForeignKey(SearchKeyword, on_delete=models.PROTECT, related_name="+", db_index=False)
     weight = models.PositiveSmallIntegerField(help_text="Out of 10000.")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="search_postings", db_index=False)
 
     class Meta:
-        # A term's images strongest first: what a search reads, from the index alone.
-        indexes = [models.Index(fields=["term", "weight", "image"], name="search_term_ranked")]
+        constraints = [models.UniqueConstraint(fields=["keyword", "image"], name="search_posting_keyword_image")]
+        # Rewriting an image's postings, and scoring the images of live events, find them by image.
+        indexes = [models.Index(fields=["image"], name="search_posting_image")]
 
     def __str__(self) -> str:
-        return f"{self.term} ({self.weight})"
+        return f"{self.keyword_id} ({self.weight})"

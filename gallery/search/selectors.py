@@ -2,13 +2,14 @@
 
 An image matches when it has every term of the query (gallery.search.terms.query_terms);
 its score is the sum of those terms' weights. Ranking reads the index with Fagin's threshold
-algorithm rather than scoring every match: each term's postings are read strongest first, in
-chunks (one range scan of search_term_ranked per term, joined to image_stream_filter for
-"alive and visible to the viewer", so it touches no table rows); every image met is scored
-whole at once by its (image, term) primary key; an image is handed out as soon as no image
-not yet met can beat it (its score is above the sum of the weights each term's scan has
-reached). So a query reads about as many postings as it hands out, whatever the size of
-the catalogue, instead of every posting of its terms.
+algorithm rather than scoring every match: each keyword's postings are scanned strongest first,
+in chunks, as one range of the posting table's primary key (keyword, weight, image); the same
+statement keeps the postings of the chunk whose image has every other keyword too (a look-up in
+the (image, keyword) index each, which also gives the image's whole score) and that the viewer
+may see (image_stream_filter, so it touches no image rows). An image is handed out as soon as no
+image not yet met can beat it: its score is above the sum of the weights each scan has reached.
+So a query reads about as many postings as it hands out when its keywords go together, and at
+most its rarest keyword's postings (times the number of keywords) when they do not.
 
 Order: score descending, then image id descending, a total order, so that a page can
 continue strictly after the last hit of the previous one (SearchCursor).
@@ -18,22 +19,28 @@ from __future__ import annotations
 
 import functools
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
 
-from gallery.models import DominantColor, Image, SearchTerm, ViewerScope
+from gallery.models import DominantColor, Image, SearchKeyword, SearchPosting, ViewerScope
 from gallery.realtime.stream import placeholders
 from gallery.search.terms import WEIGHT_SCALE, query_terms
 from gallery.selectors import hue_ranges, matching_colors
 
-# Postings read per term in the first round: a page of 50 and one more, with room for images only one term has.
-FIRST_CHUNK = 80
-# Each round reads CHUNK_GROWTH times more than the last (fewer round trips for queries that must read deep), up to MAX_CHUNK.
+# Postings scanned per keyword in the first round: a page of 50 and one more, with room for images that lack
+# another keyword.
+FIRST_CHUNK = 100
+# Each round scans CHUNK_GROWTH times more than the last (fewer round trips for queries that must read deep),
+# up to MAX_CHUNK: the scan and its look-ups run in the database, so a large chunk costs no Python per posting.
 CHUNK_GROWTH = 4
-MAX_CHUNK = 8000
+MAX_CHUNK = 25600
+# A query of several keywords counts their postings up to this many first: one that has fewer is read to its end
+# once that costs less than a round of reading them all.
+COUNT_LIMIT = 12800
 
 
 class Hit(NamedTuple):
@@ -55,13 +62,20 @@ class SearchFilters:
 
 
 @dataclass
-class Postings:
-    """How far the scan of one term's postings (strongest first) has got."""
+class Scan:
+    """How far the scan of one keyword's postings (strongest first) has got."""
 
-    term: str
+    keyword_id: int
+    # How many postings the keyword has, counted up to COUNT_LIMIT (None: at least that many).
+    postings: int | None = None
+    examined: int = 0
     weight: int | None = None
     image_id: int | None = None
     exhausted: bool = False
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.postings is None else max(self.postings - self.examined, 0)
 
 
 @dataclass
@@ -70,15 +84,12 @@ class RankedWalk:
 
     terms: tuple[str, ...]
     filters: SearchFilters
-    postings: list[Postings] = field(default_factory=list)
+    # One per keyword of the query; none when a term is no keyword at all (then nothing matches).
+    scans: list[Scan] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     # Scored hits not handed out yet, as (-score, -image_id): a heap in rank order.
     ready: list[tuple[int, int]] = field(default_factory=list)
     chunk: int = FIRST_CHUNK
-
-    def __post_init__(self) -> None:
-        if not self.postings:
-            self.postings = [Postings(term=term) for term in self.terms]
 
     @property
     def finished(self) -> bool:
@@ -97,30 +108,49 @@ class RankedWalk:
         return hits
 
     def _all_met(self) -> bool:
-        """Whether every matching image was met: an image must be in every term's postings, so one term read to its end is enough."""
-        return not self.terms or any(postings.exhausted for postings in self.postings)
+        """Whether every matching image was met: an image must be in every keyword's postings, so one scan to its end is enough."""
+        return not self.scans or any(scan.exhausted for scan in self.scans)
 
     def _threshold(self) -> int | None:
         """The best score an image not met yet could have; None when there is none left."""
         if self._all_met():
             return None
-        if any(postings.weight is None for postings in self.postings):
-            return WEIGHT_SCALE * len(self.terms) + 1
-        return sum(postings.weight or 0 for postings in self.postings)
+        return sum(WEIGHT_SCALE if scan.weight is None else scan.weight for scan in self.scans)
 
     def _read_round(self) -> None:
-        met: set[int] = set()
-        for postings in self.postings:
-            rows = _read_postings(postings, filters=self.filters, limit=self.chunk)
-            if len(rows) < self.chunk:
-                postings.exhausted = True
-            if rows:
-                postings.image_id, postings.weight = rows[-1]
-            met.update(image_id for image_id, _ in rows if image_id not in self.seen)
-        self.seen |= met
-        for image_id, score in _scores(image_ids=met, terms=self.terms).items():
-            heapq.heappush(self.ready, (-score, -image_id))
+        keyword_ids = [scan.keyword_id for scan in self.scans]
+        for scan, limit in self._round_plan():
+            for image_id, score in _scan_matches(scan, keyword_ids=keyword_ids, filters=self.filters, limit=limit):
+                if image_id not in self.seen:
+                    self.seen.add(image_id)
+                    heapq.heappush(self.ready, (-score, -image_id))
         self.chunk = min(self.chunk * CHUNK_GROWTH, MAX_CHUNK)
+
+    def _round_plan(self) -> list[tuple[Scan, int]]:
+        """Which scans read how far this round: a chunk each; but when the rarest keyword's remaining postings
+        are fewer than the round would read in all, only the rest of those (which meets every match, so the
+        longer lists need not be read at all)."""
+        if len(self.scans) > 1 and all(scan.postings is None and not scan.examined for scan in self.scans):
+            _count_postings(self.scans)
+        rarest = min(self.scans, key=lambda scan: COUNT_LIMIT if scan.remaining is None else scan.remaining)
+        if rarest.remaining is not None and rarest.remaining <= self.chunk * len(self.scans):
+            return [(rarest, rarest.remaining + 1)]
+        return [(scan, self.chunk) for scan in self.scans]
+
+
+def _count_postings(scans: list[Scan]) -> None:
+    """Count each scan's postings, up to COUNT_LIMIT: a range of the primary key each, in one statement."""
+    table = connection.ops.quote_name(SearchPosting._meta.db_table)
+    counted = " UNION ALL ".join(
+        f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE keyword_id = %s LIMIT %s) c{index}"
+        for index in range(len(scans))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(counted, [value for scan in scans for value in (scan.keyword_id, scan.keyword_id, COUNT_LIMIT)])
+        counts = dict(cursor.fetchall())
+    for scan in scans:
+        count = counts[scan.keyword_id]
+        scan.postings = count if count < COUNT_LIMIT else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +187,15 @@ class SearchPage:
 
 
 def start_walk(*, text: str, filters: SearchFilters) -> RankedWalk:
-    return RankedWalk(terms=tuple(query_terms(text)), filters=filters)
+    terms = tuple(query_terms(text))
+    ids = keyword_ids(terms=terms)
+    scans = [Scan(keyword_id=ids[term]) for term in terms] if len(ids) == len(terms) else []
+    return RankedWalk(terms=terms, filters=filters, scans=scans)
+
+
+def keyword_ids(*, terms: Iterable[str]) -> dict[str, int]:
+    """The number of each of these terms that is a keyword of the index."""
+    return dict(SearchKeyword.objects.filter(text__in=list(terms)).values_list("text", "id"))
 
 
 def search_page(*, text: str, filters: SearchFilters, after: SearchCursor | None, limit: int) -> SearchPage:
@@ -176,73 +214,105 @@ def matching_image_ids(*, text: str, image_ids: list[int], hue: int | None = Non
     """Which of these images have every term of the query, and a colour near `hue` if given (for live events;
     visibility is the caller's)."""
     terms = query_terms(text)
-    if not terms or not image_ids:
+    ids = keyword_ids(terms=terms)
+    if not terms or len(ids) < len(terms) or not image_ids:
         return []
-    scores = _scores(image_ids=set(image_ids), terms=tuple(terms))
+    matching = _having_every_keyword(image_ids=image_ids, keyword_ids=list(ids.values()))
     if hue is not None:
-        near = set(matching_colors(hue=hue).filter(image_id__in=list(scores)).values_list("image_id", flat=True))
-        scores = {image_id: score for image_id, score in scores.items() if image_id in near}
-    return [image_id for image_id in image_ids if image_id in scores]
+        matching &= set(matching_colors(hue=hue).filter(image_id__in=matching).values_list("image_id", flat=True))
+    return [image_id for image_id in image_ids if image_id in matching]
 
 
-def _read_postings(postings: Postings, *, filters: SearchFilters, limit: int) -> list[tuple[int, int]]:
-    """(image_id, weight) of the next `limit` postings of a term past where its scan stands, of images the filters allow."""
-    visible_sql, visible_params = filters.scope.sql(alias="i")
+def _having_every_keyword(*, image_ids: list[int], keyword_ids: list[int]) -> set[int]:
+    table = connection.ops.quote_name(SearchPosting._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT image_id FROM {table} WHERE image_id IN ({placeholders(len(image_ids))}) "
+            f"AND keyword_id IN ({placeholders(len(keyword_ids))}) GROUP BY image_id HAVING COUNT(*) = %s",
+            [*image_ids, *keyword_ids, len(keyword_ids)],
+        )
+        return {image_id for (image_id,) in cursor.fetchall()}
+
+
+def _scan_matches(scan: Scan, *, keyword_ids: list[int], filters: SearchFilters, limit: int) -> list[tuple[int, int]]:
+    """(image_id, score) of the images among the next `limit` postings of the scan's keyword that have every
+    keyword and that the filters allow; moves the scan past those postings."""
+    others = [keyword_id for keyword_id in keyword_ids if keyword_id != scan.keyword_id]
+    position_sql, position_params = (
+        ("", []) if scan.weight is None else (_PAST_POSITION, [scan.weight, scan.weight, scan.image_id])
+    )
+    chunk_params = [scan.keyword_id, *position_params]
+    filter_sql, filter_params = _filter_sql(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _scan_sql(
+                vendor=connection.vendor, other_count=len(others), position=bool(position_sql), filters=filter_sql
+            ),
+            [*chunk_params, limit, *others, *filter_params, *chunk_params, limit - 1],
+        )
+        rows = cursor.fetchall()
+    matches = [(image_id, score) for is_last, image_id, score in rows if not is_last]
+    last = [(image_id, weight) for is_last, image_id, weight in rows if is_last]
+    scan.examined += limit
+    if last:
+        scan.image_id, scan.weight = last[0]
+    else:
+        scan.exhausted = True
+    return matches
+
+
+_PAST_POSITION = " AND (weight < %s OR (weight = %s AND image_id < %s))"
+
+
+def _filter_sql(filters: SearchFilters) -> tuple[str, list]:
+    """Conditions on the image `i` of a posting `p`: visible to the viewer, and the owner's and near the hue if asked."""
+    visible_sql, params = filters.scope.sql(alias="i")
     conditions = [visible_sql]
-    params: list = [postings.term]
-    if postings.weight is not None:
-        conditions.insert(0, " AND (t.weight < %s OR (t.weight = %s AND t.image_id < %s))")
-        params += [postings.weight, postings.weight, postings.image_id]
-    params += visible_params
     if filters.owner_id is not None:
         conditions.append(" AND i.owner_id = %s")
-        params.append(filters.owner_id)
+        params = [*params, filters.owner_id]
     if filters.hue is not None:
         ranges = hue_ranges(hue=filters.hue, margin=settings.SCROLLER_HUE_MARGIN)
         conditions.append(_hue_sql(len(ranges)))
-        params += [settings.SCROLLER_MIN_MATCH_SHARE, *(bound for hue_range in ranges for bound in hue_range)]
-    with connection.cursor() as cursor:
-        cursor.execute(_postings_sql(connection.vendor).format(conditions="".join(conditions)), [*params, limit])
-        return cursor.fetchall()
-
-
-def _scores(*, image_ids: set[int], terms: tuple[str, ...]) -> dict[int, int]:
-    """The score of each of these images that has every term: one query by the (image, term) primary key."""
-    if not image_ids:
-        return {}
-    table = connection.ops.quote_name(SearchTerm._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT image_id, weight FROM {table} WHERE image_id IN ({placeholders(len(image_ids))}) "
-            f"AND term IN ({placeholders(len(terms))})",
-            [*image_ids, *terms],
-        )
-        totals: dict[int, int] = {}
-        counts: dict[int, int] = {}
-        for image_id, weight in cursor.fetchall():
-            totals[image_id] = totals.get(image_id, 0) + weight
-            counts[image_id] = counts.get(image_id, 0) + 1
-    return {image_id: total for image_id, total in totals.items() if counts[image_id] == len(terms)}
+        params = [*params, settings.SCROLLER_MIN_MATCH_SHARE, *(bound for hue_range in ranges for bound in hue_range)]
+    return "".join(conditions), params
 
 
 @functools.cache
-def _postings_sql(vendor: str) -> str:
+def _scan_sql(*, vendor: str, other_count: int, position: bool, filters: str) -> str:
+    """The chunk's matches with their scores (is_last 0), then the chunk's last posting (is_last 1), if any."""
     quote = connection.ops.quote_name
-    # As in the hue stream: MariaDB would join by the primary key and read image rows, when
-    # image_stream_filter covers everything asked of them.
-    force_filter_index = " FORCE INDEX (image_stream_filter)" if vendor == "mysql" else ""
+    postings = quote(SearchPosting._meta.db_table)
+    chunk = (
+        f"SELECT image_id, weight FROM {postings} WHERE keyword_id = %s{_PAST_POSITION if position else ''} "
+        "ORDER BY weight DESC, image_id DESC"
+    )
+    # MariaDB is told the plan (the hue stream does the same): from the chunk, a look-up per posting in each
+    # other keyword's (keyword, image) range and in image_stream_filter. Left to itself it reads every
+    # posting of another keyword, or the image rows.
+    mysql = vendor == "mysql"
+    straight, probe_index, filter_index = (
+        ("STRAIGHT_JOIN ", " FORCE INDEX (search_posting_keyword_image)", " FORCE INDEX (image_stream_filter)")
+        if mysql
+        else ("", "", "")
+    )
+    joins = "".join(
+        f" INNER JOIN {postings} o{index}{probe_index} ON o{index}.image_id = p.image_id AND o{index}.keyword_id = %s"
+        for index in range(other_count)
+    )
+    score = "".join(f" + o{index}.weight" for index in range(other_count))
     return (
-        f"SELECT t.image_id, t.weight FROM {quote(SearchTerm._meta.db_table)} t "
-        f"INNER JOIN {quote(Image._meta.db_table)} i{force_filter_index} ON i.id = t.image_id "
-        "WHERE t.term = %s{conditions} AND i.deleted_at IS NULL "
-        "ORDER BY t.weight DESC, t.image_id DESC LIMIT %s"
+        f"SELECT {straight}0, p.image_id, p.weight{score} FROM ({chunk} LIMIT %s) p{joins} "
+        f"INNER JOIN {quote(Image._meta.db_table)} i{filter_index} ON i.id = p.image_id "
+        f"WHERE i.deleted_at IS NULL{filters} "
+        f"UNION ALL SELECT 1, last.image_id, last.weight FROM ({chunk} LIMIT 1 OFFSET %s) last"
     )
 
 
 def _hue_sql(range_count: int) -> str:
     table = connection.ops.quote_name(DominantColor._meta.db_table)
     in_window = " OR ".join(["c.hue BETWEEN %s AND %s"] * range_count)
-    return f" AND EXISTS (SELECT 1 FROM {table} c WHERE c.image_id = t.image_id AND c.share >= %s AND ({in_window}))"
+    return f" AND EXISTS (SELECT 1 FROM {table} c WHERE c.image_id = p.image_id AND c.share >= %s AND ({in_window}))"
 
 
 @dataclass(frozen=True, slots=True)

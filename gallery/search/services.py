@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.db import transaction
 
-from gallery.models import Image, SearchTerm
+from gallery.models import Image, SearchKeyword, SearchPosting
 from gallery.search.terms import image_terms
 
 INDEXED_FIELDS = ("id", "original_name", "description", "labels", "palette")
@@ -24,21 +24,46 @@ def index_images(*, images: Iterable[Image]) -> int:
     images = list(images)
     if not images:
         return 0
-    rows = [
-        SearchTerm(image_id=image.pk, term=term, weight=weight)
-        for image in images
-        for term, weight in image_terms(
+    weights_by_image = {
+        image.pk: image_terms(
             original_name=image.original_name,
             description=image.description,
             labels=image.labels,
             palette=image.palette,
             min_share=settings.SCROLLER_MIN_MATCH_SHARE,
-        ).items()
-    ]
+        )
+        for image in images
+    }
     with transaction.atomic():
-        SearchTerm.objects.filter(image_id__in=[image.pk for image in images]).delete()
-        SearchTerm.objects.bulk_create(rows, batch_size=2000)
+        keyword_ids = keyword_ids_for(texts={text for weights in weights_by_image.values() for text in weights})
+        rows = [
+            SearchPosting(image_id=image_id, keyword_id=keyword_ids[text], weight=weight)
+            for image_id, weights in weights_by_image.items()
+            for text, weight in weights.items()
+        ]
+        SearchPosting.objects.filter(image_id__in=list(weights_by_image)).delete()
+        SearchPosting.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def keyword_ids_for(*, texts: set[str]) -> dict[str, int]:
+    """The number of each of these keywords, adding those never seen before (concurrent writers may add the same)."""
+    known = _known_keyword_ids(texts)
+    missing = texts - known.keys()
+    if missing:
+        SearchKeyword.objects.bulk_create(
+            [SearchKeyword(text=text) for text in sorted(missing)], batch_size=1000, ignore_conflicts=True
+        )
+        known |= _known_keyword_ids(missing)
+    return known
+
+
+def _known_keyword_ids(texts: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ordered = sorted(texts)
+    for start in range(0, len(ordered), 1000):
+        found.update(SearchKeyword.objects.filter(text__in=ordered[start : start + 1000]).values_list("text", "id"))
+    return found
 
 
 def reindex_images(*, image_ids: Iterable[int]) -> int:

@@ -6,7 +6,8 @@ both sides), so "Cats" in a query meets "cat" from a label. An image's terms com
 * its labels and, through WordNet, each label's synonyms (distance 0) and broader terms
   (hypernyms, distance 1, 2, ...), weighted by the label's probability times
   BROADER_DECAY ** distance, summed over its labels (five dog breeds at 0.15 make it a
-  dog at 0.75), at most 1;
+  dog at 0.75), at most 1; except the broader terms too broad to tell images apart
+  (too_broad_synsets: "entity", "object", "whole", "artifact");
 * the words of its description, weighted DESCRIPTION_WEIGHT, and the phrases among them
   that WordNet knows ("tabby cat"), so that a phrase query finds them too;
 * the words and phrases of its file name, FILENAME_WEIGHT;
@@ -24,6 +25,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from gallery.search.wordnet import irregular_plurals, noun_lemmas, offset_of, wordnet
 
@@ -35,6 +37,10 @@ FILENAME_WEIGHT = 0.8
 MAX_TERM_LENGTH = 100
 # Broader terms of unlikely labels weigh less than this and are left out of the index.
 MIN_WEIGHT = 0.005
+# A broader term is left out when more than this share of the classifier's classes are kinds of it: it
+# would be on most images, where it ranks nothing and makes the index larger and its scans longer.
+MAX_BROAD_CLASS_SHARE = 0.5
+CLASSES_FILE = Path(__file__).resolve().parent.parent / "labels" / "imagenet_classes.tsv"
 # Longest phrase, in words, a query is matched against.
 MAX_PHRASE_WORDS = 3
 
@@ -168,11 +174,36 @@ def broader_terms(wnid: str) -> tuple[tuple[str, int], ...]:
     except (KeyError, ValueError):
         return ()
     distances: dict[str, int] = {}
+    too_broad = too_broad_synsets()
     for offset, distance in broader.items():
+        if offset in too_broad:
+            continue
         for lemma in database.synset(offset).lemmas:
             term = normal_phrase(lemma)
             distances[term] = min(distances.get(term, distance), distance)
     return tuple(distances.items())
+
+
+@functools.cache
+def too_broad_synsets() -> frozenset[int]:
+    """The WordNet synsets that more than MAX_BROAD_CLASS_SHARE of the classifier's classes are kinds of.
+
+    With ImageNet's classes: entity, physical entity, object, whole and artifact (52 %); animal (40 %) and
+    organism (41 %) stay, since they still tell a cat from a car.
+    """
+    database = wordnet()
+    if database is None:
+        return frozenset()
+    wnids = [
+        line.split("\t", 1)[0]
+        for line in CLASSES_FILE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    counts: dict[int, int] = defaultdict(int)
+    for wnid in wnids:
+        for offset in database.broader(offset_of(wnid), max_distance=100):
+            counts[offset] += 1
+    return frozenset(offset for offset, count in counts.items() if count > MAX_BROAD_CLASS_SHARE * len(wnids))
 
 
 @functools.cache

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from gallery import services
-from gallery.models import Image, SearchTerm
+from gallery.models import Image, SearchPosting
 from gallery.search.services import reindex_images
 from tests.gallery.labelled import (
     BLUE,
@@ -75,6 +75,14 @@ def test_words_of_the_description_and_the_file_name_are_found(client, make_found
     assert found(client, "tram 2019") == [named.pk]
 
 
+def test_words_that_differ_only_by_accent_or_case_are_different_words(client, make_found):
+    accented = make_found(description="Café de Flore")
+    plain = make_found(description="cafe racer")
+
+    assert found(client, "café") == [accented.pk]
+    assert found(client, "CAFE") == [plain.pk]
+
+
 def test_a_word_nothing_knows_matches_nothing_without_an_error(client, make_found):
     make_found(labelled=[(TABBY, 0.9)], description="a cat")
 
@@ -139,7 +147,7 @@ def test_the_index_follows_labels_that_land_later_and_the_rebuild_command(client
     reindex_images(image_ids=[image.pk])
     assert found(client, "coffee") == [image.pk]
 
-    SearchTerm.objects.all().delete()
+    SearchPosting.objects.all().delete()
     call_command("rebuild_search_index", verbosity=0)
     assert found(client, "coffee") == [image.pk]
 

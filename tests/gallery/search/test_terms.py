@@ -1,5 +1,5 @@
 from gallery.search import terms
-from tests.gallery.labelled import ESPRESSO, TABBY, labels
+from tests.gallery.labelled import ESPRESSO, SPORTS_CAR, TABBY, labels
 
 
 def test_plurals_and_case_are_undone_the_same_way_in_queries_and_texts():
@@ -39,3 +39,12 @@ def test_colors_are_named_with_their_shade_and_small_ones_are_left_out():
     assert terms.color_names(hue=30, saturation=0.8, value=0.4) == ("brown", "dark brown")
     assert terms.color_names(hue=None, saturation=0.0, value=0.1) == ("black",)
     assert terms.color_names(hue=175, saturation=0.7, value=0.7) == ("teal",)
+
+
+def test_the_broadest_wordnet_terms_are_left_out_and_the_discriminating_ones_kept():
+    cat = terms.label_terms(labels((TABBY, 0.8)))
+    car = terms.label_terms(labels((SPORTS_CAR, 0.8)))
+
+    assert {"animal", "organism", "cat"} <= cat.keys()
+    assert {"vehicle", "car"} <= car.keys()
+    assert not {"entity", "physical entity", "object", "whole", "artifact"} & (cat.keys() | car.keys())
