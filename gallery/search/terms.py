@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from gallery.search.loading import load_once
 from gallery.search.wordnet import irregular_plurals, noun_lemmas, offset_of, wordnet
 
 WEIGHT_SCALE = 10000
@@ -184,7 +185,7 @@ def broader_terms(wnid: str) -> tuple[tuple[str, int], ...]:
     return tuple(distances.items())
 
 
-@functools.cache
+@load_once
 def too_broad_synsets() -> frozenset[int]:
     """The WordNet synsets that more than MAX_BROAD_CLASS_SHARE of the classifier's classes are kinds of.
 
@@ -206,7 +207,7 @@ def too_broad_synsets() -> frozenset[int]:
     return frozenset(offset for offset, count in counts.items() if count > MAX_BROAD_CLASS_SHARE * len(wnids))
 
 
-@functools.cache
+@load_once
 def known_phrases() -> frozenset[str]:
     """The phrases a query is read as one term: WordNet's nouns of several words, and the light and dark colours."""
     nouns = {normal_phrase(lemma) for lemma in noun_lemmas() if " " in lemma}

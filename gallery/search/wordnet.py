@@ -18,6 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from gallery.search.loading import load_once
+
 logger = logging.getLogger(__name__)
 
 HYPERNYM_POINTERS = frozenset({"@", "@i"})
@@ -77,7 +79,7 @@ def offset_of(wnid: str) -> int:
     return int(wnid[1:])
 
 
-@functools.cache
+@load_once
 def wordnet() -> WordNet | None:
     """The process's WordNet, or None (logged once) when the database is not installed."""
     directory = Path(settings.SCROLLER_WORDNET_DIR)
@@ -92,7 +94,7 @@ def wordnet() -> WordNet | None:
         return None
 
 
-@functools.cache
+@load_once
 def irregular_plurals() -> dict[str, str]:
     """noun.exc: plural -> singular for nouns whose plural no suffix rule undoes (geese -> goose)."""
     try:
@@ -107,7 +109,7 @@ def irregular_plurals() -> dict[str, str]:
     return plurals
 
 
-@functools.cache
+@load_once
 def noun_lemmas() -> frozenset[str]:
     """Every noun WordNet knows (index.noun), with spaces between words: what undoing a plural must arrive at."""
     try:
