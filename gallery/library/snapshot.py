@@ -15,14 +15,13 @@ viewer may no longer see is thrown away (`forget_snapshot`).
 """
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
 from django.db.models import Max
 
+from gallery.library.process_copy import ProcessCopy
 from gallery.models import Image, Visibility
 
 RELOAD_SECONDS = 60.0
@@ -64,9 +63,11 @@ class Snapshot:
         return found if found < len(self.ids) and self.ids[found] == image_id else None
 
 
-_snapshot: Snapshot | None = None
-_reloading = False
-_lock = threading.Lock()
+def _read_all() -> Snapshot:
+    return _load(after_id=0, into=None)
+
+
+_snapshot = ProcessCopy(name="library-snapshot", read_all=_read_all)
 
 
 def library_snapshot() -> Snapshot:
@@ -76,42 +77,20 @@ def library_snapshot() -> Snapshot:
     full re-read every RELOAD_SECONDS happens in a thread of its own while requests go on with
     the snapshot they have, which is safe because nothing is shown on the snapshot's word alone.
     """
-    global _snapshot
-    with _lock:
-        if _snapshot is None:
-            _snapshot = _load(after_id=0, into=None)
-        elif time.monotonic() - _snapshot.loaded_at > RELOAD_SECONDS:
-            _reload_in_background()
+    with _snapshot.lock:
+        if _snapshot.current is None:
+            _snapshot.current = _read_all()
+        elif time.monotonic() - _snapshot.current.loaded_at > RELOAD_SECONDS:
+            _snapshot.reload_in_background()
         newest = Image.objects.aggregate(newest=Max("pk"))["newest"] or 0
-        if newest > _snapshot.newest_id:
-            _snapshot = _load(after_id=_snapshot.newest_id, into=_snapshot)
-        return _snapshot
+        if newest > _snapshot.current.newest_id:
+            _snapshot.current = _load(after_id=_snapshot.current.newest_id, into=_snapshot.current)
+        return _snapshot.current
 
 
 def forget_snapshot() -> None:
     """The next use reads the library again: for when the snapshot proved out of date."""
-    global _snapshot
-    with _lock:
-        _snapshot = None
-
-
-def _reload_in_background() -> None:
-    global _reloading
-    if not _reloading:
-        _reloading = True
-        threading.Thread(target=_reload, name="library-snapshot", daemon=True).start()
-
-
-def _reload() -> None:
-    global _snapshot, _reloading
-    try:
-        fresh = _load(after_id=0, into=None)
-        with _lock:
-            # Whatever was appended meanwhile is newer than `fresh` and is appended again at the next use.
-            _snapshot = fresh
-    finally:
-        _reloading = False
-        connection.close()
+    _snapshot.forget()
 
 
 def palette_points(palette: list[list]) -> np.ndarray:

@@ -23,7 +23,6 @@ database emptied and filled again (as between tests) gives its ids anew, and is 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
+from gallery.library.process_copy import ProcessCopy
 from gallery.models import DominantColor, Image
 from gallery.palette_search.query import AskedColor
 from gallery.palette_search.ranking import CANDIDATE_FRACTION, HUE_REACH, TONE_TOLERANCE
@@ -75,29 +75,30 @@ class Ranking:
         return len(self.image_ids)
 
 
-_index: PaletteIndex | None = None
-_reloading = False
-_lock = threading.Lock()
+def _read_all() -> PaletteIndex:
+    return _load(after_id=0, into=None)
+
+
+_index = ProcessCopy(name="palette-index", read_all=_read_all)
 
 
 def palette_index() -> PaletteIndex:
     """The current index, with newer images appended; read whole on first use and when the database was refilled."""
-    global _index
-    with _lock:
-        newest_id, _, known_created = _newest_image(known_id=_index.newest_id if _index else 0)
-        if _index is None or newest_id < _index.newest_id or known_created != _index.newest_created:
-            _index = _load(after_id=0, into=None)
-        elif time.monotonic() - _index.loaded_at > RELOAD_SECONDS:
-            _reload_in_background()
-        if newest_id > _index.newest_id:
-            _index = _load(after_id=_index.newest_id, into=_index)
-        return _index
+    with _index.lock:
+        index = _index.current
+        newest_id, _, known_created = _newest_image(known_id=index.newest_id if index else 0)
+        if index is None or newest_id < index.newest_id or known_created != index.newest_created:
+            index = _read_all()
+        elif time.monotonic() - index.loaded_at > RELOAD_SECONDS:
+            _index.reload_in_background()
+        if newest_id > index.newest_id:
+            index = _load(after_id=index.newest_id, into=index)
+        _index.current = index
+        return index
 
 
 def forget_palette_index() -> None:
-    global _index
-    with _lock:
-        _index = None
+    _index.forget()
 
 
 def candidate_keys(index: PaletteIndex, *, asked: Sequence[AskedColor], owner_id: int | None = None) -> np.ndarray:
@@ -162,25 +163,6 @@ def _newest_image(*, known_id: int) -> tuple[int, object, object]:
     newest_id, newest_created = rows[0] if rows else (0, None)
     known = [created for image_id, created in rows if image_id == known_id]
     return newest_id, newest_created, known[0] if known else None
-
-
-def _reload_in_background() -> None:
-    global _reloading
-    if not _reloading:
-        _reloading = True
-        threading.Thread(target=_reload, name="palette-index", daemon=True).start()
-
-
-def _reload() -> None:
-    global _index, _reloading
-    try:
-        fresh = _load(after_id=0, into=None)
-        with _lock:
-            # What was appended meanwhile is newer than `fresh` and is appended again at the next use.
-            _index = fresh
-    finally:
-        _reloading = False
-        connection.close()
 
 
 def _load(*, after_id: int, into: PaletteIndex | None) -> PaletteIndex:
