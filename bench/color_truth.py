@@ -1,6 +1,6 @@
 """How far the gallery's hue matching can be trusted: precision and recall against the photos' own pixels.
 
-    .venv/bin/python bench/color_truth.py --photos /tmp/photos [--limit 1000] [--write-baseline FILE]
+    .venv/bin/python bench/color_truth.py --photos /tmp/scroller-photos [--limit 1000] [--write-baseline FILE]
 
 Ground truth, computed here from every pixel of each photo as decoded at full size, without the
 gallery's analysis: a photo truly matches hue H (one of 12, every 30°) when at least 10% of all its
@@ -198,7 +198,7 @@ def _report_errors(path: Path, *, shares: np.ndarray, colors: Sequence[DominantC
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"))
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"))
     parser.add_argument("--limit", type=int, help="only the first this many photos, in name order (default: all)")
     parser.add_argument("--turned-every", type=int, default=10, help="turn every n-th eligible photo (default 10)")
     parser.add_argument("--verbose", action="store_true", help="print every mismatch")

@@ -1,6 +1,6 @@
 """Benchmark of photomosaics (gallery.mosaic) on a seeded MariaDB catalogue, in this process.
 
-    .venv/bin/python bench/seed_catalogue.py --count 10000 --photos /tmp/photos \\
+    .venv/bin/python bench/seed_catalogue.py --count 10000 --photos /tmp/scroller-photos \\
         --database-url mysql://root@127.0.0.1:3306/scroller_page_bench_10k
     .venv/bin/python bench/mosaic.py --database-url mysql://root@127.0.0.1:3306/scroller_page_bench_10k
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=64, help="grid width (default 64)")
     parser.add_argument("--cell-px", type=int, default=16)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="for the floor")
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"), help="for the floor")
     arguments = parser.parse_args()
     os.environ["DATABASE_URL"] = arguments.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")

@@ -1,7 +1,7 @@
 """Original download benchmark: a 5 MB original from local disk, from S3 streamed through the server, and from S3 by
 a presigned-URL redirect, each through a running Daphne server, beside the machine's floor.
 
-    .venv/bin/python bench/s3_download.py --photos /tmp/photos
+    .venv/bin/python bench/s3_download.py --photos /tmp/scroller-photos
 
 The S3 server is moto's standalone server in a process of its own (what the tests use), so the S3 figures say what
 Scroller adds on top of a storage service, not how fast AWS is. For each mode it starts Daphne on a fresh SQLite
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"))
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"))
     parser.add_argument("--rounds", type=int, default=20, help="downloads per mode")
     parser.add_argument("--megabytes", type=float, default=5.0, help="size of the original")
     return parser.parse_args()

@@ -36,7 +36,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", action="append", default=[], help="a seeded catalogue (repeat for each size)")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="for the decode floor")
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"), help="for the decode floor")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -58,9 +58,7 @@ def decode_floor_ms(photos: Path, *, count: int = 40) -> float:
     pin_native_threads()
     paths = sorted(photos.glob("*.jpg"))[:count]
     if not paths:
-        sys.exit(
-            f"no photos in {photos} for the floor: python ../shared/bench-data/make_photos.py {photos} --count 4000"
-        )
+        sys.exit(f"no photos in {photos} for the floor: .venv/bin/python bench/make_photos.py {photos} --count 4000")
     timings = []
     for path in paths:
         data = path.read_bytes()

@@ -1,6 +1,6 @@
 """Benchmark of "more like this" (gallery.similar) on a seeded MariaDB catalogue, in this process.
 
-    .venv/bin/python bench/seed_catalogue.py --count 100000 --photos /tmp/photos \\
+    .venv/bin/python bench/seed_catalogue.py --count 100000 --photos /tmp/scroller-photos \\
         --database-url mysql://root@127.0.0.1:3306/scroller_page_bench_100k
     .venv/bin/python bench/similar.py --database-url mysql://root@127.0.0.1:3306/scroller_page_bench_100k
 
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="a MariaDB catalogue made by bench/seed_catalogue.py")
     parser.add_argument("--limit", type=int, default=12, help="images asked for (default 12, as the page does)")
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--photos", type=Path, default=Path("/tmp/photos"), help="for the floor")
+    parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"), help="for the floor")
     arguments = parser.parse_args()
     os.environ["DATABASE_URL"] = arguments.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
