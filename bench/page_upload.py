@@ -21,6 +21,7 @@ on one core for hashing, and JPEG decode + 400 px thumbnail of the 1,000 photos 
 import argparse
 import hashlib
 import io
+import json
 import os
 import shlex
 import socket
@@ -83,6 +84,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=10_000, help="generated JPEGs in the big drop")
     parser.add_argument("--database", default="scroller_bench_page_upload", help="MariaDB database, made anew")
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write the page's CPU profile during the big drop here (.cpuprofile: open it in Chromium's DevTools)",
+    )
     return parser.parse_args()
 
 
@@ -168,11 +174,18 @@ def upload_folder(page: Page, folder: Path) -> tuple[float, str]:
     return time.perf_counter() - dropped_at, summary
 
 
-def big_drop(browser: Browser, *, base_url: str, folder: Path) -> dict:
+def big_drop(browser: Browser, *, base_url: str, folder: Path, profile: Path | None) -> dict:
     page = open_page(browser, base_url=base_url, username=ACCOUNTS[0])
     js_floor = page.evaluate(JS_FLOOR)
     page.evaluate("() => { window.bench.longest = 0; window.bench.longTasks = 0; }")
+    profiler = page.context.new_cdp_session(page) if profile else None
+    if profiler:
+        profiler.send("Profiler.enable")
+        profiler.send("Profiler.start")
     elapsed, summary = upload_folder(page, folder)
+    if profiler and profile:
+        profile.write_text(json.dumps(profiler.send("Profiler.stop")["profile"]))
+        profiler.detach()
     figures = page.evaluate(
         "() => ({ ...window.bench, heapEnd: performance.memory.usedJSHeapSize, hashing: window.scroller.uploads.hashing })"
     )
@@ -291,7 +304,7 @@ def run_page(*, args: argparse.Namespace, media: str, big_folder: Path, photos: 
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                big = big_drop(browser, base_url=base_url, folder=big_folder)
+                big = big_drop(browser, base_url=base_url, folder=big_folder, profile=args.profile)
                 resumed = resume(browser, base_url=base_url, photos=photos, work=work)
             finally:
                 browser.close()
