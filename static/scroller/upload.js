@@ -549,8 +549,13 @@ function wireDropZone(zone, { accepts, onDrop }) {
     if (hasFiles(e) && accepts()) zone.hidden = false;
   });
   // Files dropped outside the overlay (it was not shown yet) must not make
-  // the browser navigate away to display them.
-  addEventListener('dragover', (e) => hasFiles(e) && e.preventDefault());
+  // the browser navigate away to display them. A drag that began before this
+  // module had loaded gets the overlay on its next dragover.
+  addEventListener('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    if (zone.hidden && accepts()) zone.hidden = false;
+  });
   addEventListener('drop', (e) => hasFiles(e) && e.preventDefault());
   addEventListener('dragend', hide);
   zone.addEventListener('dragover', (e) => {

@@ -103,6 +103,7 @@ def test_files_picked_before_the_upload_code_has_loaded_are_uploaded(new_page, u
 def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     page = open_scroller(user=user, hue=120)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
     drop_zone = page.get_by_test_id("drop-zone")
     transfer = data_transfer(
         page, [("green.png", "image/png", image_bytes(hue=120)), ("notes.txt", "text/plain", b"hello\n")]
@@ -119,6 +120,23 @@ def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     )
     green = Image.objects.get(owner=user, original_name="green.png")
     wait_for_tile_ids(page, [green.pk])
+
+
+def test_a_drag_begun_before_the_upload_code_has_loaded_shows_the_drop_zone_on_its_next_dragover(new_page, user):
+    page = new_page(user=user)
+    held = []
+    page.route("**/static/scroller/upload.js", lambda route: held.append(route))
+    page.goto("/?hue=120")
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    assert len(held) == 1
+    transfer = data_transfer(page, [("green.png", "image/png", image_bytes(hue=120))])
+    page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
+
+    held[0].continue_()
+    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    page.dispatch_event("body", "dragover", {"dataTransfer": transfer})
+
+    expect(page.get_by_test_id("drop-zone")).to_be_visible()
 
 
 def test_a_visitor_dropping_files_is_asked_to_log_in_and_nothing_is_uploaded(open_scroller):
