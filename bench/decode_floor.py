@@ -15,12 +15,17 @@ from gallery.colors import pin_native_threads
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
+def benchmark_photos(folder: Path, *, limit: int | None = None) -> list[Path]:
+    """The first `limit` photos of `folder` by name; exits saying how to make them when there are none."""
+    paths = sorted(path for path in folder.glob("*") if path.suffix.lower() in PHOTO_SUFFIXES)[:limit]
+    if not paths:
+        raise SystemExit(f"no photos in {folder}: .venv/bin/python bench/make_photos.py {folder} --count 4000")
+    return paths
+
+
 def decode_floor_ms(photos: Path, *, count: int = 200) -> float:
     pin_native_threads()
-    paths = sorted(path for path in photos.iterdir() if path.suffix.lower() in PHOTO_SUFFIXES)[:count]
-    if not paths:
-        raise SystemExit(f"no photos in {photos}: .venv/bin/python bench/make_photos.py {photos} --count 4000")
-    files = [path.read_bytes() for path in paths]
+    files = [path.read_bytes() for path in benchmark_photos(photos, limit=count)]
     decode_image(files[0], max_pixels=64_000_000)
     timings = []
     for data in files:

@@ -177,14 +177,10 @@ def measure(*, args: argparse.Namespace, photos: list[Path], processes: int | No
 
 def main() -> None:
     args = parse_args()
-    photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
-    if not photos:
-        raise SystemExit(
-            f"no photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
-        )
     sys.path.insert(0, str(ROOT))
-    from bench.decode_floor import decode_floor_ms
+    from bench.decode_floor import benchmark_photos, decode_floor_ms
 
+    photos = benchmark_photos(args.photos, limit=args.limit)
     floor_before = decode_floor_ms(args.photos)
     runs = {
         processes: measure(args=args, photos=photos, processes=processes)

@@ -177,12 +177,10 @@ def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) ->
 
 def main() -> None:
     args = parse_args()
-    photos = sorted(args.photos.glob("*.jpg"))[: args.limit]
-    if not photos:
-        raise SystemExit(
-            f"no photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
-        )
+    from bench.decode_floor import benchmark_photos
     from gallery.colors import pin_native_threads
+
+    photos = benchmark_photos(args.photos, limit=args.limit)
 
     pin_native_threads()
     cores = os.cpu_count() or 1

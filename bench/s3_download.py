@@ -70,22 +70,6 @@ def original_of_size(megabytes: float) -> bytes:
         side = int(side * 1.03)
 
 
-def floor_ms(photos: Path, *, count: int = 200) -> float:
-    from gallery.analysis import decode_image
-    from gallery.colors import pin_native_threads
-
-    pin_native_threads()
-    files = [path.read_bytes() for path in sorted(photos.glob("*.jpg"))[:count]]
-    if not files:
-        raise SystemExit(f"no photos in {photos}: .venv/bin/python bench/make_photos.py {photos} --count 4000")
-    timings = []
-    for data in files:
-        started = time.perf_counter()
-        decode_image(data, max_pixels=64_000_000)
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1000
-
-
 def manage(*args: str, env: dict) -> str:
     return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -128,7 +112,9 @@ def measure(*, env: dict, original: bytes, rounds: int) -> list[float]:
 
 def main() -> None:
     args = parse_args()
-    floor = floor_ms(args.photos)
+    from bench.decode_floor import decode_floor_ms
+
+    floor = decode_floor_ms(args.photos)
     original = original_of_size(args.megabytes)
     megabytes = len(original) / 1_000_000
     work = Path(tempfile.mkdtemp(prefix="scroller-bench-download-"))

@@ -50,22 +50,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def decode_floor_ms(photos: Path, *, count: int = 40) -> float:
+def decode_floor_ms(photos: Path) -> float:
     sys.path.insert(0, str(ROOT))
-    from gallery.analysis import decode_image
-    from gallery.colors import pin_native_threads
+    from bench.decode_floor import decode_floor_ms as floor_of
 
-    pin_native_threads()
-    paths = sorted(photos.glob("*.jpg"))[:count]
-    if not paths:
-        sys.exit(f"no photos in {photos} for the floor: .venv/bin/python bench/make_photos.py {photos} --count 4000")
-    timings = []
-    for path in paths:
-        data = path.read_bytes()
-        started = time.perf_counter()
-        decode_image(data, max_pixels=64_000_000)
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return floor_of(photos, count=40)
 
 
 def pick_queries(*, count: int, seed: int) -> list[str]:
