@@ -1,9 +1,10 @@
 """What a test reads off the scroller page, and what it checks against the database."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route, expect
 
 from gallery.models import DominantColor
 
@@ -11,6 +12,22 @@ from gallery.models import DominantColor
 WAIT_MS = 30_000
 # A server's first upload also starts its ingest pool, whose workers import numpy and scikit-learn.
 UPLOAD_WAIT_MS = 60_000
+
+
+def wait_for_upload_code(page: Page) -> None:
+    """The upload code loads after the page: what a test hands it (files, a drop) waits until it is there."""
+    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+
+
+def open_scroller_holding_upload_code(new_page: Callable[..., Page], *, user, path: str) -> tuple[Page, Route]:
+    """The scroller at `path`, live, with its upload code held back until the test lets the returned request go on."""
+    page = new_page(user=user)
+    held: list[Route] = []
+    page.route("**/static/scroller/upload.js", lambda route: held.append(route))
+    page.goto(path)
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    assert len(held) == 1
+    return page, held[0]
 
 
 def tile_ids(page: Page) -> list[int]:
@@ -68,8 +85,7 @@ def drop_folder(page: Page, folder: Path) -> None:
 
     The page then reads the folder through the browser's file system entries, exactly as it does a user's drop.
     """
-    # The upload code loads after the page: a drop before it is ready would go nowhere.
-    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    wait_for_upload_code(page)
     session = page.context.new_cdp_session(page)
     data = {"items": [], "files": [str(folder)], "dragOperationsMask": 1}
     viewport = page.viewport_size or {"width": 800, "height": 600}

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from gallery.models import Image
 from tests.e2e.images import image_bytes, store_images
-from tests.e2e.pages import UPLOAD_WAIT_MS, click_tile, matches_hue, tile_ids, wait_for_tile_ids
+from tests.e2e.pages import UPLOAD_WAIT_MS, click_tile, matches_hue, tile_ids, wait_for_tile_ids, wait_for_upload_code
 
 
 def ids(images: list[Image]) -> list[int]:
@@ -147,7 +147,7 @@ def test_the_page_reconnects_by_itself_after_a_server_restart_and_the_stream_car
     expect(status).to_have_attribute("data-state", "open")
     wait_for_tile_ids(page, [before.pk])
     # The upload code is imported after the page: a restart before it arrived would fail that import (a race under load).
-    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    wait_for_upload_code(page)
     page.evaluate(
         """() => {
             const status = document.querySelector('[data-testid="ws-status"]');

@@ -7,7 +7,12 @@ from playwright.sync_api import JSHandle, Page, expect
 
 from gallery.models import Image
 from tests.e2e.images import image_bytes, store_images
-from tests.e2e.pages import UPLOAD_WAIT_MS, wait_for_tile_ids
+from tests.e2e.pages import (
+    UPLOAD_WAIT_MS,
+    open_scroller_holding_upload_code,
+    wait_for_tile_ids,
+    wait_for_upload_code,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -86,15 +91,10 @@ def test_files_picked_before_the_upload_code_has_loaded_are_uploaded(new_page, u
     """On a slow machine a person can pick files before the lazily loaded upload module has arrived."""
     red = tmp_path / "red.png"
     red.write_bytes(image_bytes(hue=0))
-    page = new_page(user=user)
-    held = []
-    page.route("**/static/scroller/upload.js", lambda route: held.append(route))
-    page.goto("/?hue=0")
-    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
-    assert len(held) == 1
+    page, upload_code = open_scroller_holding_upload_code(new_page, user=user, path="/?hue=0")
 
     page.get_by_test_id("file-input").set_input_files([red])
-    held[0].continue_()
+    upload_code.continue_()
 
     expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored.", timeout=UPLOAD_WAIT_MS)
     assert Image.objects.filter(owner=user, original_name="red.png").exists()
@@ -103,7 +103,7 @@ def test_files_picked_before_the_upload_code_has_loaded_are_uploaded(new_page, u
 def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     page = open_scroller(user=user, hue=120)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
-    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    wait_for_upload_code(page)
     drop_zone = page.get_by_test_id("drop-zone")
     transfer = data_transfer(
         page, [("green.png", "image/png", image_bytes(hue=120)), ("notes.txt", "text/plain", b"hello\n")]
@@ -123,17 +123,12 @@ def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
 
 
 def test_a_drag_begun_before_the_upload_code_has_loaded_shows_the_drop_zone_on_its_next_dragover(new_page, user):
-    page = new_page(user=user)
-    held = []
-    page.route("**/static/scroller/upload.js", lambda route: held.append(route))
-    page.goto("/?hue=120")
-    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
-    assert len(held) == 1
+    page, upload_code = open_scroller_holding_upload_code(new_page, user=user, path="/?hue=120")
     transfer = data_transfer(page, [("green.png", "image/png", image_bytes(hue=120))])
     page.dispatch_event("body", "dragenter", {"dataTransfer": transfer})
 
-    held[0].continue_()
-    page.wait_for_function("() => Boolean(window.scroller?.uploads)")
+    upload_code.continue_()
+    wait_for_upload_code(page)
     page.dispatch_event("body", "dragover", {"dataTransfer": transfer})
 
     expect(page.get_by_test_id("drop-zone")).to_be_visible()
