@@ -1,11 +1,10 @@
 // The image page: edits through the HTTP API, live labels (watched on the websocket), the mosaic, "more like this", and keys.
 
+import { StreamSocket } from '../scroller/socket.js';
 import { ThumbDecoder } from '../scroller/thumbs.js';
 
 // What the scroller showed, in order, so that arrow keys walk the same stream (written by columns.js).
 const STREAM_KEY = 'scroller:stream';
-const WATCH_RETRY_FIRST_MS = 500;
-const WATCH_RETRY_CAP_MS = 10_000;
 const SIMILAR_LIMIT = 12;
 
 const root = document.getElementById('image-page');
@@ -127,31 +126,28 @@ function showLabels(labels) {
 }
 
 // Until they land, the page watches its image on the websocket: the server answers a watch with the image as it
-// is now (which covers labels that landed while the page loaded) and again whenever its labels change. A closed
-// socket (a server restart, a Redis outage) is opened again, and the watch with it, until the labels are shown.
-function watchLabels(attempt = 0) {
+// is now (which covers labels that landed while the page loaded) and again whenever its labels change. The socket
+// reconnects by itself (a server restart, a Redis outage), watching again, until the labels are shown.
+function watchLabels() {
+  const imageId = Number(config.imageId);
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const socket = new WebSocket(`${scheme}://${location.host}${config.wsPath}`);
-  let labelled = false;
-  socket.onopen = () => socket.send(JSON.stringify({ type: 'watch', id: Number(config.imageId) }));
-  socket.onmessage = ({ data }) => {
-    const message = JSON.parse(data);
-    if (message.type === 'error' && message.code === 'not_found') {
-      labelled = true; // deleted or hidden meanwhile: nothing more will come
-      socket.close();
-    }
-    const image = message.type === 'updated' ? message.images.find(({ id }) => id === Number(config.imageId)) : null;
-    if (image && Array.isArray(image.labels)) {
-      labelled = true;
-      showLabels(image.labels);
-      socket.close();
-    }
-  };
-  socket.onclose = () => {
-    if (labelled) return;
-    const delay = Math.min(WATCH_RETRY_CAP_MS, WATCH_RETRY_FIRST_MS * 2 ** attempt);
-    setTimeout(() => watchLabels(attempt + 1), delay);
-  };
+  const socket = new StreamSocket(`${scheme}://${location.host}${config.wsPath}`, {
+    state() {},
+    hello() {},
+    updated(images) {
+      const image = images.find(({ id }) => id === imageId);
+      if (image && Array.isArray(image.labels)) {
+        showLabels(image.labels);
+        socket.close();
+      }
+    },
+    // Deleted or hidden meanwhile: nothing more will come.
+    error(message) {
+      if (message.code === 'not_found') socket.close();
+    },
+  });
+  socket.watch(imageId);
+  socket.connect();
 }
 
 if (config.labelsPending === 'true') watchLabels();

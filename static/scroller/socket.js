@@ -1,5 +1,6 @@
 // The /ws/scroller/ connection: reconnects by itself, re-subscribes to the
-// current stream (a hue, a search or a palette), and pairs each announced image with its thumbnail.
+// current stream (a hue, a search or a palette) or watches the watched image again, and pairs each
+// announced image with its thumbnail.
 //
 // Every "batch" or "added" message with images is followed by exactly one
 // binary frame: one record per image, in META order, each a 4-byte big-endian
@@ -20,6 +21,9 @@ export class StreamSocket {
   #retryTimer = 0;
   // What the stream is: { hue } or { q } or { q, hue } or { colors }; null before the first subscribe.
   #subscription = null;
+  // The one image followed alone (the image page), or null.
+  #watched = null;
+  #stopped = false;
   // Messages whose binary frame has not arrived yet, oldest first:
   // { images, source, wanted }; `wanted` is false for a superseded stream's.
   #awaiting = [];
@@ -70,6 +74,19 @@ export class StreamSocket {
     this.#moreInFlight = this.send({ type: 'subscribe', ...subscription });
   }
 
+  /** Follow image `imageId` alone: "updated" for it now and on each change; remembered so every reconnect watches again. */
+  watch(imageId) {
+    this.#watched = imageId;
+    this.send({ type: 'watch', id: imageId });
+  }
+
+  /** Close for good: no reconnecting. */
+  close() {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#ws?.close();
+  }
+
   /** Ask for the next batch unless one is still on its way. */
   requestMore() {
     if (this.#moreInFlight || this.#subscription === null) return;
@@ -78,6 +95,7 @@ export class StreamSocket {
 
   #opened() {
     this.#on.state('open');
+    if (this.#watched !== null) this.send({ type: 'watch', id: this.#watched });
     if (this.#subscription === null) return;
     this.subscribe(this.#subscription);
     this.#resuming = true;
@@ -89,7 +107,7 @@ export class StreamSocket {
     this.#awaiting = [];
     this.#forgetStream();
     this.#on.state('closed');
-    this.#retryTimer = setTimeout(() => this.connect(), this.#nextDelay());
+    if (!this.#stopped) this.#retryTimer = setTimeout(() => this.connect(), this.#nextDelay());
   }
 
   // Jitter keeps a fleet of tabs from hammering a restarting server in step.
