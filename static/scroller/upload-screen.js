@@ -5,7 +5,9 @@
 const WORKERS = 2;
 
 export class Hasher {
+  #workerUrl = null;
   #workers = [];
+  /** job → {worker, files, resolve}: what each worker still owes. */
   #jobs = new Map();
   #nextJob = 0;
   #active = 0;
@@ -17,24 +19,21 @@ export class Hasher {
     // WebCrypto exists only in secure contexts (HTTPS, or localhost); elsewhere
     // every file is sent and the server sorts out what it already holds.
     if (!globalThis.isSecureContext || !globalThis.crypto?.subtle || !workerUrl) return;
-    for (let index = 0; index < WORKERS; index++) {
-      const worker = new Worker(workerUrl);
-      worker.onmessage = ({ data: { job, hashes } }) => {
-        this.#jobs.get(job)?.(hashes);
-        this.#jobs.delete(job);
-      };
-      this.#workers.push(worker);
-    }
+    this.#workerUrl = workerUrl;
+    // Started with the page, so that the first drop does not wait for their scripts.
+    this.#startWorkers();
   }
 
   /** Hex SHA-256 per file, in order; null where a file could not be read or hashing is unavailable. */
   async hash(files) {
+    this.#startWorkers();
     if (!this.#workers.length || !files.length) return files.map(() => null);
     this.#begin();
     try {
-      const share = Math.ceil(files.length / this.#workers.length);
+      const workers = [...this.#workers];
+      const share = Math.ceil(files.length / workers.length);
       const parts = await Promise.all(
-        this.#workers.map((worker, index) => this.#ask(worker, files.slice(index * share, (index + 1) * share))),
+        workers.map((worker, index) => this.#ask(worker, files.slice(index * share, (index + 1) * share))),
       );
       this.stats.files += files.length;
       this.stats.bytes += files.reduce((sum, file) => sum + file.size, 0);
@@ -44,11 +43,39 @@ export class Hasher {
     }
   }
 
+  #startWorkers() {
+    if (!this.#workerUrl) return;
+    while (this.#workers.length < WORKERS) {
+      const worker = new Worker(this.#workerUrl);
+      worker.onmessage = ({ data: { job, hashes } }) => {
+        this.#jobs.get(job)?.resolve(hashes);
+        this.#jobs.delete(job);
+      };
+      // A worker whose script did not load (the server was restarting, say) or that failed
+      // never answers: its files go on unhashed, and the next batch starts a new worker.
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.#drop(worker);
+      };
+      this.#workers.push(worker);
+    }
+  }
+
+  #drop(worker) {
+    worker.terminate();
+    this.#workers = this.#workers.filter((started) => started !== worker);
+    for (const [job, owed] of this.#jobs) {
+      if (owed.worker !== worker) continue;
+      this.#jobs.delete(job);
+      owed.resolve(owed.files.map(() => null));
+    }
+  }
+
   #ask(worker, files) {
     if (!files.length) return Promise.resolve([]);
     const job = this.#nextJob++;
     return new Promise((resolve) => {
-      this.#jobs.set(job, resolve);
+      this.#jobs.set(job, { worker, files, resolve });
       worker.postMessage({ job, files });
     });
   }

@@ -100,6 +100,23 @@ def test_files_picked_before_the_upload_code_has_loaded_are_uploaded(new_page, u
     assert Image.objects.filter(owner=user, original_name="red.png").exists()
 
 
+def test_files_are_uploaded_unhashed_when_the_hashing_workers_cannot_load(new_page, user, tmp_path):
+    """A worker script that fails to load (the server restarting as the page opened, say) must not hold files back."""
+    red = tmp_path / "red.png"
+    red.write_bytes(image_bytes(hue=0))
+    page = new_page(user=user)
+    page.route("**/static/scroller/hash-worker.js", lambda route: route.abort())
+    page.goto("/")
+    expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
+    wait_for_upload_code(page)
+
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_test_id("file-input").set_input_files([red])
+
+    expect(page.get_by_test_id("upload-summary")).to_have_text("Done: 1 stored.", timeout=UPLOAD_WAIT_MS)
+    assert Image.objects.filter(owner=user, original_name="red.png").exists()
+
+
 def test_files_dropped_on_the_page_are_uploaded_and_appear(open_scroller, user):
     page = open_scroller(user=user, hue=120)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
