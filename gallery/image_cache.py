@@ -1,15 +1,17 @@
-"""A per-process cache of what never changes about a stored image: its thumbnail, colours, name and sizes.
+"""A per-process cache of each stored image as the scroller sends it: its thumbnail and its card, ready as JSON.
 
 The scroller sends the same images to many clients over and over. Each batch still asks the
 database which of its images are alive, visible to the viewer and whose they are (all of
-which can change at any time), but no longer reads the thumbnails and colours of images this
-process already holds: on a catalogue that fits, that halves the server's CPU per batch and
-takes most of the load off the database.
+which can change at any time), but reads thumbnails only for the images this process does
+not hold yet, and builds an image's card and its JSON only when the row differs from the
+one they were made from: a batch is then one query and a few string joins.
 
-Image ids are never reused, and nothing rewrites these fields of a stored image while servers
-run (migrations that re-encode thumbnails run before they start), so an entry never goes
-stale; entries are dropped least recently used first once the cache holds more than its
-budget of bytes. Threads (the websocket's database pools) share it under a lock.
+Image ids are never reused, and nothing rewrites a stored image's thumbnail while servers run
+(migrations that re-encode thumbnails run before they start), so a thumbnail never goes stale.
+What can change (labels, description, visibility, owner, colours after a re-analysis) comes
+with every batch's row, and an entry whose card was made from other values is made again.
+Entries are dropped least recently used first once the cache holds more than its budget of
+bytes. Threads (the websocket's database pools) share it under a lock.
 """
 
 import os
@@ -19,20 +21,23 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from gallery.serializers import ImageFacts
+from gallery.serializers import CardJson, ImageCard
 
-# Bookkeeping per entry beyond its thumbnail bytes, roughly: the object, its tuples and floats.
-_ENTRY_OVERHEAD_BYTES = 600
+# Bookkeeping per entry beyond its thumbnail and JSON, roughly: the objects, their tuples and floats.
+_ENTRY_OVERHEAD_BYTES = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class StoredParts:
-    facts: ImageFacts
     thumbnail: bytes
+    card: ImageCard
+    json: CardJson
+    # What card and json were made from: the image row's columns but its id and thumbnail, and the URLs' script prefix.
+    source: tuple
 
     @property
     def size(self) -> int:
-        return len(self.thumbnail) + _ENTRY_OVERHEAD_BYTES
+        return len(self.thumbnail) + len(self.json.head) + len(self.json.tail) + _ENTRY_OVERHEAD_BYTES
 
 
 class StoredPartsCache:

@@ -1,6 +1,7 @@
 """The JSON shape of an image, shared by the HTTP API and the websocket."""
 
 import functools
+import json
 from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
@@ -71,6 +72,32 @@ def palette_colors(palette: list[list]) -> tuple[tuple[int | None, float, float,
 
 
 def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
+    return {**_card_head(card), "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id), **_card_tail(card)}
+
+
+@dataclass(frozen=True, slots=True)
+class CardJson:
+    """card_to_dict's JSON (as the websocket writes it) around its one field that depends on the viewer, can_delete.
+
+    Made once per image and kept in the image cache, so that a batch joins strings instead of
+    building and encoding ten dicts: that was half of a batch's CPU.
+    """
+
+    head: str
+    tail: str
+
+    @classmethod
+    def of(cls, card: ImageCard) -> "CardJson":
+        head = json.dumps(_card_head(card), separators=(",", ":"))
+        tail = json.dumps(_card_tail(card), separators=(",", ":"))
+        return cls(head=head[:-1] + ',"can_delete":', tail="," + tail[1:])
+
+    def text(self, *, can_delete: bool) -> str:
+        return self.head + ("true" if can_delete else "false") + self.tail
+
+
+def _card_head(card: ImageCard) -> dict:
+    """card_to_dict's fields before can_delete, in order."""
     facts = card.facts
     return {
         "id": card.id,
@@ -90,10 +117,12 @@ def card_to_dict(card: ImageCard, *, viewer: Viewer) -> dict:
         "thumbnail_url": image_url("api-image-thumbnail", image_id=card.id),
         "original_url": image_url("api-image-original", image_id=card.id),
         "page_url": image_url("image-page", image_id=card.id),
-        "can_delete": can_modify_image(user=viewer, owner_id=card.owner_id),
-        "description": card.description,
-        "labels": card.labels,
     }
+
+
+def _card_tail(card: ImageCard) -> dict:
+    """card_to_dict's fields after can_delete, in order."""
+    return {"description": card.description, "labels": card.labels}
 
 
 def image_to_dict(image: Image, *, viewer: Viewer, detail: bool = False) -> dict:

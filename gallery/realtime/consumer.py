@@ -71,13 +71,16 @@ import functools
 import json
 import os
 import struct
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db import close_old_connections
 
 from accounts.users import Viewer
 from gallery import services
@@ -90,7 +93,6 @@ from gallery.realtime import stream as realtime
 from gallery.realtime.events import GALLERY_GROUP
 from gallery.realtime.stream import Stream, StreamedImage
 from gallery.search.stream import start_search_stream
-from gallery.serializers import card_to_dict
 from gallery.websocket_guards import limits, sessions
 from gallery.websocket_guards.layer import LayerOutageTolerantConsumer
 
@@ -109,6 +111,9 @@ DB_POOLS = {
     # lookahead together) queues there instead of in front of the batches clients wait for.
     "read-ahead": 2,
 }
+# How often a pool thread closes stale database connections (CONN_MAX_AGE, errors, and the
+# CONN_HEALTH_CHECKS ping): see in_db_thread.
+CONNECTION_CHECK_SECONDS = 1.0
 MAX_IMAGE_ID = 2**32 - 1
 MAX_QUERY_LENGTH = 200
 
@@ -131,16 +136,41 @@ os.register_at_fork(after_in_child=_forget_executors_in_child)
 
 
 def in_db_thread(pool: str = "batches"):
+    """Run the decorated reads in the process's pool of database threads named `pool`.
+
+    Not through Channels' database_sync_to_async: that closes stale connections before and
+    after every call, and with CONN_HEALTH_CHECKS the next query then first pings the
+    database, a round trip per batch; with asgiref's context handling around it, that was
+    a fifth of a batch's CPU. Here each thread checks its connection at most once every
+    CONNECTION_CHECK_SECONDS, and at once after a call failed, which is what closes a broken
+    connection. Only for work that sends no channel-layer events: async_to_sync (which the
+    events' sending uses) needs the thread to come from asgiref (see change_image).
+    """
+
     def decorate(function):
         @functools.wraps(function)
         async def run(*args, **kwargs):
-            return await database_sync_to_async(function, thread_sensitive=False, executor=db_executor(pool))(
-                *args, **kwargs
-            )
+            call = functools.partial(_with_connection_checks, function, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(db_executor(pool), call)
 
         return run
 
     return decorate
+
+
+_connections_checked = threading.local()
+
+
+def _with_connection_checks(function, *args: Any, **kwargs: Any) -> Any:
+    now = time.monotonic()
+    if now - getattr(_connections_checked, "at", -CONNECTION_CHECK_SECONDS) >= CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _connections_checked.at = now
+    try:
+        return function(*args, **kwargs)
+    except BaseException:
+        close_old_connections()
+        raise
 
 
 class BadRequest(ValueError):
@@ -190,6 +220,14 @@ def _is_int(value: object) -> TypeGuard[int]:
 THUMBNAIL_RECORD_HEADER = struct.Struct(">II")
 
 
+class Outgoing(NamedTuple):
+    """A message ready to send: its JSON text, how many images it lists, and their thumbnails' binary frame."""
+
+    text: str
+    images: int
+    thumbnails: bytes
+
+
 def thumbnails_frame(images: list[StreamedImage]) -> bytes:
     parts = []
     for streamed in images:
@@ -197,15 +235,20 @@ def thumbnails_frame(images: list[StreamedImage]) -> bytes:
     return b"".join(parts)
 
 
-def serialize_images(images: list[StreamedImage], *, viewer: Viewer) -> tuple[list[dict], bytes]:
-    return [card_to_dict(streamed.card, viewer=viewer) for streamed in images], thumbnails_frame(images)
+def message_with_images(fields: dict, images: list[StreamedImage]) -> str:
+    """json.dumps({**fields, "images": [META...]}) as send_json writes it, from the images' JSON made beforehand."""
+    text = json.dumps({**fields, "images": []}, separators=(",", ":"))
+    return f"{text[:-2]}{','.join(streamed.meta for streamed in images)}]}}"
+
+
+def outgoing(fields: dict, images: list[StreamedImage]) -> Outgoing:
+    return Outgoing(text=message_with_images(fields, images), images=len(images), thumbnails=thumbnails_frame(images))
 
 
 @in_db_thread()
-def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> tuple[dict, bytes]:
+def load_batch(stream: Stream, *, viewer: Viewer, size: int, may_walk: bool) -> Outgoing:
     images = stream.next_batch(viewer=viewer, size=size, may_walk=may_walk)
-    metas, thumbnails = serialize_images(images, viewer=viewer)
-    return {"type": "batch", **stream.describe(), "images": metas}, thumbnails
+    return outgoing({"type": "batch", **stream.describe()}, images)
 
 
 # In a thread: the first search of a process loads WordNet's list of nouns (a second or so), which must not stall the event loop.
@@ -225,22 +268,26 @@ def matching_live_from_database(stream: Stream, *, announced: list[dict]) -> lis
 
 
 @in_db_thread()
-def load_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> tuple[list[dict], bytes]:
-    return serialize_images(realtime.take_added(stream, viewer=viewer, image_ids=image_ids), viewer=viewer)
+def load_added(stream: Stream, *, viewer: Viewer, image_ids: list[int]) -> Outgoing | None:
+    """The "added" message of the announced images this stream takes, if any."""
+    images = realtime.take_added(stream, viewer=viewer, image_ids=image_ids)
+    # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
+    return outgoing({"type": "added", **stream.describe()}, images) if images else None
 
 
 @in_db_thread()
-def load_updated(*, viewer: Viewer, image_ids: list[int]) -> list[dict]:
-    return [
-        card_to_dict(streamed.card, viewer=viewer)
-        for streamed in realtime.load_images(image_ids=image_ids, viewer=viewer)
-    ]
+def load_updated(*, viewer: Viewer, image_ids: list[int]) -> str | None:
+    """The "updated" message of the images among `image_ids` this viewer may see, if any."""
+    images = realtime.load_images(image_ids=image_ids, viewer=viewer)
+    return message_with_images({"type": "updated"}, images) if images else None
 
 
-@in_db_thread()
-def change_image(*, action: str, actor: User, image_id: int) -> None:
+async def change_image(*, action: str, actor: User, image_id: int) -> None:
     change = services.soft_delete_image if action == "delete" else services.restore_image
-    change(actor=actor, image_id=image_id)
+    # Through Channels' own hop, not in_db_thread: the services announce changes with async_to_sync, which needs it.
+    await database_sync_to_async(change, thread_sensitive=False, executor=db_executor("batches"))(
+        actor=actor, image_id=image_id
+    )
 
 
 class ScrollerConsumer(LayerOutageTolerantConsumer):
@@ -309,12 +356,12 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
     async def send_batch(self, stream: Stream, *, size: int) -> None:
         await self.take_read_ahead(stream, wait=not stream.can_serve(size=size))
         may_walk = self.reading_ahead is None
-        message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=may_walk)
-        if not message["images"] and not may_walk:
+        batch = await load_batch(stream, viewer=self.user, size=size, may_walk=may_walk)
+        if not batch.images and not may_walk:
             # Every candidate the lookahead held was deleted meanwhile: walk on after all.
             await self.take_read_ahead(stream, wait=True)
-            message, thumbnails = await load_batch(stream, viewer=self.user, size=size, may_walk=True)
-        await self.send_with_thumbnails(message, thumbnails)
+            batch = await load_batch(stream, viewer=self.user, size=size, may_walk=True)
+        await self.send_with_thumbnails(batch)
         if self.reading_ahead is None and stream.needs_read_ahead():
             # The walk for the next batches runs while the client looks at this one, on a
             # copy of the stream's walk: batches can still be served from the lookahead.
@@ -350,13 +397,13 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             )
 
     async def watch(self, *, image_id: int) -> None:
-        metas = await load_updated(viewer=self.user, image_ids=[image_id])
-        if not metas:
+        updated = await load_updated(viewer=self.user, image_ids=[image_id])
+        if updated is None:
             self.watched = None
             await self.send_error(code="not_found", message="No such image.", image_id=image_id)
             return
         self.watched = image_id
-        await self.send_json({"type": "updated", "images": metas})
+        await self.send(text_data=updated)
 
     async def session_ended(self, event: dict) -> None:
         await self.close(code=sessions.SESSION_ENDED)
@@ -378,11 +425,9 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
             image_ids = stream.matching_live(announced=announced)
         if not image_ids:
             return
-        metas, thumbnails = await load_added(stream, viewer=self.user, image_ids=image_ids)
-        if metas:
-            # What the stream now is too: a close match narrows a widened hue stream (HueStream.matching_live).
-            message = {"type": "added", **stream.describe(), "images": metas}
-            await self.send_with_thumbnails(message, thumbnails)
+        added = await load_added(stream, viewer=self.user, image_ids=image_ids)
+        if added is not None:
+            await self.send_with_thumbnails(added)
 
     async def images_hidden(self, event: dict) -> None:
         if self.stream is None:
@@ -400,16 +445,16 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
 
     async def images_updated(self, event: dict) -> None:
         if self.watched in event["ids"]:
-            metas = await load_updated(viewer=self.user, image_ids=[self.watched])
-            if metas:
-                await self.send_json({"type": "updated", "images": metas})
+            updated = await load_updated(viewer=self.user, image_ids=[self.watched])
+            if updated is not None:
+                await self.send(text_data=updated)
         if self.stream is None:
             return
         image_ids = realtime.sent_among(self.stream, image_ids=event["ids"])
         if image_ids:
-            metas = await load_updated(viewer=self.user, image_ids=image_ids)
-            if metas:
-                await self.send_json({"type": "updated", "images": metas})
+            updated = await load_updated(viewer=self.user, image_ids=image_ids)
+            if updated is not None:
+                await self.send(text_data=updated)
         if self.stream.matches_by_index:
             # Labels or a description landed: searches the images now match receive them; whether this
             # viewer may see them is checked as they are loaded.
@@ -418,10 +463,10 @@ class ScrollerConsumer(LayerOutageTolerantConsumer):
                 self.stream, announced=[{"id": image_id} for image_id in event["ids"] if image_id not in shown]
             )
 
-    async def send_with_thumbnails(self, message: dict, thumbnails: bytes) -> None:
-        await self.send_json(message)
-        if message["images"]:
-            await self.send(bytes_data=thumbnails)
+    async def send_with_thumbnails(self, message: Outgoing) -> None:
+        await self.send(text_data=message.text)
+        if message.images:
+            await self.send(bytes_data=message.thumbnails)
 
     async def send_error(self, *, code: str, message: str, image_id: int | None = None) -> None:
         error: dict[str, str | int] = {"type": "error", "code": code, "message": message}

@@ -49,6 +49,7 @@ at the same hue start at independent random keys.
 from __future__ import annotations
 
 import functools
+import operator
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -100,6 +101,10 @@ class Candidate(NamedTuple):
 
     image_id: int
     rank: float
+
+
+# Candidate.rank, read in C: the lookahead is sorted for every batch.
+_BY_RANK = operator.itemgetter(1)
 
 
 @dataclass
@@ -215,7 +220,7 @@ def next_batch(stream: HueStream, *, viewer: Viewer, size: int, may_walk: bool =
             if stream.walk.phase == WALK_DONE and not stream.lookahead and stream.shown_in_cycle:
                 _start_cycle(stream)
             _refill(stream, viewer=viewer, size=size)
-        stream.lookahead.sort(key=lambda candidate: candidate.rank, reverse=True)
+        stream.lookahead.sort(key=_BY_RANK, reverse=True)
         chosen, stream.lookahead = stream.lookahead[:size], stream.lookahead[size:]
         if chosen:
             images = load_images(image_ids=[candidate.image_id for candidate in chosen], viewer=viewer)

@@ -1,5 +1,5 @@
 from gallery.image_cache import StoredParts, StoredPartsCache
-from gallery.serializers import ImageFacts
+from gallery.serializers import CardJson, ImageCard, ImageFacts
 
 FACTS = ImageFacts(
     original_name="a.jpg",
@@ -12,8 +12,11 @@ FACTS = ImageFacts(
 )
 
 
+CARD = ImageCard(id=1, owner_id=1, owner_name="someone", visibility="public", facts=FACTS)
+
+
 def parts(*, thumbnail_bytes: int) -> StoredParts:
-    return StoredParts(facts=FACTS, thumbnail=bytes(thumbnail_bytes))
+    return StoredParts(thumbnail=bytes(thumbnail_bytes), card=CARD, json=CardJson.of(CARD), source=())
 
 
 def test_what_was_put_is_found_and_the_rest_is_not():

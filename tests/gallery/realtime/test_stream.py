@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -32,6 +34,7 @@ def test_loaded_images_serialize_exactly_like_orm_loaded_ones(make_image, user):
         expected = reference.get(pk=streamed.card.id)
         assert streamed.card == image_card(expected)
         assert card_to_dict(streamed.card, viewer=user) == image_to_dict(expected, viewer=user)
+        assert json.loads(streamed.meta) == image_to_dict(expected, viewer=user)
         assert streamed.thumbnail == bytes(expected.thumbnail)
     assert realtime.load_images(image_ids=[private.pk], viewer=ANONYMOUS) == []
 
@@ -95,3 +98,32 @@ def test_a_batch_mixing_cached_and_new_images_keeps_the_order_asked_for(make_ima
     assert [streamed.card.id for streamed in loaded] == ids
     for streamed in loaded:
         assert streamed.card == image_card(Image.objects.select_related("owner").get(pk=streamed.card.id))
+
+
+def test_a_cached_card_is_made_again_when_what_it_shows_changes(make_image, user):
+    image = make_image(colors=[(40, 0.6)])
+    realtime.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
+    Image.objects.filter(pk=image.pk).update(
+        labels=[{"label": "cat", "score": 0.9}],
+        description="a cat on a mat",
+        palette=[[200, 0.5, 0.5, 0.7]],
+    )
+
+    [streamed] = realtime.load_images(image_ids=[image.pk], viewer=ANONYMOUS)
+
+    expected = image_to_dict(Image.objects.select_related("owner").get(pk=image.pk), viewer=ANONYMOUS)
+    assert expected["labels"] == [{"label": "cat", "score": 0.9}] and expected["colors"][0]["hue"] == 200
+    assert json.loads(streamed.meta) == card_to_dict(streamed.card, viewer=ANONYMOUS) == expected
+
+
+def test_the_same_cached_card_says_whether_each_viewer_may_delete_it(make_image, user, django_user_model):
+    image = make_image(colors=[(40, 0.6)])
+    staff = django_user_model.objects.create_user(username="staff", password="x", is_staff=True)
+    stranger = django_user_model.objects.create_user(username="stranger", password="x")
+
+    can_delete = {
+        viewer: json.loads(realtime.load_images(image_ids=[image.pk], viewer=viewer)[0].meta)["can_delete"]
+        for viewer in (user, staff, stranger, ANONYMOUS)
+    }
+
+    assert can_delete == {user: True, staff: True, stranger: False, ANONYMOUS: False}
