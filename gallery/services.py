@@ -130,7 +130,14 @@ def _write_originals(*, owner: User, new_images: list[NewImage]) -> list[str]:
         original_path(owner_id=owner.pk, sha256=new_image.analysis.sha256, image_format=new_image.analysis.format)
         for new_image in new_images
     ]
-    committed = set(Image.objects.filter(original__in=paths).values_list("original", flat=True))
+    # The owner and hash narrow the look-up to the (owner, sha256) index: `original` has none, and a scan of
+    # every image per upload chunk grew with the library (3.5 ms of MariaDB at 4000 images). The name is made
+    # of them, so a row pointing at it has them (were its owner changed since, rewriting writes the same bytes).
+    committed = set(
+        Image.objects.filter(
+            owner=owner, sha256__in=[new_image.analysis.sha256 for new_image in new_images], original__in=paths
+        ).values_list("original", flat=True)
+    )
     written: list[str] = []
     try:
         for path, new_image in zip(paths, new_images, strict=True):
