@@ -34,7 +34,7 @@ from gallery.purged import selectors as purged_selectors
 from gallery.serializers import image_url
 from gallery.similar.selectors import near_duplicates_among_owned
 from gallery.storage import originals
-from gallery.worker import analyse_or_reject, start_worker
+from gallery.worker import analyse_all, start_worker
 
 Status = Literal["created", "duplicate", "rejected", "deleted_before", "restored"]
 MAX_NAME_LENGTH = 255
@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 # Each is called with the ids of newly stored images, and schedules its work for after the commit.
 SLOW_ANALYSERS = (schedule_labelling,)
+
+# Jobs each pool worker is given per request (see _pool_jobs).
+JOBS_PER_WORKER = 2
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -266,10 +269,15 @@ async def ingest_async(
     settled, to_analyse = await sync_to_async(_triage)(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
     loop = asyncio.get_running_loop()
     pool = ingest_pool()
+    jobs = _pool_jobs(to_analyse)
     analysed = await asyncio.gather(
-        *(loop.run_in_executor(pool, _analyse_in_worker(uploads[index].data)) for index in to_analyse)
+        *(loop.run_in_executor(pool, _analyse_in_worker([uploads[index].data for index in job])) for job in jobs)
     )
-    outcomes = dict(zip(to_analyse, analysed, strict=True))
+    outcomes = {
+        index: outcome
+        for job, found in zip(jobs, analysed, strict=True)
+        for index, outcome in zip(job, found, strict=True)
+    }
     return await sync_to_async(_finish)(
         owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
@@ -280,10 +288,13 @@ def ingest_batches(
 ) -> Iterator[list[IngestResult]]:
     """The synchronous pipeline for the import command: while one batch is stored, the next ones are being analysed."""
     pool = ingest_pool()
-    pending: list[tuple[list[Upload], dict[int, IngestResult], dict[int, Future]]] = []
+    pending: list[tuple[list[Upload], dict[int, IngestResult], dict[tuple[int, ...], Future]]] = []
     for uploads in batches:
         settled, to_analyse = _triage(owner=owner, uploads=uploads, restore_deleted=restore_deleted)
-        futures = {index: pool.submit(_analyse_in_worker(uploads[index].data)) for index in to_analyse}
+        futures = {
+            tuple(job): pool.submit(_analyse_in_worker([uploads[index].data for index in job]))
+            for job in _pool_jobs(to_analyse)
+        }
         pending.append((uploads, settled, futures))
         if len(pending) > in_flight:
             yield _finish_batch(owner=owner, batch=pending.pop(0), visibility=visibility)
@@ -293,9 +304,19 @@ def ingest_batches(
 
 def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     uploads, settled, futures = batch
-    outcomes = {index: future.result() for index, future in futures.items()}
+    outcomes = {
+        index: outcome for job, future in futures.items() for index, outcome in zip(job, future.result(), strict=True)
+    }
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
 
 
-def _analyse_in_worker(source: bytes | Path):
-    return partial(analyse_or_reject, source, max_pixels=settings.SCROLLER_MAX_PIXELS)
+def _pool_jobs(indexes: list[int]) -> list[list[int]]:
+    """The files to analyse, dealt into JOBS_PER_WORKER jobs per pool worker: a job per file cost the server
+    process 0.12 ms of CPU per image in the pool's queues and wake-ups, shares of a chunk of 16 a quarter of it;
+    more than one job per worker keeps a large file from holding up a whole half of its chunk."""
+    jobs = min(len(indexes), settings.SCROLLER_INGEST_WORKERS * JOBS_PER_WORKER)
+    return [indexes[job::jobs] for job in range(jobs)]
+
+
+def _analyse_in_worker(sources: list[bytes | Path]):
+    return partial(analyse_all, sources, max_pixels=settings.SCROLLER_MAX_PIXELS)

@@ -33,3 +33,9 @@ def analyse_or_reject(source: bytes | Path, *, max_pixels: int) -> ImageAnalysis
         return analyse_image(data, max_pixels=max_pixels)
     except ImageRejected as rejected:
         return rejected
+
+
+def analyse_all(sources: list[bytes | Path], *, max_pixels: int) -> list[ImageAnalysis | ImageRejected]:
+    """Several files as one job of the pool, in order: each job costs the server process a round of queueing,
+    pickling and waking its event loop, about 0.1 ms of its CPU."""
+    return [analyse_or_reject(source, max_pixels=max_pixels) for source in sources]

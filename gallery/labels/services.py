@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from PIL import Image as PILImage
 
 from gallery.labels.classifier import get_classifier, open_for_labelling
@@ -16,6 +16,10 @@ logger = logging.getLogger(__name__)
 # Images decoded and run through the network together: batching saves a little per image,
 # and keeps a task's memory bounded however many ids it is given.
 CLASSIFY_BATCH = 8
+# Times save_labels runs its transaction when the database rolls it back to break a deadlock.
+DEADLOCK_ATTEMPTS = 3
+# MySQL's and MariaDB's ER_LOCK_DEADLOCK.
+MYSQL_DEADLOCK = 1213
 
 
 class LabellingFailed(RuntimeError):
@@ -66,11 +70,30 @@ def _decode_original(image: Image) -> PILImage.Image:
 
 def save_labels(*, labels_by_id: dict[int, list[dict]]) -> None:
     """Store each image's labels (highest first) and their search terms; once committed, scrollers that were shown them
-    get an `updated` event."""
+    get an `updated` event.
+
+    Two workers rewriting postings at once can deadlock in MariaDB (each delete and insert locks its
+    neighbours in the (keyword, image) index, and the two sets interleave); the database then rolls one
+    back, and its transaction is run again at once, up to DEADLOCK_ATTEMPTS times, rather than failing
+    the task and leaving its images unlabelled until the task's own retry, SCROLLER_LABELS_RETRY_SECONDS later.
+    """
     if not labels_by_id:
         return
-    with transaction.atomic():
-        for image_id, labels in labels_by_id.items():
-            Image.objects.filter(pk=image_id).update(labels=labels)
-        search_services.reindex_images(image_ids=list(labels_by_id))
-        events.announce_updated(image_ids=list(labels_by_id))
+    # Inside a caller's transaction a deadlock has rolled back the caller's work too: only the caller can retry.
+    attempts = 1 if transaction.get_connection().in_atomic_block else DEADLOCK_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                for image_id, labels in labels_by_id.items():
+                    Image.objects.filter(pk=image_id).update(labels=labels)
+                search_services.reindex_images(image_ids=list(labels_by_id))
+                events.announce_updated(image_ids=list(labels_by_id))
+            return
+        except OperationalError as error:
+            if attempt == attempts or not _is_deadlock(error):
+                raise
+            logger.info("labels: images %s met a deadlock (attempt %d); trying again", sorted(labels_by_id), attempt)
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    return bool(error.args) and error.args[0] == MYSQL_DEADLOCK

@@ -13,14 +13,18 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.db import transaction
 
+from gallery.bulk_insert import insert_rows
 from gallery.models import Image, SearchKeyword, SearchPosting
 from gallery.search.terms import image_terms
 
 INDEXED_FIELDS = ("id", "original_name", "description", "labels", "palette")
 
 
-def index_images(*, images: Iterable[Image]) -> int:
-    """Rewrite the index rows of these images (saved, with INDEXED_FIELDS loaded); returns the rows written."""
+def index_images(*, images: Iterable[Image], new: bool = False) -> int:
+    """Rewrite the index rows of these images (saved, with INDEXED_FIELDS loaded); returns the rows written.
+
+    `new`: the images were inserted by the caller's transaction, so they have no rows to replace yet.
+    """
     images = list(images)
     if not images:
         return 0
@@ -34,15 +38,18 @@ def index_images(*, images: Iterable[Image]) -> int:
         )
         for image in images
     }
-    with transaction.atomic():
+    # Without a savepoint of its own (two more round trips inside a caller's transaction): whatever fails
+    # here fails the caller's transaction too, which every caller wants.
+    with transaction.atomic(savepoint=False):
         keyword_ids = keyword_ids_for(texts={text for weights in weights_by_image.values() for text in weights})
         rows = [
-            SearchPosting(image_id=image_id, keyword_id=keyword_ids[text], weight=weight)
+            (image_id, keyword_ids[text], weight)
             for image_id, weights in weights_by_image.items()
             for text, weight in weights.items()
         ]
-        SearchPosting.objects.filter(image_id__in=list(weights_by_image)).delete()
-        SearchPosting.objects.bulk_create(rows, batch_size=2000)
+        if not new:
+            SearchPosting.objects.filter(image_id__in=list(weights_by_image)).delete()
+        insert_rows(model=SearchPosting, fields=("image", "keyword", "weight"), rows=rows)
     return len(rows)
 
 

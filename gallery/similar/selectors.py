@@ -15,7 +15,8 @@ _FAR = np.float32(1e6)
 def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]:
     """For each of `images` (stored, of `owner`) that looks like an older living image of the same owner, that one's id.
 
-    One query for the owner's hashes, compared in numpy: 64-bit hashes cost 16 bytes a row.
+    One query for the owner's hashes, compared in numpy: 64-bit hashes cost 16 bytes a row. Unordered
+    (ties are broken by id below), so that the database does not sort the owner's images on every upload.
     """
     hashed = [image for image in images if image.perceptual_hash is not None]
     if not hashed:
@@ -23,7 +24,7 @@ def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]
     rows = list(
         Image.objects.alive()
         .filter(owner=owner, perceptual_hash__isnull=False)
-        .order_by("pk")
+        .order_by()
         .values_list("pk", "perceptual_hash")
     )
     ids = np.array([pk for pk, _ in rows], dtype=np.int64)
