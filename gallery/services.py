@@ -202,14 +202,6 @@ def color_values(
     ]
 
 
-def color_rows(*, image: Image, analysis: ImageAnalysis) -> list[DominantColor]:
-    """The unsaved DominantColor rows of a saved image: color_values as model instances."""
-    return [
-        DominantColor(image=image, **dict(zip(COLOR_FIELDS[1:], values[1:], strict=True)))
-        for values in color_values(image_id=image.pk, analysis=analysis)
-    ]
-
-
 def _discard_unreferenced(*, path: str) -> None:
     try:
         referenced = Image.objects.filter(original=path).exists()

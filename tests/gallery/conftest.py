@@ -8,6 +8,7 @@ from PIL import Image as PILImage
 
 from gallery import services
 from gallery.analysis import ImageAnalysis
+from gallery.bulk_insert import insert_rows
 from gallery.colors import DominantColor as AnalysedColor
 from gallery.models import DominantColor, Image
 from gallery.mosaic.tiles import mosaic_tile
@@ -73,11 +74,10 @@ def make_image(user):
         )
         image.deleted_at = timezone.now() if deleted else None
         image.save()
-        rows = services.color_rows(image=image, analysis=analysis)
+        rows = services.color_values(image_id=image.pk, analysis=analysis)
         if shuffle is not None:
-            for row in rows:
-                row.shuffle = shuffle
-        DominantColor.objects.bulk_create(rows)
+            rows = [(*row[:-1], shuffle) for row in rows]
+        insert_rows(model=DominantColor, fields=services.COLOR_FIELDS, rows=rows)
         return image
 
     return make
