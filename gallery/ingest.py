@@ -273,11 +273,7 @@ async def ingest_async(
     analysed = await asyncio.gather(
         *(loop.run_in_executor(pool, _analyse_in_worker([uploads[index].data for index in job])) for job in jobs)
     )
-    outcomes = {
-        index: outcome
-        for job, found in zip(jobs, analysed, strict=True)
-        for index, outcome in zip(job, found, strict=True)
-    }
+    outcomes = _outcomes_by_index(jobs=jobs, results=analysed)
     return await sync_to_async(_finish)(
         owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility, description=description
     )
@@ -304,9 +300,7 @@ def ingest_batches(
 
 def _finish_batch(*, owner: User, batch, visibility: str) -> list[IngestResult]:
     uploads, settled, futures = batch
-    outcomes = {
-        index: outcome for job, future in futures.items() for index, outcome in zip(job, future.result(), strict=True)
-    }
+    outcomes = _outcomes_by_index(jobs=futures, results=[future.result() for future in futures.values()])
     return _finish(owner=owner, uploads=uploads, settled=settled, outcomes=outcomes, visibility=visibility)
 
 
@@ -316,6 +310,17 @@ def _pool_jobs(indexes: list[int]) -> list[list[int]]:
     more than one job per worker keeps a large file from holding up a whole half of its chunk."""
     jobs = min(len(indexes), settings.SCROLLER_INGEST_WORKERS * JOBS_PER_WORKER)
     return [indexes[job::jobs] for job in range(jobs)]
+
+
+def _outcomes_by_index(
+    *, jobs: Iterable[Iterable[int]], results: Iterable[list[ImageAnalysis | ImageRejected]]
+) -> dict[int, ImageAnalysis | ImageRejected]:
+    """Each job's results, in its files' order, back under the indexes of the files."""
+    return {
+        index: outcome
+        for job, found in zip(jobs, results, strict=True)
+        for index, outcome in zip(job, found, strict=True)
+    }
 
 
 def _analyse_in_worker(sources: list[bytes | Path]):
