@@ -3,7 +3,14 @@ import lzma
 import pytest
 from PIL import Image
 
-from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE, decode_thumbnail, encode_thumbnail, scale_down, scaled_down_size
+from gallery.thumbnails import (
+    THUMBNAIL_MEDIA_TYPE,
+    decode_thumbnail,
+    encode_thumbnail,
+    scale_down,
+    scaled_down_size,
+    xz_stored,
+)
 from tests.gallery import images as make
 
 
@@ -35,6 +42,14 @@ def test_the_stored_thumbnail_is_an_xz_container_around_the_media_type():
     assert stored.startswith(b"\xfd7zXZ\x00")
     assert THUMBNAIL_MEDIA_TYPE == "image/jpeg"
     assert unpacked.startswith(b"\xff\xd8\xff") and unpacked.endswith(b"\xff\xd9")
+
+
+@pytest.mark.parametrize("length", [1, 3, 65_535, 65_536, 65_537, 200_003])
+def test_the_written_xz_container_holds_its_data_across_lzma2_chunk_boundaries(length):
+    """A noisy picture's JPEG can outgrow one 64 KiB stored chunk: every length must come back whole, checks and all."""
+    data = bytes(range(256)) * (length // 256) + bytes(length % 256)
+
+    assert lzma.decompress(xz_stored(data), format=lzma.FORMAT_XZ) == data
 
 
 def test_the_xz_container_uses_crc32_checks_for_the_browser_decoder():
