@@ -12,6 +12,7 @@ from django.utils.timezone import localtime
 from accounts.users import AuthenticatedHttpRequest
 from gallery import services
 from gallery.models import DominantColor, Image
+from gallery.search import services as search_services
 from gallery.thumbnails import THUMBNAIL_MEDIA_TYPE
 
 COMPACT_DATE_TIME = "Y-m-d H:i"
@@ -85,6 +86,11 @@ class ImageAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("thumbnail").prefetch_related("colors")
+
+    def save_model(self, request: HttpRequest, obj: Image, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"original_name", "description"} & set(form.changed_data):
+            search_services.reindex_images(image_ids=[obj.pk])
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)

@@ -7,13 +7,14 @@ from django.db import transaction
 
 from gallery import colors
 from gallery.models import DominantColor, Image
+from gallery.search import services as search_services
 
 
 def replace_colors(*, colors_by_image: Mapping[int, Sequence[colors.DominantColor]]) -> None:
     """One transaction for the whole batch: a reader sees each image's old colours or its new ones, never a mix.
 
-    Each image keeps its stream position (`shuffle`), so open scrollers' walks are not reshuffled.
-    Thumbnails and everything else about the images stay as they are.
+    Each image keeps its stream position (`shuffle`), so open scrollers' walks are not reshuffled, and its search
+    terms follow its new palette (colour words). Thumbnails and everything else about the images stay as they are.
     """
     if not colors_by_image:
         return
@@ -37,6 +38,7 @@ def replace_colors(*, colors_by_image: Mapping[int, Sequence[colors.DominantColo
                 for row in _color_rows(image=image, found=colors_by_image[image.pk], shuffle=shuffles.get(image.pk))
             ]
         )
+        search_services.reindex_images(image_ids=[image.pk for image in images])
 
 
 def _color_rows(*, image: Image, found: Sequence[colors.DominantColor], shuffle: int | None) -> list[DominantColor]:

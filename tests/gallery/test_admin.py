@@ -102,3 +102,27 @@ def test_admin_needs_staff(client, user):
     client.force_login(user)
 
     assert client.get("/admin/gallery/image/").status_code == 302
+
+
+def test_a_description_edited_in_the_admin_is_found_by_search(admin_browser, client, user):
+    image = store_image(owner=user, color=(0, 0, 255), filename="sea.png")
+    colors = list(image.colors.order_by("pk").values_list("pk", flat=True))
+    form = {
+        "original_name": "harbour.png",
+        "owner": user.pk,
+        "visibility": "public",
+        "description": "lighthouse at dusk",
+        "colors-TOTAL_FORMS": len(colors),
+        "colors-INITIAL_FORMS": len(colors),
+        "colors-MIN_NUM_FORMS": 0,
+        "colors-MAX_NUM_FORMS": 1000,
+        **{f"colors-{index}-id": color for index, color in enumerate(colors)},
+        **{f"colors-{index}-image": image.pk for index in range(len(colors))},
+    }
+
+    response = admin_browser.post(f"/admin/gallery/image/{image.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    for query, expected in (("lighthouse", [image.pk]), ("harbour", [image.pk]), ("sea", [])):
+        results = client.get("/api/images/", {"q": query}).json()["results"]
+        assert [item["id"] for item in results] == expected, query

@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from gallery.models import DominantColor, Image
+from gallery.search.services import reindex_images
 from tests.gallery import images as make
 from tests.gallery.images import solid
 from tests.gallery.stored import store_image
@@ -115,6 +116,22 @@ def test_reanalyse_colors_rewrites_colors_palette_and_monochrome_flag_from_the_o
         assert (stored_colors(image), image.palette, image.is_monochrome) == fresh[image.pk]
         assert bytes(image.thumbnail) == thumbnails[image.pk]
     assert Image.objects.get(pk=grey.pk).is_monochrome
+
+
+def test_reanalysed_colors_are_what_search_finds_by_colour_word(user, client):
+    red = store_image(owner=user, data=solid(color=(220, 30, 30)))
+    as_if_analysed_long_ago(red)
+    reindex_images(image_ids=[red.pk])
+    assert found(client, "blue") == [red.pk]
+
+    run("reanalyse_colors", "--no-progress")
+
+    assert found(client, "red") == [red.pk]
+    assert found(client, "blue") == []
+
+
+def found(client, query: str) -> list[int]:
+    return [item["id"] for item in client.get("/api/images/", {"q": query}).json()["results"]]
 
 
 def test_reanalyse_colors_keeps_the_colors_of_an_image_whose_original_is_gone(user, media_root):
