@@ -177,13 +177,13 @@ def load_images(cursor, *, count: int, owners: list[int], thumbnails: list[tuple
             f"""
             INSERT INTO gallery_image (id, owner_id, original_name, sha256, width, height, format, byte_size, original,
                 thumbnail, thumbnail_width, thumbnail_height, is_monochrome, palette, description, visibility, created_at,
-                deleted_at)
+                terms_changed_at, deleted_at)
             SELECT s.seq, o.user_id, CONCAT('photo-', s.seq, '.jpg'), SHA2(s.seq, 256),
                 t.width * 16, t.height * 16, 'JPEG', 1500000 + s.seq % 900000,
                 CONCAT('originals/', o.user_id, '/', SHA2(s.seq, 256), '.jpg'),
                 t.data, t.width, t.height, s.seq % {MONOCHROME_EVERY} = 0, '[]', '',
                 IF(s.seq % {PRIVATE_EVERY} = 1, 'private', 'public'),
-                NOW() - INTERVAL ({count} - s.seq) SECOND,
+                NOW() - INTERVAL ({count} - s.seq) SECOND, NOW() - INTERVAL ({count} - s.seq) SECOND,
                 IF(s.seq % {DELETED_EVERY} = 3, NOW(), NULL)
             FROM seq_{first}_to_{last} s
             JOIN bench_thumbnail t ON t.k = s.seq % {THUMBNAIL_KINDS}

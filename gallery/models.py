@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.users import Viewer
 from gallery.search.fields import ExactCharField
@@ -102,6 +103,10 @@ class Image(models.Model):
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    terms_changed_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the image's search index rows were last written (gallery.search.postings reads it).",
+    )
 
     objects = ImageQuerySet.as_manager()
 
@@ -114,6 +119,7 @@ class Image(models.Model):
             # the viewer?), so the walk never touches the table's rows: on a large catalogue
             # those rows are spread over far more pages than the database keeps in memory.
             models.Index(fields=["id", "deleted_at", "visibility", "owner"], name="image_stream_filter"),
+            models.Index(fields=["terms_changed_at"], name="image_terms_changed"),
         ]
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from django.test import Client
 from gallery.image_cache import stored_parts_cache
 from gallery.library.snapshot import forget_snapshot
 from gallery.palette_search.index import forget_palette_index
+from gallery.search.postings import forget_posting_lists
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +77,11 @@ def empty_image_cache():
 
 @pytest.fixture(autouse=True)
 def fresh_library_snapshot():
-    """Likewise for the per-process snapshot of the library, the mosaics made from it and the palette index."""
+    """Likewise for the per-process snapshot of the library, the mosaics made from it, the palette index and the
+    search's posting lists."""
     forget_snapshot()
     forget_palette_index()
+    forget_posting_lists()
     caches["mosaics"].clear()
 
 

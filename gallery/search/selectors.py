@@ -1,15 +1,10 @@
 """Reads of the search index: images ranked by how well they match a query, best first.
 
 An image matches when it has every term of the query (gallery.search.terms.query_terms);
-its score is the sum of those terms' weights. Ranking reads the index with Fagin's threshold
-algorithm rather than scoring every match: each keyword's postings are scanned strongest first,
-in chunks, as one range of the posting table's primary key (keyword, weight, image); the same
-statement keeps the postings of the chunk whose image has every other keyword too (a look-up in
-the (image, keyword) index each, which also gives the image's whole score) and that the viewer
-may see (image_stream_filter, so it touches no image rows). An image is handed out as soon as no
-image not yet met can beat it: its score is above the sum of the weights each scan has reached.
-So a query reads about as many postings as it hands out when its keywords go together, and at
-most its rarest keyword's postings (times the number of keywords) when they do not.
+its score is the sum of those terms' weights. The ranking of every match comes from the
+process's copy of the keywords' posting lists (gallery.search.postings); the database then
+says which of the best are alive, visible to the viewer and pass the filters (owner, hue), a
+round of candidates at a time, reading only the image_stream_filter index (and colours for a hue).
 
 Order: score descending, then image id descending, a total order, so that a page can
 continue strictly after the last hit of the previous one (SearchCursor).
@@ -17,30 +12,25 @@ continue strictly after the last hit of the previous one (SearchCursor).
 
 from __future__ import annotations
 
-import functools
-import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from gallery.models import DominantColor, Image, SearchKeyword, SearchPosting, ViewerScope
+from gallery.models import DominantColor, Image, SearchKeyword, ViewerScope
 from gallery.realtime.stream import placeholders
+from gallery.search.postings import ID_BITS, ranked_keys, scores_from_table
 from gallery.search.terms import WEIGHT_SCALE, query_terms
 from gallery.selectors import hue_ranges, matching_colors
 
-# Postings scanned per keyword in the first round: a page of 50 and one more, with room for images that lack
-# another keyword.
-FIRST_CHUNK = 100
-# Each round scans CHUNK_GROWTH times more than the last (fewer round trips for queries that must read deep),
-# up to MAX_CHUNK: the scan and its look-ups run in the database, so a large chunk costs no Python per posting.
-CHUNK_GROWTH = 4
-MAX_CHUNK = 25600
-# A query of several keywords counts their postings up to this many first: one that has fewer is read to its end
-# once that costs less than a round of reading them all.
-COUNT_LIMIT = 12800
+# Candidates are checked against the filters a round at a time, best first: the first round a
+# quarter more than asked for (most matches pass for most viewers), each further round twice the
+# one before, so that filters that keep few need few rounds.
+CHECKED_FIRST_EXTRA = 1.25
+CHECKED_GROWTH = 2
 
 
 class Hit(NamedTuple):
@@ -62,95 +52,57 @@ class SearchFilters:
 
 
 @dataclass
-class Scan:
-    """How far the scan of one keyword's postings (strongest first) has got."""
-
-    keyword_id: int
-    # How many postings the keyword has, counted up to COUNT_LIMIT (None: at least that many).
-    postings: int | None = None
-    examined: int = 0
-    weight: int | None = None
-    image_id: int | None = None
-    exhausted: bool = False
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.postings is None else max(self.postings - self.examined, 0)
-
-
-@dataclass
 class RankedWalk:
     """The hits of one query in rank order, read incrementally: take() hands out the next ones."""
 
     terms: tuple[str, ...]
     filters: SearchFilters
-    # One per keyword of the query; none when a term is no keyword at all (then nothing matches).
-    scans: list[Scan] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    # Scored hits not handed out yet, as (-score, -image_id): a heap in rank order.
-    ready: list[tuple[int, int]] = field(default_factory=list)
-    chunk: int = FIRST_CHUNK
+    # Every match's key (score << ID_BITS | image id), best first; read-only, shared by copies of the walk.
+    keys: np.ndarray
+    # How many of `keys` were checked against the filters.
+    checked: int = 0
+    # Hits that passed and were not handed out yet, in rank order.
+    ready: list[Hit] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
-        return not self.ready and self._all_met()
+        return not self.ready and self.checked >= len(self.keys)
 
     def take(self, count: int) -> list[Hit]:
         """The next `count` hits (fewer only when the query has no more)."""
-        hits: list[Hit] = []
-        while len(hits) < count and not self.finished:
-            threshold = self._threshold()
-            if self.ready and (threshold is None or -self.ready[0][0] > threshold):
-                negative_score, negative_id = heapq.heappop(self.ready)
-                hits.append(Hit(image_id=-negative_id, score=-negative_score))
-            else:
-                self._read_round()
+        batch = round(count * CHECKED_FIRST_EXTRA) + 8
+        while len(self.ready) < count and self.checked < len(self.keys):
+            candidates = self.keys[self.checked : self.checked + batch]
+            self.checked += len(candidates)
+            self.ready += _passing(candidates, filters=self.filters)
+            batch *= CHECKED_GROWTH
+        hits, self.ready = self.ready[:count], self.ready[count:]
         return hits
 
-    def _all_met(self) -> bool:
-        """Whether every matching image was met: an image must be in every keyword's postings, so one scan to its end is enough."""
-        return not self.scans or any(scan.exhausted for scan in self.scans)
-
-    def _threshold(self) -> int | None:
-        """The best score an image not met yet could have; None when there is none left."""
-        if self._all_met():
-            return None
-        return sum(WEIGHT_SCALE if scan.weight is None else scan.weight for scan in self.scans)
-
-    def _read_round(self) -> None:
-        keyword_ids = [scan.keyword_id for scan in self.scans]
-        for scan, limit in self._round_plan():
-            for image_id, score in _scan_matches(scan, keyword_ids=keyword_ids, filters=self.filters, limit=limit):
-                if image_id not in self.seen:
-                    self.seen.add(image_id)
-                    heapq.heappush(self.ready, (-score, -image_id))
-        self.chunk = min(self.chunk * CHUNK_GROWTH, MAX_CHUNK)
-
-    def _round_plan(self) -> list[tuple[Scan, int]]:
-        """Which scans read how far this round: a chunk each; but when the rarest keyword's remaining postings
-        are fewer than the round would read in all, only the rest of those (which meets every match, so the
-        longer lists need not be read at all)."""
-        if len(self.scans) > 1 and all(scan.postings is None and not scan.examined for scan in self.scans):
-            _count_postings(self.scans)
-        rarest = min(self.scans, key=lambda scan: COUNT_LIMIT if scan.remaining is None else scan.remaining)
-        if rarest.remaining is not None and rarest.remaining <= self.chunk * len(self.scans):
-            return [(rarest, rarest.remaining + 1)]
-        return [(scan, self.chunk) for scan in self.scans]
+    def __deepcopy__(self, memo: dict) -> RankedWalk:
+        return RankedWalk(
+            terms=self.terms, filters=self.filters, keys=self.keys, checked=self.checked, ready=list(self.ready)
+        )
 
 
-def _count_postings(scans: list[Scan]) -> None:
-    """Count each scan's postings, up to COUNT_LIMIT: a range of the primary key each, in one statement."""
-    table = connection.ops.quote_name(SearchPosting._meta.db_table)
-    counted = " UNION ALL ".join(
-        f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE keyword_id = %s LIMIT %s) c{index}"
-        for index in range(len(scans))
-    )
+def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
+    """The hits among these keys (in their order) that are alive and that the filters let through."""
+    image_ids = (keys & ((1 << ID_BITS) - 1)).tolist()
+    filter_sql, filter_params = _filter_sql(filters)
+    force_index = " FORCE INDEX (image_stream_filter)" if connection.vendor == "mysql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(counted, [value for scan in scans for value in (scan.keyword_id, scan.keyword_id, COUNT_LIMIT)])
-        counts = dict(cursor.fetchall())
-    for scan in scans:
-        count = counts[scan.keyword_id]
-        scan.postings = count if count < COUNT_LIMIT else None
+        cursor.execute(
+            f"SELECT i.id FROM {connection.ops.quote_name(Image._meta.db_table)} i{force_index} "
+            f"WHERE i.id IN ({placeholders(len(image_ids))}) AND i.deleted_at IS NULL{filter_sql}",
+            [*image_ids, *filter_params],
+        )
+        passing = {image_id for (image_id,) in cursor.fetchall()}
+    scores = (keys >> ID_BITS).tolist()
+    return [
+        Hit(image_id=image_id, score=score)
+        for image_id, score in zip(image_ids, scores, strict=True)
+        if image_id in passing
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +123,6 @@ class SearchCursor:
             raise ValueError(text)
         return cls(score=score, image_id=image_id)
 
-    def precedes(self, hit: Hit) -> bool:
-        return (hit.score, hit.image_id) < (self.score, self.image_id)
-
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
@@ -186,11 +135,15 @@ class SearchPage:
         return round(hit.score / (WEIGHT_SCALE * self.term_count), 4)
 
 
-def start_walk(*, text: str, filters: SearchFilters) -> RankedWalk:
+def start_walk(*, text: str, filters: SearchFilters, after: SearchCursor | None = None) -> RankedWalk:
+    """A walk over the matches of `text`, strictly after `after` if given."""
     terms = tuple(query_terms(text))
     ids = keyword_ids(terms=terms)
-    scans = [Scan(keyword_id=ids[term]) for term in terms] if len(ids) == len(terms) else []
-    return RankedWalk(terms=terms, filters=filters, scans=scans)
+    keys = ranked_keys(keywords=ids) if terms and len(ids) == len(terms) else np.zeros(0, dtype=np.int64)
+    if after is not None:
+        keys = keys[keys < (after.score << ID_BITS | after.image_id)]
+    keys.flags.writeable = False
+    return RankedWalk(terms=terms, filters=filters, keys=keys)
 
 
 def keyword_ids(*, terms: Iterable[str]) -> dict[str, int]:
@@ -199,11 +152,9 @@ def keyword_ids(*, terms: Iterable[str]) -> dict[str, int]:
 
 
 def search_page(*, text: str, filters: SearchFilters, after: SearchCursor | None, limit: int) -> SearchPage:
-    """One page of hits, best first, strictly after `after`; deeper pages read more of the index (every hit before them)."""
-    walk = start_walk(text=text, filters=filters)
-    hits: list[Hit] = []
-    while len(hits) <= limit and not walk.finished:
-        hits += [hit for hit in walk.take(limit + 1 - len(hits)) if after is None or after.precedes(hit)]
+    """One page of hits, best first, strictly after `after`."""
+    walk = start_walk(text=text, filters=filters, after=after)
+    hits = walk.take(limit + 1)
     page = hits[:limit]
     more = len(hits) > limit
     next_cursor = SearchCursor(score=page[-1].score, image_id=page[-1].image_id) if more else None
@@ -217,55 +168,14 @@ def matching_image_ids(*, text: str, image_ids: list[int], hue: int | None = Non
     ids = keyword_ids(terms=terms)
     if not terms or len(ids) < len(terms) or not image_ids:
         return []
-    matching = _having_every_keyword(image_ids=image_ids, keyword_ids=list(ids.values()))
+    matching = set(scores_from_table(image_ids=image_ids, keyword_ids=list(ids.values())))
     if hue is not None:
         matching &= set(matching_colors(hue=hue).filter(image_id__in=matching).values_list("image_id", flat=True))
     return [image_id for image_id in image_ids if image_id in matching]
 
 
-def _having_every_keyword(*, image_ids: list[int], keyword_ids: list[int]) -> set[int]:
-    table = connection.ops.quote_name(SearchPosting._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT image_id FROM {table} WHERE image_id IN ({placeholders(len(image_ids))}) "
-            f"AND keyword_id IN ({placeholders(len(keyword_ids))}) GROUP BY image_id HAVING COUNT(*) = %s",
-            [*image_ids, *keyword_ids, len(keyword_ids)],
-        )
-        return {image_id for (image_id,) in cursor.fetchall()}
-
-
-def _scan_matches(scan: Scan, *, keyword_ids: list[int], filters: SearchFilters, limit: int) -> list[tuple[int, int]]:
-    """(image_id, score) of the images among the next `limit` postings of the scan's keyword that have every
-    keyword and that the filters allow; moves the scan past those postings."""
-    others = [keyword_id for keyword_id in keyword_ids if keyword_id != scan.keyword_id]
-    position_sql, position_params = (
-        ("", []) if scan.weight is None else (_PAST_POSITION, [scan.weight, scan.weight, scan.image_id])
-    )
-    chunk_params = [scan.keyword_id, *position_params]
-    filter_sql, filter_params = _filter_sql(filters)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _scan_sql(
-                vendor=connection.vendor, other_count=len(others), position=bool(position_sql), filters=filter_sql
-            ),
-            [*chunk_params, limit, *others, *filter_params, *chunk_params, limit - 1],
-        )
-        rows = cursor.fetchall()
-    matches = [(image_id, score) for is_last, image_id, score in rows if not is_last]
-    last = [(image_id, weight) for is_last, image_id, weight in rows if is_last]
-    scan.examined += limit
-    if last:
-        scan.image_id, scan.weight = last[0]
-    else:
-        scan.exhausted = True
-    return matches
-
-
-_PAST_POSITION = " AND (weight < %s OR (weight = %s AND image_id < %s))"
-
-
 def _filter_sql(filters: SearchFilters) -> tuple[str, list]:
-    """Conditions on the image `i` of a posting `p`: visible to the viewer, and the owner's and near the hue if asked."""
+    """Conditions on an image `i`: visible to the viewer, and the owner's and near the hue if asked."""
     visible_sql, params = filters.scope.sql(alias="i")
     conditions = [visible_sql]
     if filters.owner_id is not None:
@@ -278,41 +188,10 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list]:
     return "".join(conditions), params
 
 
-@functools.cache
-def _scan_sql(*, vendor: str, other_count: int, position: bool, filters: str) -> str:
-    """The chunk's matches with their scores (is_last 0), then the chunk's last posting (is_last 1), if any."""
-    quote = connection.ops.quote_name
-    postings = quote(SearchPosting._meta.db_table)
-    chunk = (
-        f"SELECT image_id, weight FROM {postings} WHERE keyword_id = %s{_PAST_POSITION if position else ''} "
-        "ORDER BY weight DESC, image_id DESC"
-    )
-    # MariaDB is told the plan (the hue stream does the same): from the chunk, a look-up per posting in each
-    # other keyword's (keyword, image) range and in image_stream_filter. Left to itself it reads every
-    # posting of another keyword, or the image rows.
-    mysql = vendor == "mysql"
-    straight, probe_index, filter_index = (
-        ("STRAIGHT_JOIN ", " FORCE INDEX (search_posting_keyword_image)", " FORCE INDEX (image_stream_filter)")
-        if mysql
-        else ("", "", "")
-    )
-    joins = "".join(
-        f" INNER JOIN {postings} o{index}{probe_index} ON o{index}.image_id = p.image_id AND o{index}.keyword_id = %s"
-        for index in range(other_count)
-    )
-    score = "".join(f" + o{index}.weight" for index in range(other_count))
-    return (
-        f"SELECT {straight}0, p.image_id, p.weight{score} FROM ({chunk} LIMIT %s) p{joins} "
-        f"INNER JOIN {quote(Image._meta.db_table)} i{filter_index} ON i.id = p.image_id "
-        f"WHERE i.deleted_at IS NULL{filters} "
-        f"UNION ALL SELECT 1, last.image_id, last.weight FROM ({chunk} LIMIT 1 OFFSET %s) last"
-    )
-
-
 def _hue_sql(range_count: int) -> str:
     table = connection.ops.quote_name(DominantColor._meta.db_table)
     in_window = " OR ".join(["c.hue BETWEEN %s AND %s"] * range_count)
-    return f" AND EXISTS (SELECT 1 FROM {table} c WHERE c.image_id = p.image_id AND c.share >= %s AND ({in_window}))"
+    return f" AND EXISTS (SELECT 1 FROM {table} c WHERE c.image_id = i.id AND c.share >= %s AND ({in_window}))"
 
 
 @dataclass(frozen=True, slots=True)

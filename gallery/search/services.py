@@ -1,7 +1,8 @@
 """Writes to the search index: an image's terms are rewritten whenever what they come from changes.
 
 What they come from: the file name and palette (never change after upload), the description
-and the labels. Visibility and deletion are not copied into the index (searches join the
+and the labels. Each write stamps the images' `terms_changed_at` (a new image has it from its
+insert), which tells the processes' copies of posting lists (gallery.search.postings) what to read again. Visibility and deletion are not copied into the index (searches join the
 image row for them), so changing those needs no index write; a purge removes the rows by
 cascade.
 """
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from gallery.bulk_insert import insert_rows
 from gallery.models import Image, SearchKeyword, SearchPosting
@@ -49,6 +51,7 @@ def index_images(*, images: Iterable[Image], new: bool = False) -> int:
         ]
         if not new:
             SearchPosting.objects.filter(image_id__in=list(weights_by_image)).delete()
+            Image.objects.filter(pk__in=list(weights_by_image)).update(terms_changed_at=timezone.now())
         insert_rows(model=SearchPosting, fields=("image", "keyword", "weight"), rows=rows)
     return len(rows)
 
