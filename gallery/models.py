@@ -105,7 +105,7 @@ class Image(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     terms_changed_at = models.DateTimeField(
         default=timezone.now,
-        help_text="When the image's search index rows were last written (gallery.search.postings reads it).",
+        help_text="When what the search terms come from (labels, description, name, palette) was last written.",
     )
 
     objects = ImageQuerySet.as_manager()
@@ -118,7 +118,11 @@ class Image(models.Model):
             # Covers what the hue stream's walk asks of each image it meets (alive? visible to
             # the viewer?), so the walk never touches the table's rows: on a large catalogue
             # those rows are spread over far more pages than the database keeps in memory.
-            models.Index(fields=["id", "deleted_at", "visibility", "owner"], name="image_stream_filter"),
+            # With terms_changed_at, it also tells a listing whether the copy of an image it holds is current
+            # (gallery.listing_cache).
+            models.Index(
+                fields=["id", "deleted_at", "visibility", "owner", "terms_changed_at"], name="image_stream_filter"
+            ),
             models.Index(fields=["terms_changed_at"], name="image_terms_changed"),
         ]
 

@@ -129,14 +129,19 @@ def image_to_dict(image: Image, *, viewer: Viewer, detail: bool = False) -> dict
     """`image` needs `owner` selected to avoid a query per image."""
     data = card_to_dict(image_card(image), viewer=viewer)
     if detail:
-        data |= {
-            "sha256": image.sha256,
-            "format": image.format,
-            "byte_size": image.byte_size,
-            "created_at": image.created_at.isoformat(),
-            "deleted_at": image.deleted_at.isoformat() if image.deleted_at else None,
-        }
+        data |= detail_fields(image)
     return data
+
+
+def detail_fields(image: Image) -> dict:
+    """What the API adds to a card for one image (`detail`)."""
+    return {
+        "sha256": image.sha256,
+        "format": image.format,
+        "byte_size": image.byte_size,
+        "created_at": image.created_at.isoformat(),
+        "deleted_at": image.deleted_at.isoformat() if image.deleted_at else None,
+    }
 
 
 def image_url(name: str, *, image_id: int) -> str:

@@ -35,7 +35,7 @@ from gallery.palette_search.query import PaletteQueryError, parse_colors
 from gallery.palette_search.selectors import Cursor, search_by_palette
 from gallery.purged import selectors as purged_selectors
 from gallery.search import selectors as search_selectors
-from gallery.serializers import image_to_dict, image_url
+from gallery.serializers import card_to_dict, image_to_dict, image_url
 from gallery.similar.selectors import SimilarImage, similar_images
 from gallery.storage import originals
 from gallery.uploading.handlers import HashedUploadedFile
@@ -236,12 +236,12 @@ async def list_images_by_palette(request: HttpRequest, *, owner_only: bool, limi
     )
     query = request.GET.copy()
     if len(found) == limit:
-        query["after"] = f"{found[-1][1]}:{found[-1][0].pk}"
+        query["after"] = f"{found[-1][1]}:{found[-1][0].card.id}"
     return JsonResponse(
         {
             "results": [
-                image_to_dict(image, viewer=request.user, detail=True) | {"palette_score": image_score}
-                for image, image_score in found
+                card_to_dict(listed.card, viewer=request.user) | listed.detail | {"palette_score": image_score}
+                for listed, image_score in found
             ],
             "next": f"{reverse('api-images')}?{urlencode(query, doseq=True)}" if len(found) == limit else None,
         }
@@ -290,7 +290,10 @@ async def search_images(request: HttpRequest, *, owner_only: bool, limit: int) -
         query = request.GET.copy()
         query["after"] = next_cursor.encode()
         next_url = f"{reverse('api-images')}?{urlencode(query, doseq=True)}"
-    results = [{**image_to_dict(item.image, viewer=request.user, detail=True), "score": item.score} for item in found]
+    results = [
+        {**card_to_dict(item.listed.card, viewer=request.user), **item.listed.detail, "score": item.score}
+        for item in found
+    ]
     return JsonResponse({"results": results, "next": next_url})
 
 

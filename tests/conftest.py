@@ -21,6 +21,7 @@ from django.test import Client
 
 from gallery.image_cache import stored_parts_cache
 from gallery.library.snapshot import forget_snapshot
+from gallery.listing_cache import forget_listed_images
 from gallery.palette_search.index import forget_palette_index
 from gallery.search.postings import forget_posting_lists
 
@@ -73,6 +74,7 @@ def fresh_rate_limits(settings):
 def empty_image_cache():
     """Every test starts from an empty database, whose image ids an earlier test's cached images may have had."""
     stored_parts_cache().clear()
+    forget_listed_images()
 
 
 @pytest.fixture(autouse=True)

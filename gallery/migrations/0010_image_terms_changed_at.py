@@ -1,5 +1,6 @@
 """Image.terms_changed_at: when an image's search index rows were last written, so that a process's copy of
-posting lists (gallery.search.postings) can tell which images changed since it read them.
+posting lists (gallery.search.postings) and of listed images (gallery.listing_cache) can tell what changed since
+it read them; image_stream_filter covers it, so that a listing checks it without reading the image's row.
 """
 
 import django.utils.timezone
@@ -14,12 +15,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RemoveIndex(
+            model_name="image",
+            name="image_stream_filter",
+        ),
         migrations.AddField(
             model_name="image",
             name="terms_changed_at",
             field=models.DateTimeField(
                 default=django.utils.timezone.now,
-                help_text="When the image's search index rows were last written (gallery.search.postings reads it).",
+                help_text="When what the search terms come from (labels, description, name, palette) was last written.",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="image",
+            index=models.Index(
+                fields=["id", "deleted_at", "visibility", "owner", "terms_changed_at"], name="image_stream_filter"
             ),
         ),
         migrations.AddIndex(

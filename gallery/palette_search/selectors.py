@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 
 from gallery import selectors
-from gallery.models import Image
+from gallery.listing_cache import ListedImage, listed_images
 from gallery.palette_search.index import Ranking, best, candidate_keys, palette_index
 from gallery.palette_search.query import AskedColor
 from gallery.search.selectors import matching_image_ids
@@ -26,7 +26,7 @@ def search_by_palette(
     include_deleted: bool = False,
     after: Cursor | None = None,
     limit: int = selectors.DEFAULT_PAGE_SIZE,
-) -> list[tuple[Image, float]]:
+) -> list[tuple[ListedImage, float]]:
     """Best score first (ties: newest first), with the score; filters as `gallery.selectors.list_images`.
 
     The per-process palette index (gallery.palette_search.index) ranks the candidates; the
@@ -46,8 +46,8 @@ def search_by_palette(
         after = (float(ranked.scores[-1]), int(ranked.image_ids[-1]))
         checked *= 2
     chosen = chosen[:limit]
-    found = (
-        images.select_related("owner").defer("thumbnail", "mosaic_tile").in_bulk([image_id for image_id, _ in chosen])
+    found = listed_images(
+        viewer=viewer, image_ids=[image_id for image_id, _ in chosen], include_deleted=include_deleted
     )
     # An image deleted or hidden between the two reads is left out: the page comes one short.
     return [(found[image_id], image_score) for image_id, image_score in chosen if image_id in found]

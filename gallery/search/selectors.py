@@ -20,6 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from gallery.listing_cache import ListedImage, listed_images
 from gallery.models import DominantColor, Image, SearchKeyword, ViewerScope
 from gallery.realtime.stream import placeholders
 from gallery.search.postings import ID_BITS, ranked_keys, scores_from_table
@@ -196,7 +197,7 @@ def _hue_sql(range_count: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FoundImage:
-    image: Image
+    listed: ListedImage
     score: float
 
 
@@ -207,9 +208,8 @@ def search_images(
     page = search_page(
         text=text, filters=SearchFilters.of(viewer=viewer, owner_only=owner_only, hue=hue), after=after, limit=limit
     )
-    images = Image.objects.visible_to(viewer).alive().select_related("owner").defer("thumbnail")
-    by_id = images.in_bulk([hit.image_id for hit in page.hits])
+    by_id = listed_images(viewer=viewer, image_ids=[hit.image_id for hit in page.hits])
     found = [
-        FoundImage(image=by_id[hit.image_id], score=page.relevance(hit)) for hit in page.hits if hit.image_id in by_id
+        FoundImage(listed=by_id[hit.image_id], score=page.relevance(hit)) for hit in page.hits if hit.image_id in by_id
     ]
     return found, page.next_cursor
