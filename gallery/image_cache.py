@@ -15,12 +15,11 @@ bytes. Threads (the websocket's database pools) share it under a lock.
 """
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from gallery.lru import SharedLru
 from gallery.serializers import CardJson, ImageCard
 
 # Bookkeeping per entry beyond its thumbnail and JSON, roughly: the objects, their tuples and floats.
@@ -40,59 +39,18 @@ class StoredParts:
         return len(self.thumbnail) + len(self.json.head) + len(self.json.tail) + _ENTRY_OVERHEAD_BYTES
 
 
-class StoredPartsCache:
-    def __init__(self, *, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[int, StoredParts] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get_many(self, image_ids: list[int]) -> dict[int, StoredParts]:
-        found = {}
-        with self._lock:
-            for image_id in image_ids:
-                if (parts := self._entries.get(image_id)) is not None:
-                    self._entries.move_to_end(image_id)
-                    found[image_id] = parts
-        return found
-
-    def put_many(self, parts_by_id: dict[int, StoredParts]) -> None:
-        with self._lock:
-            for image_id, parts in parts_by_id.items():
-                if parts.size > self.max_bytes:
-                    continue
-                if (replaced := self._entries.pop(image_id, None)) is not None:
-                    self._bytes -= replaced.size
-                self._entries[image_id] = parts
-                self._bytes += parts.size
-            while self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
-    @property
-    def bytes_held(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, image_id: object) -> bool:
-        return image_id in self._entries
+def new_stored_parts_cache(*, max_bytes: int) -> SharedLru[int, StoredParts]:
+    return SharedLru(max_size=max_bytes, size_of=lambda parts: parts.size)
 
 
-_cache: StoredPartsCache | None = None
+_cache: SharedLru[int, StoredParts] | None = None
 
 
-def stored_parts_cache() -> StoredPartsCache:
+def stored_parts_cache() -> SharedLru[int, StoredParts]:
     """The process's cache, sized by settings.SCROLLER_IMAGE_CACHE_MB on first use."""
     global _cache
     if _cache is None:
-        _cache = StoredPartsCache(max_bytes=settings.SCROLLER_IMAGE_CACHE_MB * 1024 * 1024)
+        _cache = new_stored_parts_cache(max_bytes=settings.SCROLLER_IMAGE_CACHE_MB * 1024 * 1024)
     return _cache
 
 

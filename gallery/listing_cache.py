@@ -11,8 +11,6 @@ viewer may see each image, and reads whole rows only for the images this process
 they are now. Entries are dropped least recently used first beyond SCROLLER_LISTING_CACHE_ENTRIES.
 """
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from accounts.users import Viewer
+from gallery.lru import SharedLru
 from gallery.models import Image, ViewerScope
 from gallery.realtime.stream import placeholders
 from gallery.serializers import ImageCard, detail_fields, image_card
@@ -33,35 +32,7 @@ class ListedImage:
     version: tuple
 
 
-class ListingCache:
-    def __init__(self, *, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[int, ListedImage] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, image_ids: list[int]) -> dict[int, ListedImage]:
-        found = {}
-        with self._lock:
-            for image_id in image_ids:
-                if (listed := self._entries.get(image_id)) is not None:
-                    self._entries.move_to_end(image_id)
-                    found[image_id] = listed
-        return found
-
-    def put_many(self, listed_by_id: dict[int, ListedImage]) -> None:
-        with self._lock:
-            for image_id, listed in listed_by_id.items():
-                self._entries.pop(image_id, None)
-                self._entries[image_id] = listed
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_cache = ListingCache(max_entries=settings.SCROLLER_LISTING_CACHE_ENTRIES)
+_cache: SharedLru[int, ListedImage] = SharedLru(max_size=settings.SCROLLER_LISTING_CACHE_ENTRIES)
 
 
 def forget_listed_images() -> None:

@@ -25,9 +25,7 @@ every hit is checked against the database (gallery.search.selectors).
 from __future__ import annotations
 
 import datetime
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from gallery.lru import SharedLru
 from gallery.models import Image, SearchPosting
 from gallery.realtime.stream import placeholders
 
@@ -61,38 +60,9 @@ class PostingList:
         return self.image_ids.nbytes + self.weights.nbytes
 
 
-class PostingListCache:
-    """Lists by keyword id, dropped least recently used first beyond `max_bytes`; threads share it under a lock."""
-
-    def __init__(self, *, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._lists: OrderedDict[int, PostingList] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, keyword_id: int) -> PostingList | None:
-        with self._lock:
-            if (found := self._lists.get(keyword_id)) is not None:
-                self._lists.move_to_end(keyword_id)
-            return found
-
-    def put(self, keyword_id: int, posting_list: PostingList) -> None:
-        with self._lock:
-            if (replaced := self._lists.pop(keyword_id, None)) is not None:
-                self._bytes -= replaced.nbytes
-            self._lists[keyword_id] = posting_list
-            self._bytes += posting_list.nbytes
-            while self._bytes > self.max_bytes and len(self._lists) > 1:
-                _, evicted = self._lists.popitem(last=False)
-                self._bytes -= evicted.nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._lists.clear()
-            self._bytes = 0
-
-
-_cache = PostingListCache(max_bytes=settings.SCROLLER_SEARCH_CACHE_MB * 2**20)
+_cache: SharedLru[int, PostingList] = SharedLru(
+    max_size=settings.SCROLLER_SEARCH_CACHE_MB * 2**20, size_of=lambda posting_list: posting_list.nbytes
+)
 
 
 def forget_posting_lists() -> None:
@@ -145,7 +115,7 @@ def _read_list(*, text: str, keyword_id: int) -> PostingList:
         as_of=as_of,
         read_at=time.monotonic(),
     )
-    _cache.put(keyword_id, posting_list)
+    _cache.put_many({keyword_id: posting_list})
     return posting_list
 
 

@@ -1,4 +1,4 @@
-from gallery.image_cache import StoredParts, StoredPartsCache
+from gallery.image_cache import StoredParts, new_stored_parts_cache
 from gallery.serializers import CardJson, ImageCard, ImageFacts
 
 FACTS = ImageFacts(
@@ -20,7 +20,7 @@ def parts(*, thumbnail_bytes: int) -> StoredParts:
 
 
 def test_what_was_put_is_found_and_the_rest_is_not():
-    cache = StoredPartsCache(max_bytes=1_000_000)
+    cache = new_stored_parts_cache(max_bytes=1_000_000)
     cache.put_many({1: parts(thumbnail_bytes=100), 2: parts(thumbnail_bytes=200)})
 
     found = cache.get_many([2, 3, 1])
@@ -31,7 +31,7 @@ def test_what_was_put_is_found_and_the_rest_is_not():
 
 def test_the_least_recently_used_entries_go_first_once_over_budget():
     entry = parts(thumbnail_bytes=10_000)
-    cache = StoredPartsCache(max_bytes=3 * entry.size)
+    cache = new_stored_parts_cache(max_bytes=3 * entry.size)
     cache.put_many({1: entry, 2: entry, 3: entry})
     cache.get_many([1])
 
@@ -39,30 +39,30 @@ def test_the_least_recently_used_entries_go_first_once_over_budget():
 
     assert 2 not in cache
     assert all(image_id in cache for image_id in (1, 3, 4))
-    assert cache.bytes_held <= cache.max_bytes
+    assert cache.size_held <= cache.max_size
 
 
 def test_putting_an_entry_again_does_not_count_it_twice():
     entry = parts(thumbnail_bytes=1000)
-    cache = StoredPartsCache(max_bytes=1_000_000)
+    cache = new_stored_parts_cache(max_bytes=1_000_000)
 
     cache.put_many({1: entry})
     cache.put_many({1: entry})
 
     assert len(cache) == 1
-    assert cache.bytes_held == entry.size
+    assert cache.size_held == entry.size
 
 
 def test_an_entry_larger_than_the_whole_budget_is_not_kept():
-    cache = StoredPartsCache(max_bytes=5000)
+    cache = new_stored_parts_cache(max_bytes=5000)
 
     cache.put_many({1: parts(thumbnail_bytes=10_000)})
 
-    assert len(cache) == 0 and cache.bytes_held == 0
+    assert len(cache) == 0 and cache.size_held == 0
 
 
 def test_a_zero_budget_keeps_nothing():
-    cache = StoredPartsCache(max_bytes=0)
+    cache = new_stored_parts_cache(max_bytes=0)
 
     cache.put_many({1: parts(thumbnail_bytes=10)})
 

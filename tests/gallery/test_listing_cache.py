@@ -1,8 +1,6 @@
 import pytest
 
 from gallery import services
-from gallery.listing_cache import ListedImage, ListingCache
-from gallery.serializers import ImageCard, ImageFacts
 from tests.gallery.labelled import TABBY
 
 pytestmark = pytest.mark.django_db
@@ -27,25 +25,3 @@ def test_a_listed_image_shows_what_changed_since_this_process_last_listed_it(cli
     ]
     services.set_visibility(actor=user, image_id=image.pk, visibility="private")
     assert listed(client, "lighthouse") == []
-
-
-def test_the_cache_keeps_its_number_of_entries_dropping_the_least_recently_used():
-    def entry(image_id: int) -> ListedImage:
-        facts = ImageFacts(
-            original_name="a.jpg",
-            width=1,
-            height=1,
-            thumbnail_width=1,
-            thumbnail_height=1,
-            is_monochrome=False,
-            colors=(),
-        )
-        card = ImageCard(id=image_id, owner_id=1, owner_name="alice", visibility="public", facts=facts)
-        return ListedImage(card=card, detail={}, version=(1, "alice", "public", "2026-12-03"))
-
-    cache = ListingCache(max_entries=2)
-    cache.put_many({1: entry(1), 2: entry(2)})
-    cache.get_many([1])
-    cache.put_many({3: entry(3)})
-
-    assert sorted(cache.get_many([1, 2, 3])) == [1, 3]

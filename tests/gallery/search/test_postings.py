@@ -1,12 +1,10 @@
-import numpy as np
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from gallery import services
 from gallery.models import SearchPosting
 from gallery.search import postings
-from gallery.search.postings import ID_BITS, PostingList, PostingListCache, ranked_keys
+from gallery.search.postings import ID_BITS, ranked_keys
 from gallery.search.selectors import keyword_ids
 from gallery.search.services import reindex_images
 from tests.gallery.labelled import ESPRESSO, GOLDEN_RETRIEVER, RED, SPORTS_CAR, TABBY, TIGER_CAT, labels
@@ -77,23 +75,3 @@ def test_more_changes_since_the_lists_were_read_than_the_copy_takes_reads_them_a
 
     assert [image_id for image_id, _ in ranking("cat")] == [second.pk, first.pk]
     assert ranking("cat") == ranking_from_table("cat")
-
-
-def test_the_copy_keeps_within_its_budget_dropping_the_least_recently_used_list():
-    def posting_list(text: str) -> PostingList:
-        return PostingList(
-            text=text,
-            image_ids=np.arange(10, dtype=np.int32),
-            weights=np.ones(10, dtype=np.int16),
-            as_of=timezone.now(),
-            read_at=0.0,
-        )
-
-    cache = PostingListCache(max_bytes=2 * posting_list("any").nbytes)
-    cache.put(1, posting_list("cat"))
-    cache.put(2, posting_list("dog"))
-    assert cache.get(1) is not None
-    cache.put(3, posting_list("car"))
-
-    kept = [cache.get(keyword_id) for keyword_id in (1, 2, 3)]
-    assert [posting_list.text if posting_list else None for posting_list in kept] == ["cat", None, "car"]
