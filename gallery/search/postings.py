@@ -41,6 +41,7 @@ from gallery.realtime.stream import placeholders
 CHANGE_SLACK = datetime.timedelta(seconds=20)
 MAX_CHANGED = 5000
 MAX_AGE_SECONDS = 600.0
+TABLE_SCORES_PER_QUERY = 1000
 # A hit's key: its score above its image id, so that one descending sort of the keys is the ranking.
 ID_BITS = 32
 
@@ -145,13 +146,16 @@ def _intersect(lists: Sequence[PostingList], *, leaving_out: np.ndarray) -> tupl
 
 def scores_from_table(*, image_ids: list[int], keyword_ids: list[int]) -> dict[int, int]:
     """Summed weights of these images that have every keyword, read from the posting table."""
-    if not image_ids:
-        return {}
     table = connection.ops.quote_name(SearchPosting._meta.db_table)
+    scores: dict[int, int] = {}
+    # In pieces: a bulk upload can leave tens of thousands changed, more parameters than SQLite takes at once.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT image_id, SUM(weight) FROM {table} WHERE image_id IN ({placeholders(len(image_ids))}) "
-            f"AND keyword_id IN ({placeholders(len(keyword_ids))}) GROUP BY image_id HAVING COUNT(*) = %s",
-            [*image_ids, *keyword_ids, len(keyword_ids)],
-        )
-        return {image_id: int(score) for image_id, score in cursor.fetchall()}
+        for start in range(0, len(image_ids), TABLE_SCORES_PER_QUERY):
+            piece = image_ids[start : start + TABLE_SCORES_PER_QUERY]
+            cursor.execute(
+                f"SELECT image_id, SUM(weight) FROM {table} WHERE image_id IN ({placeholders(len(piece))}) "
+                f"AND keyword_id IN ({placeholders(len(keyword_ids))}) GROUP BY image_id HAVING COUNT(*) = %s",
+                [*piece, *keyword_ids, len(keyword_ids)],
+            )
+            scores.update((image_id, int(score)) for image_id, score in cursor.fetchall())
+    return scores

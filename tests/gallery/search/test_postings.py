@@ -47,7 +47,8 @@ def test_the_copy_ranks_every_match_as_the_posting_table_sums_them(make_found):
     assert ranking("red animal") and ranking("cat car")
 
 
-def test_changes_made_after_the_lists_were_read_count_at_once(make_found, user):
+def test_changes_made_after_the_lists_were_read_count_at_once(make_found, user, monkeypatch):
+    monkeypatch.setattr(postings, "TABLE_SCORES_PER_QUERY", 1)
     tabby = make_found(labelled=[(TABBY, 0.9)])
     dog = make_found(labelled=[(GOLDEN_RETRIEVER, 0.9)])
     assert [image_id for image_id, _ in ranking("cat")] == [tabby.pk]
