@@ -10,7 +10,7 @@ page with Chromium's own drag events, as a desktop drop does. Two scenarios:
 1. Drop of --files generated small real JPEGs (plus some text files) in subfolders: the longest main-thread task
    (PerformanceObserver 'longtask'), the page's JS heap sampled every second and at the end, the time from the
    drop to the first upload request, and the hashing throughput of the page (its Web Workers).
-2. Resume: 3,000 of the 4,000 photos are uploaded, the page is refreshed, then the whole 4,000-photo folder is
+2. Resume (left out with --drop-only): 3,000 of the 4,000 photos are uploaded, the page is refreshed, then the whole 4,000-photo folder is
    dropped again; its time to done is compared with uploading the 1,000 missing photos fresh (another account).
 
 Floors measured in the same run, so that figures from a busy or a quiet machine compare: a fixed JavaScript task
@@ -42,6 +42,8 @@ PASSWORD = "bench-password-not-secret"
 ACCOUNTS = ("bench_drop", "bench_resume", "bench_fresh")
 DONE_TIMEOUT_MS = 1_800_000
 OTHER_FILES = 200
+# What the main thread's tasks were made of, without the per-call detail that would make a drop's trace huge.
+TRACE_CATEGORIES = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "v8"]
 
 # Installed before the page's own scripts: what the page is asked about at the end.
 INSTRUMENTATION = """
@@ -88,6 +90,14 @@ def parse_args() -> argparse.Namespace:
         "--profile",
         type=Path,
         help="write the page's CPU profile during the big drop here (.cpuprofile: open it in Chromium's DevTools)",
+    )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="write Chromium's timeline trace of the big drop here (open it in DevTools' Performance panel)",
+    )
+    parser.add_argument(
+        "--drop-only", action="store_true", help="only the big drop: no resume scenario, no 4,000 photos needed"
     )
     return parser.parse_args()
 
@@ -174,7 +184,7 @@ def upload_folder(page: Page, folder: Path) -> tuple[float, str]:
     return time.perf_counter() - dropped_at, summary
 
 
-def big_drop(browser: Browser, *, base_url: str, folder: Path, profile: Path | None) -> dict:
+def big_drop(browser: Browser, *, base_url: str, folder: Path, profile: Path | None, trace: Path | None) -> dict:
     page = open_page(browser, base_url=base_url, username=ACCOUNTS[0])
     js_floor = page.evaluate(JS_FLOOR)
     page.evaluate("() => { window.bench.longest = 0; window.bench.longTasks = 0; }")
@@ -182,7 +192,11 @@ def big_drop(browser: Browser, *, base_url: str, folder: Path, profile: Path | N
     if profiler:
         profiler.send("Profiler.enable")
         profiler.send("Profiler.start")
+    if trace:
+        browser.start_tracing(page=page, path=str(trace), categories=TRACE_CATEGORIES)
     elapsed, summary = upload_folder(page, folder)
+    if trace:
+        browser.stop_tracing()
     if profiler and profile:
         profile.write_text(json.dumps(profiler.send("Profiler.stop")["profile"]))
         profiler.detach()
@@ -239,12 +253,10 @@ def decode_thumbnail_seconds(paths: list[Path]) -> float:
     return time.perf_counter() - started
 
 
-def report(*, big: dict, files: int, big_bytes: int, resumed: dict, photos: list[Path], floors: dict) -> None:
+def report_drop(*, big: dict, files: int, big_bytes: int, floors: dict) -> None:
     mb = 1024 * 1024
     big_hash = big["hashing"]
     big_rate = big_hash["bytes"] / 1e6 / (big_hash["busyMs"] / 1000) if big_hash["busyMs"] else 0.0
-    photo_hash = resumed["hashing"]
-    photo_rate = photo_hash["bytes"] / 1e6 / (photo_hash["busyMs"] / 1000) if photo_hash["busyMs"] else 0.0
     js_floor = big["jsFloorMs"]
     print(f"big drop            {files} JPEGs ({big_bytes / 1e6:.1f} MB) + {OTHER_FILES} text files, in subfolders")
     print(f"  result            {big['summary']} in {big['elapsed']:.1f} s")
@@ -264,6 +276,11 @@ def report(*, big: dict, files: int, big_bytes: int, resumed: dict, photos: list
         f"  hashing           {big_rate:.1f} MB/s over {big_hash['files']} small files; "
         f"{big_rate / floors['hashlib']:.2f}x the floor (hashlib, one core, {floors['hashlib']:.0f} MB/s)"
     )
+
+
+def report_resume(*, resumed: dict, photos: list[Path], floors: dict) -> None:
+    photo_hash = resumed["hashing"]
+    photo_rate = photo_hash["bytes"] / 1e6 / (photo_hash["busyMs"] / 1000) if photo_hash["busyMs"] else 0.0
     ratio = resumed["resumed"] / resumed["fresh"]
     print(f"resume              {len(photos)} photos ({sum(p.stat().st_size for p in photos) / 1e6:.0f} MB)")
     print(f"  4,000 after 3,000 {resumed['resumed']:.1f} s: {resumed['resumed_summary']}")
@@ -277,10 +294,15 @@ def report(*, big: dict, files: int, big_bytes: int, resumed: dict, photos: list
         f"  hashing           {photo_rate:.1f} MB/s over {photo_hash['files']} photos; "
         f"{photo_rate / floors['hashlib']:.2f}x the hashlib floor"
     )
+
+
+def report_command() -> None:
     print(f"reproduce           {shlex.join([os.path.relpath(PYTHON, ROOT), 'bench/page_upload.py', *sys.argv[1:]])}")
 
 
-def run_page(*, args: argparse.Namespace, media: str, big_folder: Path, photos: list[Path], work: Path):
+def run_page(
+    *, args: argparse.Namespace, media: str, big_folder: Path, photos: list[Path], work: Path
+) -> tuple[dict, dict | None]:
     mariadb(f"DROP DATABASE IF EXISTS {args.database}; CREATE DATABASE {args.database} CHARACTER SET utf8mb4")
     env = os.environ | {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{args.database}", "SCROLLER_MEDIA_ROOT": media}
     env.pop("REDIS_URL", None)
@@ -304,8 +326,8 @@ def run_page(*, args: argparse.Namespace, media: str, big_folder: Path, photos: 
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                big = big_drop(browser, base_url=base_url, folder=big_folder, profile=args.profile)
-                resumed = resume(browser, base_url=base_url, photos=photos, work=work)
+                big = big_drop(browser, base_url=base_url, folder=big_folder, profile=args.profile, trace=args.trace)
+                resumed = None if args.drop_only else resume(browser, base_url=base_url, photos=photos, work=work)
             finally:
                 browser.close()
     finally:
@@ -317,7 +339,7 @@ def run_page(*, args: argparse.Namespace, media: str, big_folder: Path, photos: 
 def main() -> None:
     args = parse_args()
     photos = sorted(args.photos.glob("*.jpg"))[:4000]
-    if len(photos) < 4000:
+    if len(photos) < 4000 and not args.drop_only:
         raise SystemExit(
             f"need 4000 photos in {args.photos}: .venv/bin/python bench/make_photos.py {args.photos} --count 4000"
         )
@@ -326,11 +348,16 @@ def main() -> None:
     try:
         big_folder = work / "drop" / "holiday"
         big_bytes = make_drop_folder(big_folder, count=args.files)
-        floors = {"hashlib": hashlib_mb_per_s(photos), "decode": decode_thumbnail_seconds(photos[3000:])}
+        floors = {"hashlib": hashlib_mb_per_s(photos or sorted(big_folder.rglob("*.jpg")))}
+        if not args.drop_only:
+            floors["decode"] = decode_thumbnail_seconds(photos[3000:])
         big, resumed = run_page(args=args, media=media, big_folder=big_folder, photos=photos, work=work)
     finally:
         subprocess.run(["rm", "-rf", str(work), media], check=False)
-    report(big=big, files=args.files, big_bytes=big_bytes, resumed=resumed, photos=photos, floors=floors)
+    report_drop(big=big, files=args.files, big_bytes=big_bytes, floors=floors)
+    if resumed:
+        report_resume(resumed=resumed, photos=photos, floors=floors)
+    report_command()
 
 
 if __name__ == "__main__":
