@@ -1,10 +1,11 @@
 """Writes to the search index: an image's terms are rewritten whenever what they come from changes.
 
-What they come from: the file name and palette (never change after upload), the description
-and the labels. Each write stamps the images' `terms_changed_at` (a new image has it from its
-insert), which tells the processes' copies of posting lists (gallery.search.postings) what to read again. Visibility and deletion are not copied into the index (searches join the
-image row for them), so changing those needs no index write; a purge removes the rows by
-cascade.
+What they come from: the file name and palette (never change after upload, but by the admin and
+`reanalyse_colors`), the description and the labels. Each write stamps the images'
+`terms_changed_at` (a new image has it from its insert), which tells the processes' copies of
+posting lists (gallery.search.postings) and of listed images (gallery.listing_cache) what to read
+again. Visibility and deletion are not copied into the index (searches check the image's index
+entry for them), so changing those needs no index write; a purge removes the rows by cascade.
 """
 
 from __future__ import annotations
