@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from django.utils import timezone
 from gallery import selectors
 from gallery.analysis import ImageAnalysis
 from gallery.bulk_insert import insert_rows
+from gallery.colors import DominantColor as DominantColorFound
 from gallery.models import DominantColor, Image, Visibility
 from gallery.page.rendition import rendition_path
 from gallery.permissions import can_modify_image
@@ -74,7 +76,7 @@ def store_images(
                 rows=[
                     values
                     for image, new_image in zip(images, new_images, strict=True)
-                    for values in color_values(image_id=image.pk, analysis=new_image.analysis)
+                    for values in color_values(image_id=image.pk, colors=new_image.analysis.colors)
                 ],
             )
             search_services.index_images(images=images, new=True)
@@ -103,7 +105,7 @@ def _store_one(*, owner: User, new_image: NewImage, path: str, visibility: str, 
             insert_rows(
                 model=DominantColor,
                 fields=COLOR_FIELDS,
-                rows=color_values(image_id=image.pk, analysis=new_image.analysis),
+                rows=color_values(image_id=image.pk, colors=new_image.analysis.colors),
             )
             search_services.index_images(images=[image], new=True)
             events.announce_added(images=[image])
@@ -167,7 +169,7 @@ def image_row(*, owner: User, new_image: NewImage, path: str, visibility: str, d
         thumbnail_width=analysis.thumbnail_width,
         thumbnail_height=analysis.thumbnail_height,
         is_monochrome=analysis.monochrome,
-        palette=[[color.hue, color.saturation, color.value, color.share] for color in analysis.colors],
+        palette=palette_of(analysis.colors),
         visibility=visibility,
         description=description,
         **_similarity_fields(analysis),
@@ -186,19 +188,24 @@ def _similarity_fields(analysis: ImageAnalysis) -> dict[str, object]:
     }
 
 
+def palette_of(colors: Sequence[DominantColorFound]) -> list[list]:
+    """Image.palette: each colour as [hue, saturation, value, share], largest share first."""
+    return [[color.hue, color.saturation, color.value, color.share] for color in colors]
+
+
 # The columns of color_values' rows, in their order.
 COLOR_FIELDS = ("image", "rank", "hue", "saturation", "value", "share", "shuffle")
 
 
 def color_values(
-    *, image_id: int, analysis: ImageAnalysis
+    *, image_id: int, colors: Sequence[DominantColorFound], shuffle: int | None = None
 ) -> list[tuple[int, int, int | None, float, float, float, int]]:
-    """The DominantColor rows of a saved image as plain values (COLOR_FIELDS), all under one random shuffle key
-    (see gallery.realtime.hue_stream): ingest inserts them without model instances (gallery.bulk_insert)."""
-    shuffle = secrets.randbits(32)
+    """The DominantColor rows of a saved image as plain values (COLOR_FIELDS), all under one shuffle key, random
+    unless given (see gallery.realtime.hue_stream): inserted without model instances (gallery.bulk_insert)."""
+    shuffle = secrets.randbits(32) if shuffle is None else shuffle
     return [
         (image_id, rank, color.hue, float(color.saturation), float(color.value), float(color.share), shuffle)
-        for rank, color in enumerate(analysis.colors)
+        for rank, color in enumerate(colors)
     ]
 
 

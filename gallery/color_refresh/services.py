@@ -1,13 +1,14 @@
 """Writes for the re-analysis: an image's colour rows, palette and monochrome flag, replaced together."""
 
-import secrets
 from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 
 from gallery import colors
+from gallery.bulk_insert import insert_rows
 from gallery.models import DominantColor, Image
 from gallery.search import services as search_services
+from gallery.services import COLOR_FIELDS, color_values, palette_of
 
 
 def replace_colors(*, colors_by_image: Mapping[int, Sequence[colors.DominantColor]]) -> None:
@@ -28,30 +29,18 @@ def replace_colors(*, colors_by_image: Mapping[int, Sequence[colors.DominantColo
         DominantColor.objects.filter(image__in=images).delete()
         for image in images:
             found = colors_by_image[image.pk]
-            image.palette = [[color.hue, color.saturation, color.value, color.share] for color in found]
+            image.palette = palette_of(found)
             image.is_monochrome = colors.is_monochrome(found)
         Image.objects.bulk_update(images, ["palette", "is_monochrome"])
-        DominantColor.objects.bulk_create(
-            [
-                row
+        insert_rows(
+            model=DominantColor,
+            fields=COLOR_FIELDS,
+            rows=[
+                values
                 for image in images
-                for row in _color_rows(image=image, found=colors_by_image[image.pk], shuffle=shuffles.get(image.pk))
-            ]
+                for values in color_values(
+                    image_id=image.pk, colors=colors_by_image[image.pk], shuffle=shuffles.get(image.pk)
+                )
+            ],
         )
         search_services.reindex_images(image_ids=[image.pk for image in images])
-
-
-def _color_rows(*, image: Image, found: Sequence[colors.DominantColor], shuffle: int | None) -> list[DominantColor]:
-    shuffle = secrets.randbits(32) if shuffle is None else shuffle
-    return [
-        DominantColor(
-            image=image,
-            rank=rank,
-            hue=color.hue,
-            saturation=color.saturation,
-            value=color.value,
-            share=color.share,
-            shuffle=shuffle,
-        )
-        for rank, color in enumerate(found)
-    ]

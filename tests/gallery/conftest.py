@@ -74,9 +74,7 @@ def make_image(user):
         )
         image.deleted_at = timezone.now() if deleted else None
         image.save()
-        rows = services.color_values(image_id=image.pk, analysis=analysis)
-        if shuffle is not None:
-            rows = [(*row[:-1], shuffle) for row in rows]
+        rows = services.color_values(image_id=image.pk, colors=analysis.colors, shuffle=shuffle)
         insert_rows(model=DominantColor, fields=services.COLOR_FIELDS, rows=rows)
         return image
 
