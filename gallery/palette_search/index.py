@@ -34,12 +34,12 @@ from gallery.library.process_copy import ProcessCopy
 from gallery.models import DominantColor, Image
 from gallery.palette_search.query import AskedColor
 from gallery.palette_search.ranking import CANDIDATE_FRACTION, HUE_REACH, TONE_TOLERANCE
+from gallery.ranking_keys import image_ids_of, key_of, ranking_keys, scores_of
 from gallery.selectors import hue_ranges
 
 RELOAD_SECONDS = 60.0
 # Scores are compared to six decimals, so that a page's cursor (score:id) finds its place exactly.
 SCORE_SCALE = 1_000_000
-ID_BITS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,8 @@ def candidate_keys(index: PaletteIndex, *, asked: Sequence[AskedColor], owner_id
 
     Only images with a colour within reach of an asked hue that holds at least CANDIDATE_FRACTION
     of its weight are candidates, and an asked colour's coverage comes from such colours alone.
-    With `owner_id`, only that owner's images. Each candidate is one int64, its score to six
-    decimals above its id, so that one ordering of the keys is the ranking (see `best`).
+    With `owner_id`, only that owner's images. Each candidate is one key (gallery.ranking_keys) of
+    its score to six decimals.
     """
     total_weight = sum(color.weight for color in asked)
     scores = np.zeros(len(index.image_ids))
@@ -122,17 +122,17 @@ def candidate_keys(index: PaletteIndex, *, asked: Sequence[AskedColor], owner_id
     if owner_id is not None:
         chosen = chosen[index.owner_ids[chosen] == owner_id]
     rounded = np.round(scores[chosen] / total_weight * SCORE_SCALE).astype(np.int64)
-    return rounded << ID_BITS | index.image_ids[chosen]
+    return ranking_keys(scores=rounded, image_ids=index.image_ids[chosen])
 
 
 def best(keys: np.ndarray, *, after: tuple[float, int] | None = None, count: int | None = None) -> Ranking:
     """The best `count` candidates (all without it) ranked after `after` (score, id), best first."""
     if after is not None:
-        keys = keys[keys < (round(after[0] * SCORE_SCALE) << ID_BITS | after[1])]
+        keys = keys[keys < key_of(score=round(after[0] * SCORE_SCALE), image_id=after[1])]
     if count is not None and count < len(keys):
         keys = keys[np.argpartition(-keys, count - 1)[:count]]
     keys = -np.sort(-keys)
-    return Ranking(image_ids=keys & ((1 << ID_BITS) - 1), scores=(keys >> ID_BITS) / SCORE_SCALE)
+    return Ranking(image_ids=image_ids_of(keys), scores=scores_of(keys) / SCORE_SCALE)
 
 
 def _coverages(index: PaletteIndex, *, color: AskedColor) -> np.ndarray:

@@ -36,14 +36,13 @@ from django.utils import timezone
 
 from gallery.lru import SharedLru
 from gallery.models import Image, SearchPosting
+from gallery.ranking_keys import ranking_keys
 from gallery.realtime.stream import placeholders
 
 CHANGE_SLACK = datetime.timedelta(seconds=20)
 MAX_CHANGED = 5000
 MAX_AGE_SECONDS = 600.0
 TABLE_SCORES_PER_QUERY = 1000
-# A hit's key: its score above its image id, so that one descending sort of the keys is the ranking.
-ID_BITS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ def forget_posting_lists() -> None:
 
 
 def ranked_keys(*, keywords: dict[str, int]) -> np.ndarray:
-    """The keys (score << ID_BITS | image id) of the images having every keyword (text: id), best first.
+    """The ranking keys (gallery.ranking_keys) of the images having every keyword (text: id), best first.
 
     A score is the sum of the keywords' weights in the image; ties go to the newer image.
     """
@@ -88,7 +87,7 @@ def ranked_keys(*, keywords: dict[str, int]) -> np.ndarray:
     if fresh:
         image_ids = np.concatenate([image_ids, np.fromiter(fresh.keys(), dtype=np.int64, count=len(fresh))])
         scores = np.concatenate([scores, np.fromiter(fresh.values(), dtype=np.int64, count=len(fresh))])
-    keys = scores << ID_BITS | image_ids
+    keys = ranking_keys(scores=scores, image_ids=image_ids)
     keys[::-1].sort()
     return keys
 

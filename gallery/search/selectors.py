@@ -22,8 +22,9 @@ from django.db import connection
 
 from gallery.listing_cache import ListedImage, listed_images
 from gallery.models import DominantColor, Image, SearchKeyword, ViewerScope
+from gallery.ranking_keys import image_ids_of, key_of, scores_of
 from gallery.realtime.stream import placeholders
-from gallery.search.postings import ID_BITS, ranked_keys, scores_from_table
+from gallery.search.postings import ranked_keys, scores_from_table
 from gallery.search.terms import WEIGHT_SCALE, query_terms
 from gallery.selectors import hue_ranges, matching_colors
 
@@ -58,7 +59,7 @@ class RankedWalk:
 
     terms: tuple[str, ...]
     filters: SearchFilters
-    # Every match's key (score << ID_BITS | image id), best first; read-only, shared by copies of the walk.
+    # Every match's ranking key (gallery.ranking_keys), best first; read-only, shared by copies of the walk.
     keys: np.ndarray
     # How many of `keys` were checked against the filters.
     checked: int = 0
@@ -88,7 +89,7 @@ class RankedWalk:
 
 def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
     """The hits among these keys (in their order) that are alive and that the filters let through."""
-    image_ids = (keys & ((1 << ID_BITS) - 1)).tolist()
+    image_ids = image_ids_of(keys).tolist()
     filter_sql, filter_params = _filter_sql(filters)
     force_index = " FORCE INDEX (image_stream_filter)" if connection.vendor == "mysql" else ""
     with connection.cursor() as cursor:
@@ -98,7 +99,7 @@ def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
             [*image_ids, *filter_params],
         )
         passing = {image_id for (image_id,) in cursor.fetchall()}
-    scores = (keys >> ID_BITS).tolist()
+    scores = scores_of(keys).tolist()
     return [
         Hit(image_id=image_id, score=score)
         for image_id, score in zip(image_ids, scores, strict=True)
@@ -142,7 +143,7 @@ def start_walk(*, text: str, filters: SearchFilters, after: SearchCursor | None 
     ids = keyword_ids(terms=terms)
     keys = ranked_keys(keywords=ids) if terms and len(ids) == len(terms) else np.zeros(0, dtype=np.int64)
     if after is not None:
-        keys = keys[keys < (after.score << ID_BITS | after.image_id)]
+        keys = keys[keys < key_of(score=after.score, image_id=after.image_id)]
     keys.flags.writeable = False
     return RankedWalk(terms=terms, filters=filters, keys=keys)
 

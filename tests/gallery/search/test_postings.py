@@ -3,8 +3,9 @@ from django.db import connection
 
 from gallery import services
 from gallery.models import SearchPosting
+from gallery.ranking_keys import image_ids_of, scores_of
 from gallery.search import postings
-from gallery.search.postings import ID_BITS, ranked_keys
+from gallery.search.postings import ranked_keys
 from gallery.search.selectors import keyword_ids
 from gallery.search.services import reindex_images
 from tests.gallery.labelled import ESPRESSO, GOLDEN_RETRIEVER, RED, SPORTS_CAR, TABBY, TIGER_CAT, labels
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.django_db
 def ranking(query: str) -> list[tuple[int, int]]:
     """(image id, score) of every image having each word of `query`, best first, as the process's copy ranks them."""
     ids = keyword_ids(terms=query.split())
-    keys = ranked_keys(keywords=ids).tolist()
-    return [(key & ((1 << ID_BITS) - 1), key >> ID_BITS) for key in keys]
+    keys = ranked_keys(keywords=ids)
+    return list(zip(image_ids_of(keys).tolist(), scores_of(keys).tolist(), strict=True))
 
 
 def ranking_from_table(query: str) -> list[tuple[int, int]]:
