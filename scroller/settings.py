@@ -330,7 +330,7 @@ SCROLLER_IMAGE_CACHE_MB = env_int("SCROLLER_IMAGE_CACHE_MB", default=128)
 # Search keywords' posting lists kept in memory per server process (gallery.search.postings): 6 bytes a posting,
 # about 60 postings an image, so 64 MB holds every list of a 180,000-image library.
 SCROLLER_SEARCH_CACHE_MB = env_int("SCROLLER_SEARCH_CACHE_MB", default=64)
-# Images as the API lists them, kept per server process for search pages (gallery.listing_cache): about 2 KB each.
+# Images as the API lists them, kept per server process for search and palette pages (gallery.listing_cache): ~2 KB each.
 SCROLLER_LISTING_CACHE_ENTRIES = env_int("SCROLLER_LISTING_CACHE_ENTRIES", default=20_000)
 
 # Labels (gallery.labels): the classifier's converted network is kept here, built on first use.
