@@ -23,9 +23,10 @@ from tests.processes import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# A child that ignores SIGTERM, as a Daphne stuck in a request would; it says when it is ready to.
+# A child that ignores SIGTERM, as a Daphne stuck in a request would; it says when it is ready to. One os.write,
+# because the two children share a pipe and print() under PYTHONUNBUFFERED writes the word and the newline apart.
 STUBBORN_CHILD = (
-    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(600)"
+    "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); os.write(1, b'ready\\n'); time.sleep(600)"
 )
 
 
