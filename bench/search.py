@@ -8,8 +8,10 @@ Each catalogue is made by bench/seed_catalogue.py then bench/seed_labels.py. For
 process of its own, the same recipe picks two-word queries from the catalogue's own index
 (a colour word and a thing, or two things, each on 1-30 % of the images), runs them all once
 (that first pass warms the buffer pool and reads the posting lists into the process: its p50 and
-p95 are printed too), then times each again as the API serves ?q= (gallery.search.selectors
-.search_images: the ranked first page of 50 for an anonymous visitor, with its image rows).
+p95 are printed too), then times each again --rounds times as the API serves ?q= (gallery.search
+.selectors.search_images: the ranked first page of 50 for an anonymous visitor, with its image
+rows). The catalogues take turns, ten queries at a time, so that a change in the machine's load
+while the benchmark runs falls on every size alike and their ratio compares like with like.
 The floor, measured in the same run: the median of a JPEG decode plus 400 px thumbnail on one
 core (gallery.analysis.decode_image over the first photos of --photos), and the median round
 trip of a primary-key SELECT on each catalogue. The recipe's words meet less often in a smaller
@@ -32,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = 50
+# Queries timed on one catalogue before the next takes its turn.
+BLOCK = 10
 COLOR_WORDS = ("red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown", "black", "white", "grey")
 
 
@@ -41,6 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--photos", type=Path, default=Path("/tmp/scroller-photos"), help="for the decode floor")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the queries")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.one and not args.database_url:
@@ -84,86 +89,149 @@ def pick_queries(*, count: int, seed: int) -> list[str]:
     ]
 
 
-def measure_one(*, database_url: str, count: int, seed: int) -> dict:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
+class Catalogue:
+    """One catalogue's searches, served in a process of its own: set up once, then timed a block of queries at a time."""
 
-    django.setup()
-    from django.contrib.auth.models import AnonymousUser
-    from django.db import connection
+    def __init__(self, *, database_url: str, count: int, seed: int) -> None:
+        os.environ["DATABASE_URL"] = database_url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
+        sys.path.insert(0, str(ROOT))
+        import django
 
-    from gallery.search.selectors import search_images
+        django.setup()
+        from django.contrib.auth.models import AnonymousUser
 
-    queries = pick_queries(count=count, seed=seed)
-    viewer = AnonymousUser()
+        from gallery.search.selectors import search_images
 
-    def run(query: str) -> tuple[float, int]:
+        self.search_images = search_images
+        self.viewer = AnonymousUser()
+        self.seed = seed
+        self.queries = pick_queries(count=count, seed=seed)
+        self.first_timings = [self.run(query)[0] for query in self.queries]
+        self.timings: list[float] = []
+        self.hits: list[int] = []
+
+    def run(self, query: str) -> tuple[float, int]:
         started = time.perf_counter()
-        found, _ = search_images(viewer=viewer, text=query, hue=None, owner_only=False, after=None, limit=PAGE)
+        found, _ = self.search_images(
+            viewer=self.viewer, text=query, hue=None, owner_only=False, after=None, limit=PAGE
+        )
         return (time.perf_counter() - started) * 1000, len(found)
 
-    first_timings = [run(query)[0] for query in queries]
-    timings, hits = zip(*(run(query) for query in queries), strict=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM gallery_image")
-        (images,) = cursor.fetchone()
-        cursor.execute("SELECT COUNT(*) FROM gallery_searchposting")
-        (rows,) = cursor.fetchone()
-        cursor.execute(
-            "SELECT SUM(data_length + index_length) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name IN ('gallery_searchposting', 'gallery_searchkeyword')"
+    def time_block(self, start: int, stop: int) -> None:
+        for query in self.queries[start:stop]:
+            timing, hits = self.run(query)
+            self.timings.append(timing)
+            self.hits.append(hits)
+
+    def summary(self) -> dict:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM gallery_image")
+            (images,) = cursor.fetchone()
+            cursor.execute("SELECT COUNT(*) FROM gallery_searchposting")
+            (rows,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT SUM(data_length + index_length) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name IN ('gallery_searchposting', 'gallery_searchkeyword')"
+            )
+            (index_bytes,) = cursor.fetchone()
+            rng = random.Random(self.seed)
+            point = []
+            for _ in range(300):
+                started = time.perf_counter()
+                cursor.execute("SELECT id FROM gallery_image WHERE id = %s", [rng.randint(1, images)])
+                cursor.fetchall()
+                point.append((time.perf_counter() - started) * 1000)
+        full = [timing for timing, count in zip(self.timings, self.hits, strict=True) if count == PAGE]
+        return {
+            "images": images,
+            "index_rows": rows,
+            "index_mb": int(index_bytes) / 1e6,
+            "queries": len(self.queries),
+            "timed": len(self.timings),
+            "examples": self.queries[:4],
+            "full_pages": sum(1 for count in self.hits if count == PAGE),
+            "full_p95": percentile(full or [0.0], 0.95),
+            "empty": sum(1 for count in self.hits if count == 0),
+            "p50": percentile(self.timings, 0.5),
+            "p95": percentile(self.timings, 0.95),
+            "p99": percentile(self.timings, 0.99),
+            "first_p50": percentile(self.first_timings, 0.5),
+            "first_p95": percentile(self.first_timings, 0.95),
+            "point_select_ms": statistics.median(point),
+        }
+
+
+def serve_one(*, database_url: str, count: int, seed: int) -> None:
+    """The child's side: "ready" once warm, "done" after each block asked for on stdin, the summary as JSON at the end."""
+    catalogue = Catalogue(database_url=database_url, count=count, seed=seed)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "finish":
+            break
+        start, stop = map(int, line.split())
+        catalogue.time_block(start, stop)
+        print("done", flush=True)
+    print(json.dumps(catalogue.summary()), flush=True)
+
+
+def measure_interleaved(*, urls: list[str], count: int, seed: int, rounds: int) -> list[dict]:
+    """Every catalogue's timed queries, a block at a time in turn, so a change in the machine's load hits every size alike."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--one", url, "--queries", str(count), "--seed", str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
-        (index_bytes,) = cursor.fetchone()
-        rng = random.Random(seed)
-        point = []
-        for _ in range(300):
-            started = time.perf_counter()
-            cursor.execute("SELECT id FROM gallery_image WHERE id = %s", [rng.randint(1, images)])
-            cursor.fetchall()
-            point.append((time.perf_counter() - started) * 1000)
-    return {
-        "images": images,
-        "index_rows": rows,
-        "index_mb": int(index_bytes) / 1e6,
-        "queries": len(queries),
-        "examples": queries[:4],
-        "full_pages": sum(1 for count in hits if count == PAGE),
-        "full_p95": percentile(
-            [timing for timing, count in zip(timings, hits, strict=True) if count == PAGE] or [0.0], 0.95
-        ),
-        "empty": sum(1 for count in hits if count == 0),
-        "p50": percentile(list(timings), 0.5),
-        "p95": percentile(list(timings), 0.95),
-        "p99": percentile(list(timings), 0.99),
-        "first_p50": percentile(first_timings, 0.5),
-        "first_p95": percentile(first_timings, 0.95),
-        "point_select_ms": statistics.median(point),
-    }
+        for url in urls
+    ]
+    for child in children:
+        _expect(child, "ready")
+    for _ in range(rounds):
+        for start in range(0, count, BLOCK):
+            for child in children:
+                _ask(child, f"{start} {min(start + BLOCK, count)}")
+                _expect(child, "done")
+    results = []
+    for child in children:
+        _ask(child, "finish")
+        assert child.stdout is not None
+        results.append(json.loads(child.stdout.readline()))
+        if child.wait() != 0:
+            raise SystemExit(f"a catalogue's process failed (exit {child.returncode})")
+    return results
+
+
+def _ask(child: subprocess.Popen, line: str) -> None:
+    assert child.stdin is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+
+
+def _expect(child: subprocess.Popen, word: str) -> None:
+    assert child.stdout is not None
+    answer = child.stdout.readline().strip()
+    if answer != word:
+        raise SystemExit(f"a catalogue's process said {answer!r} instead of {word!r} (exit {child.poll()})")
 
 
 def main() -> None:
     args = parse_args()
     if args.one:
-        print(json.dumps(measure_one(database_url=args.one, count=args.queries, seed=args.seed)))
+        serve_one(database_url=args.one, count=args.queries, seed=args.seed)
         return
     floor_before = decode_floor_ms(args.photos)
-    results = []
-    for url in args.database_url:
-        child = subprocess.run(
-            [sys.executable, __file__, "--one", url, "--queries", str(args.queries), "--seed", str(args.seed)],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    results = measure_interleaved(urls=args.database_url, count=args.queries, seed=args.seed, rounds=args.rounds)
     floor = statistics.median([floor_before, decode_floor_ms(args.photos)])
     print(f"floor: JPEG decode + 400 px thumbnail, one core, median {floor:.2f} ms")
     for result in results:
         print(
-            f"{result['images']:>9,} images ({result['index_rows']:,} index rows, {result['index_mb']:.0f} MB): {result['queries']} two-word queries, "
+            f"{result['images']:>9,} images ({result['index_rows']:,} index rows, {result['index_mb']:.0f} MB): {result['queries']} two-word queries "
+            f"timed {result['timed']} times in all, "
             f"first page of {PAGE}: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms ({result['p95'] / floor:.2f}x floor), "
             f"p99 {result['p99']:.1f} ms; {result['full_pages']} full pages (p95 {result['full_p95']:.1f} ms), {result['empty']} empty; "
             f"first pass (posting lists read on first use): p50 {result['first_p50']:.1f} ms, p95 {result['first_p95']:.1f} ms; "
