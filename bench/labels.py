@@ -64,6 +64,11 @@ def parse_args() -> argparse.Namespace:
         help="for the one-core timings (floor, classification): wall time, or this thread's CPU time, which keeps "
         "other busy processes on a shared machine out of them",
     )
+    parser.add_argument(
+        "--plain-only",
+        action="store_true",
+        help="only the floor and the plain uploads (figure 2), for interleaving runs of two versions of the code",
+    )
     return parser.parse_args()
 
 
@@ -192,13 +197,14 @@ def main() -> None:
         f"floor               {floor:.2f} ms per photo: JPEG decode + {THUMBNAIL_SIZE} px thumbnail, one core, median of {len(sample)}, {args.clock} clock",
         flush=True,
     )
-    network, network_batched, whole = classification_ms(sample, clock=clock)
-    print(
-        f"classification      network {network:.1f} ms per image ({network / floor:.1f}x floor), "
-        f"{network_batched:.1f} ms per image in batches of 8 ({network_batched / floor:.1f}x); "
-        f"whole labelling of a photo {whole:.1f} ms ({whole / floor:.1f}x); one core, 224 px; target <= 25 ms",
-        flush=True,
-    )
+    if not args.plain_only:
+        network, network_batched, whole = classification_ms(sample, clock=clock)
+        print(
+            f"classification      network {network:.1f} ms per image ({network / floor:.1f}x floor), "
+            f"{network_batched:.1f} ms per image in batches of 8 ({network_batched / floor:.1f}x); "
+            f"whole labelling of a photo {whole:.1f} ms ({whole / floor:.1f}x); one core, 224 px; target <= 25 ms",
+            flush=True,
+        )
     plain_seconds, _, plain_created = upload_run(args, photos, workers=0)
     plain_rate = len(photos) / plain_seconds
     print(
@@ -206,15 +212,16 @@ def main() -> None:
         f"ratio {plain_rate * floor / 1000 / cores:.3f} (images/s x floor ms / 1000 / cores; target >= 0.285)",
         flush=True,
     )
-    upload_seconds, labelled_seconds, created = upload_run(args, photos, workers=args.workers)
-    floor_set_seconds = len(photos) * floor / 1000 / cores
-    assert labelled_seconds is not None
-    print(
-        f"uploaded + labelled {labelled_seconds:.1f} s end to end for {created} distinct photos ({upload_seconds:.1f} s of it "
-        f"uploading; {args.workers} workers under nice); {labelled_seconds / floor_set_seconds:.1f}x the floor's "
-        f"{floor_set_seconds:.1f} s for the set on all cores; target <= 100 s",
-        flush=True,
-    )
+    if not args.plain_only:
+        upload_seconds, labelled_seconds, created = upload_run(args, photos, workers=args.workers)
+        floor_set_seconds = len(photos) * floor / 1000 / cores
+        assert labelled_seconds is not None
+        print(
+            f"uploaded + labelled {labelled_seconds:.1f} s end to end for {created} distinct photos ({upload_seconds:.1f} s "
+            f"of it uploading; {args.workers} workers under nice); {labelled_seconds / floor_set_seconds:.1f}x the floor's "
+            f"{floor_set_seconds:.1f} s for the set on all cores; target <= 100 s",
+            flush=True,
+        )
     print(f"reproduce           {shlex.join([os.path.relpath(PYTHON, ROOT), 'bench/labels.py', *sys.argv[1:]])}")
 
 
