@@ -44,7 +44,16 @@ def listed_images(*, viewer: Viewer, image_ids: list[int], include_deleted: bool
     """The alive ones (or all, `include_deleted`) among these images that the viewer may see, by id."""
     if not image_ids:
         return {}
-    versions = _visible_versions(viewer=viewer, image_ids=image_ids, include_deleted=include_deleted)
+    visible_sql, params = ViewerScope.of(viewer).sql(alias="i")
+    alive_sql = "" if include_deleted else " AND i.deleted_at IS NULL"
+    versions = visible_versions(image_ids=image_ids, conditions=alive_sql + visible_sql, params=params)
+    return listed_images_at(viewer=viewer, versions=versions, include_deleted=include_deleted)
+
+
+def listed_images_at(
+    *, viewer: Viewer, versions: dict[int, tuple], include_deleted: bool = False
+) -> dict[int, ListedImage]:
+    """These images, which `visible_versions` found the viewer may see a moment ago, as they were then, by id."""
     cached = _cache.get_many(list(versions))
     stale = [
         image_id for image_id, version in versions.items() if getattr(cached.get(image_id), "version", None) != version
@@ -64,8 +73,12 @@ def listed_images(*, viewer: Viewer, image_ids: list[int], include_deleted: bool
     return {image_id: cached[image_id] for image_id in versions if image_id in cached}
 
 
-def _visible_versions(*, viewer: Viewer, image_ids: list[int], include_deleted: bool) -> dict[int, tuple]:
-    visible_sql, params = ViewerScope.of(viewer).sql(alias="i")
+def visible_versions(*, image_ids: list[int], conditions: str, params: list) -> dict[int, tuple]:
+    """Each of these images that meets `conditions` (SQL on the image `i`, each starting with AND), with its version.
+
+    One read of the images' `image_stream_filter` entries, so that a search can check its
+    candidates and learn their versions in the same round trip.
+    """
     force_index = " FORCE INDEX (image_stream_filter)" if connection.vendor == "mysql" else ""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -73,8 +86,7 @@ def _visible_versions(*, viewer: Viewer, image_ids: list[int], include_deleted: 
             f"SELECT i.id, i.owner_id, u.{quote(get_user_model().USERNAME_FIELD)}, i.visibility, i.deleted_at, "
             f"i.terms_changed_at FROM {quote(Image._meta.db_table)} i{force_index} "
             f"INNER JOIN {quote(get_user_model()._meta.db_table)} u ON u.id = i.owner_id "
-            f"WHERE i.id IN ({placeholders(len(image_ids))}){'' if include_deleted else ' AND i.deleted_at IS NULL'}"
-            f"{visible_sql}",
+            f"WHERE i.id IN ({placeholders(len(image_ids))}){conditions}",
             [*image_ids, *params],
         )
         rows = cursor.fetchall()

@@ -20,10 +20,9 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from gallery.listing_cache import ListedImage, listed_images
-from gallery.models import DominantColor, Image, SearchKeyword, ViewerScope
+from gallery.listing_cache import ListedImage, listed_images_at, visible_versions
+from gallery.models import DominantColor, SearchKeyword, ViewerScope
 from gallery.ranking_keys import image_ids_of, key_of, scores_of
-from gallery.realtime.stream import placeholders
 from gallery.search.postings import ranked_keys, scores_from_table
 from gallery.search.terms import WEIGHT_SCALE, query_terms
 from gallery.selectors import hue_ranges, matching_colors
@@ -38,6 +37,8 @@ CHECKED_GROWTH = 2
 class Hit(NamedTuple):
     image_id: int
     score: int
+    # The image's listing version when it passed the filters (gallery.listing_cache.visible_versions).
+    version: tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +92,14 @@ def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
     """The hits among these keys (in their order) that are alive and that the filters let through."""
     image_ids = image_ids_of(keys).tolist()
     filter_sql, filter_params = _filter_sql(filters)
-    force_index = " FORCE INDEX (image_stream_filter)" if connection.vendor == "mysql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT i.id FROM {connection.ops.quote_name(Image._meta.db_table)} i{force_index} "
-            f"WHERE i.id IN ({placeholders(len(image_ids))}) AND i.deleted_at IS NULL{filter_sql}",
-            [*image_ids, *filter_params],
-        )
-        passing = {image_id for (image_id,) in cursor.fetchall()}
+    versions = visible_versions(
+        image_ids=image_ids, conditions=" AND i.deleted_at IS NULL" + filter_sql, params=filter_params
+    )
     scores = scores_of(keys).tolist()
     return [
-        Hit(image_id=image_id, score=score)
+        Hit(image_id=image_id, score=score, version=versions[image_id])
         for image_id, score in zip(image_ids, scores, strict=True)
-        if image_id in passing
+        if image_id in versions
     ]
 
 
@@ -209,7 +205,7 @@ def search_images(
     page = search_page(
         text=text, filters=SearchFilters.of(viewer=viewer, owner_only=owner_only, hue=hue), after=after, limit=limit
     )
-    by_id = listed_images(viewer=viewer, image_ids=[hit.image_id for hit in page.hits])
+    by_id = listed_images_at(viewer=viewer, versions={hit.image_id: hit.version for hit in page.hits})
     found = [
         FoundImage(listed=by_id[hit.image_id], score=page.relevance(hit)) for hit in page.hits if hit.image_id in by_id
     ]
