@@ -6,8 +6,10 @@
 // entries or File handles at once.
 
 // Enough File handles asked for at once that the browser's round trips
-// overlap, few enough that their replies, run together, make a short task.
-const FILES_IN_FLIGHT = 32;
+// overlap, few enough that their replies, run together, make a short task:
+// each reply waits on a synchronous call to the browser, several ms when the
+// browser is busy with the uploads (32 in flight made tasks of 100-150 ms).
+const FILES_IN_FLIGHT = 8;
 // How long the walk asks for more handles before letting other work run.
 const SLICE_MS = 10;
 // Files found ahead of the consumer: the walk goes on while the consumer waits
