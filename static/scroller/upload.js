@@ -29,6 +29,9 @@ const SCREENS_IN_FLIGHT = 2;
 const MAX_QUEUED_FILES = 256;
 // The server's limit per lookup and per restore.
 const MAX_IDS_PER_REQUEST = 1000;
+// Files checking, queued or sending from which an upload counts as a bulk one
+// (the page then lets the gallery hold still until it is done).
+const BULK_FILES = 100;
 // The live summary is re-announced at most this often while busy.
 const ANNOUNCE_EVERY_MS = 2000;
 const ROW_PX = 30;
@@ -71,10 +74,13 @@ export class Uploader {
   #resume;
   #enabled = true;
   #walks = 0;
+  #bulk = false;
+  #onBulk;
 
-  constructor(panel, { url, lookupUrl, restoreUrl, hashWorkerUrl, user, csrfToken, dropZone, toasts }) {
+  constructor(panel, { url, lookupUrl, restoreUrl, hashWorkerUrl, user, csrfToken, dropZone, toasts, onBulk }) {
     this.#panel = panel;
     this.#toasts = toasts;
+    this.#onBulk = onBulk;
     this.#urls = { lookup: lookupUrl, restore: restoreUrl };
     this.#csrfToken = () => readCookie('csrftoken') || csrfToken;
     const part = (role) => panel.querySelector(`[data-role="${role}"]`);
@@ -217,10 +223,20 @@ export class Uploader {
   #changed() {
     this.#view.schedule();
     this.#journal.note(this.#queue.tally);
+    const { checking, queued, uploading } = this.#queue.counts;
+    if (checking + queued + uploading >= BULK_FILES) this.#setBulk(true);
+  }
+
+  #setBulk(bulk) {
+    if (bulk === this.#bulk) return;
+    this.#bulk = bulk;
+    this.#onBulk?.(bulk);
   }
 
   #maybeFinished() {
-    if (this.#walks || this.#queue.busy || !this.#queue.unreported) return;
+    if (this.#walks || this.#queue.busy) return;
+    this.#setBulk(false);
+    if (!this.#queue.unreported) return;
     this.#queue.unreported = false;
     this.#journal.finish(this.#queue.tally);
     this.#toasts.info(`Upload finished: ${describeCounts(this.#queue.counts)}.`);

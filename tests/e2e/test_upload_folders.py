@@ -80,14 +80,18 @@ def uploads_answered(page: Page) -> list[Response]:
     return answered
 
 
-def test_a_folder_of_thousands_of_files_is_uploaded_with_a_bounded_page(open_scroller, user, large_folder):
+def test_a_folder_of_thousands_of_files_is_uploaded_with_a_bounded_page_while_the_columns_hold_still(
+    open_scroller, user, large_folder
+):
     folder, photos = large_folder
     page = open_scroller(user=user)
     expect(page.get_by_test_id("ws-status")).to_have_attribute("data-state", "open")
 
     drop_folder(page, folder)
 
+    expect(page.get_by_test_id("play-toggle")).to_have_attribute("data-paused", "true")
     expect(summary(page)).to_have_text(f"Done: {len(photos)} stored, 100 skipped (not images).", timeout=FOLDER_WAIT_MS)
+    expect(page.get_by_test_id("play-toggle")).to_have_attribute("data-paused", "false")
     assert Image.objects.filter(owner=user).count() == len(photos)
     page.get_by_text("Each file").click()
     rows = page.get_by_test_id("upload-result")
