@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -61,15 +62,26 @@ class Cli:
         return CliRun(exit_code=completed.returncode, stdout=completed.stdout, stderr=completed.stderr)
 
     def start(self, *arguments: str) -> subprocess.Popen:
-        """The CLI running in the background, for tests that talk to it while it works."""
-        return subprocess.Popen(
-            self.command(*arguments),
-            cwd=REPOSITORY,
-            env=self.environment(None),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        """The CLI running in the background, for tests that talk to it while it works.
+
+        It starts with Ctrl-C (SIGINT) as a terminal gives it: a test run started in the background
+        of a shell ignores SIGINT, and a child inherits an ignored signal through exec.
+        """
+        ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        if ignored:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return subprocess.Popen(
+                self.command(*arguments),
+                cwd=REPOSITORY,
+                env=self.environment(None),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            if ignored:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def command(self, *arguments: str) -> list[str]:
         return [sys.executable, "-m", "scroller_cli", *arguments]
