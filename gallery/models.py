@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.users import Viewer
+from gallery.fields import BlobField
 from gallery.search.fields import ExactCharField
 
 
@@ -73,7 +74,7 @@ class Image(models.Model):
     format = models.CharField(max_length=8)
     byte_size = models.PositiveBigIntegerField()
     original = models.FileField(max_length=255)
-    thumbnail = models.BinaryField(help_text="Scaled-down image in an xz (LZMA) container.")
+    thumbnail = BlobField(help_text="Scaled-down image in an xz (LZMA) container.")
     thumbnail_width = models.PositiveSmallIntegerField()
     thumbnail_height = models.PositiveSmallIntegerField()
     is_monochrome = models.BooleanField(default=False, help_text="Only near-white, near-black or grey colours.")
@@ -95,7 +96,7 @@ class Image(models.Model):
     )
     # What photomosaics and "more like this" need, made at ingest from the thumbnail (gallery.mosaic.tiles,
     # gallery.similar.phash); null for images stored before them until `manage.py fill_tiles` runs.
-    mosaic_tile = models.BinaryField(null=True, blank=True, help_text="16 x 16 px centred square, raw RGB bytes.")
+    mosaic_tile = BlobField(null=True, blank=True, help_text="16 x 16 px centred square, raw RGB bytes.")
     mosaic_l = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB lightness.")
     mosaic_a = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB a*.")
     mosaic_b = models.FloatField(null=True, blank=True, help_text="The mosaic tile's mean CIELAB b*.")

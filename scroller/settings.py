@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.user_codes import generate_user_code
+from scroller import mysql_blobs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,6 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         "charset": "utf8mb4",
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
         "isolation_level": "read committed",
+        "conv": mysql_blobs.conversions(),
     }
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
