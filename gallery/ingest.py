@@ -113,6 +113,14 @@ def ingest_pool() -> ProcessPoolExecutor:
         return _pool
 
 
+def start_ingest_pool() -> None:
+    """Starts every worker of the pool now, in the background, rather than as the first uploads arrive."""
+    pool = ingest_pool()
+    for _ in range(settings.SCROLLER_INGEST_WORKERS):
+        # A worker is started for each job that finds none idle; a job that does nothing is done at once.
+        pool.submit(int)
+
+
 def sanitise_filename(name: str) -> str:
     """The client's name reduced to a displayable base name; it is never used as a path."""
     base = PureWindowsPath(PurePosixPath(name or "").name).name

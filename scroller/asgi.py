@@ -16,6 +16,7 @@ from gallery.websocket_guards.daphne_rate import limit_messages_as_read  # noqa:
 from scroller.daphne_bodies import stream_request_bodies  # noqa: E402
 from scroller.origins import SiteOriginValidator  # noqa: E402
 from scroller.routing import websocket_urlpatterns  # noqa: E402
+from scroller.warm_up import warm_up  # noqa: E402
 
 
 def skip_twisted_form_parsing() -> None:
@@ -34,6 +35,7 @@ skip_twisted_form_parsing()
 stream_request_bodies()
 limit_messages_as_read()
 profile_if_asked()
+warm_up()
 
 application = ProtocolTypeRouter(
     {
