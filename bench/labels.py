@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scroller.settings")
 
+import cpu_use  # noqa: E402 (bench/cpu_use.py)
 from ingest import PYTHON, manage, mariadb, upload_all, wait_for_port  # noqa: E402 (bench/ingest.py)
 from PIL import Image  # noqa: E402
 
@@ -125,8 +127,16 @@ def count_labelled(*, database: str) -> int:
     return int(output.strip())
 
 
-def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) -> tuple[float, float | None, int]:
-    """Upload every photo to a fresh server; with workers, also wait for every label. Returns (upload s, labelled s, created)."""
+@dataclass(frozen=True, slots=True)
+class UploadRun:
+    upload_seconds: float
+    labelled_seconds: float | None  # with workers: until every photo had its labels
+    created: int
+    cpu: cpu_use.CpuSnapshot  # CPU time used while uploading, by process
+
+
+def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) -> UploadRun:
+    """Upload every photo to a fresh server; with workers, also wait for every label."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", args.port)) == 0:
             raise SystemExit(f"something already listens on port {args.port}: choose another with --port")
@@ -155,6 +165,7 @@ def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) ->
     processes.append(server)
     try:
         wait_for_port(args.port)
+        cpu_before = cpu_use.snapshot(server_pid=server.pid)
         started = time.perf_counter()
         uploaded, results = upload_all(
             url=f"http://127.0.0.1:{args.port}/api/images/",
@@ -163,6 +174,7 @@ def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) ->
             clients=args.clients,
             chunk=args.chunk,
         )
+        cpu = cpu_use.snapshot(server_pid=server.pid).since(cpu_before)
         created = sum(result["status"] == "created" for result in results)
         labelled_after = None
         if workers:
@@ -177,7 +189,7 @@ def upload_run(args: argparse.Namespace, photos: list[Path], *, workers: int) ->
             process.terminate()
         for process in processes:
             process.wait()
-    return uploaded, labelled_after, created
+    return UploadRun(upload_seconds=uploaded, labelled_seconds=labelled_after, created=created, cpu=cpu)
 
 
 def main() -> None:
@@ -205,21 +217,27 @@ def main() -> None:
             f"whole labelling of a photo {whole:.1f} ms ({whole / floor:.1f}x); one core, 224 px; target <= 25 ms",
             flush=True,
         )
-    plain_seconds, _, plain_created = upload_run(args, photos, workers=0)
-    plain_rate = len(photos) / plain_seconds
+    plain = upload_run(args, photos, workers=0)
+    plain_rate = len(photos) / plain.upload_seconds
     print(
-        f"plain uploads       {plain_rate:.1f} images/s ({plain_seconds:.1f} s, {plain_created} created, no worker running); "
+        f"plain uploads       {plain_rate:.1f} images/s ({plain.upload_seconds:.1f} s, {plain.created} created, no worker running); "
         f"ratio {plain_rate * floor / 1000 / cores:.3f} (images/s x floor ms / 1000 / cores; target >= 0.285)",
         flush=True,
     )
+    print(
+        f"  CPU per image     in floors: {cpu_use.describe(plain.cpu, units=len(photos), floor_ms=floor, children='ingest pool')} "
+        f"(the target allows {1 / 0.285:.2f} in all with every core busy)",
+        flush=True,
+    )
     if not args.plain_only:
-        upload_seconds, labelled_seconds, created = upload_run(args, photos, workers=args.workers)
+        labelled = upload_run(args, photos, workers=args.workers)
         floor_set_seconds = len(photos) * floor / 1000 / cores
-        assert labelled_seconds is not None
+        assert labelled.labelled_seconds is not None
         print(
-            f"uploaded + labelled {labelled_seconds:.1f} s end to end for {created} distinct photos ({upload_seconds:.1f} s "
-            f"of it uploading; {args.workers} workers under nice); {labelled_seconds / floor_set_seconds:.1f}x the floor's "
-            f"{floor_set_seconds:.1f} s for the set on all cores; target <= 100 s",
+            f"uploaded + labelled {labelled.labelled_seconds:.1f} s end to end for {labelled.created} distinct photos "
+            f"({labelled.upload_seconds:.1f} s of it uploading; {args.workers} workers under nice); "
+            f"{labelled.labelled_seconds / floor_set_seconds:.1f}x the floor's {floor_set_seconds:.1f} s for the set on "
+            f"all cores; target <= 100 s",
             flush=True,
         )
     print(f"reproduce           {shlex.join([os.path.relpath(PYTHON, ROOT), 'bench/labels.py', *sys.argv[1:]])}")
