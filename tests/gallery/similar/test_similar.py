@@ -51,6 +51,36 @@ def test_only_the_same_owners_images_make_an_upload_a_near_duplicate(alice_clien
     assert upload(bob_client, resized_and_reencoded(photo, scale=0.5, quality=70))["near_duplicate_of"] is None
 
 
+def test_an_upload_is_called_a_near_duplicate_of_the_nearest_living_image_not_of_one_deleted_since(alice_client, user):
+    photo = make.scene(seed=24)
+    first = upload(alice_client, photo)
+    copy = upload(alice_client, resized_and_reencoded(photo, scale=0.5, quality=70), name="copy.jpg")
+    assert copy["near_duplicate_of"] == first["id"]
+
+    services.soft_delete_image(actor=user, image_id=first["id"])
+    # Re-encoded at full size, it is nearer to the deleted first image than to the copy.
+    another = upload(alice_client, resized_and_reencoded(photo, scale=1.0, quality=95), name="another.jpg")
+
+    assert another["near_duplicate_of"] == copy["id"]
+
+
+def test_images_of_one_upload_are_near_duplicates_of_each_other(alice_client):
+    photo = make.scene(seed=25)
+    response = alice_client.post(
+        "/api/images/",
+        {
+            "file": [
+                make_file(photo, "photo.jpg"),
+                make_file(resized_and_reencoded(photo, scale=0.5, quality=70), "copy.jpg"),
+            ]
+        },
+    )
+
+    first, copy = response.json()["results"]
+    assert first["near_duplicate_of"] is None
+    assert copy["near_duplicate_of"] == first["id"]
+
+
 def test_similar_lists_near_duplicates_first_then_the_closest_palettes(client, user):
     photo = make.scene(seed=31)
     source = store_image(owner=user, data=photo, filename="source.jpg")
