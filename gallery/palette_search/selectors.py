@@ -1,12 +1,13 @@
 """Reads for a palette search: the images whose palettes best cover the asked colours."""
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from gallery import selectors
-from gallery.listing_cache import ListedImage, listed_images
+from gallery.listing_cache import ListedImage, listed_images_at, visible_versions
 from gallery.palette_search.index import Ranking, best, candidate_keys, palette_index
 from gallery.palette_search.query import AskedColor
-from gallery.search.selectors import matching_image_ids
+from gallery.search.selectors import SearchFilters, filter_conditions, matching_image_ids
 
 # Candidates are checked against the viewer's filters a round at a time, best first: the first
 # round a quarter more than the page (most candidates are visible to most viewers), each further
@@ -31,33 +32,48 @@ def search_by_palette(
 
     The per-process palette index (gallery.palette_search.index) ranks the candidates; the
     database then says which of the best are alive and visible to the viewer and pass the
-    filters (owner, hue, and with `text` the words of a text search), a round at a time.
+    filters (owner, hue, and with `text` the words of a text search), a round at a time, and
+    in the same read gives the versions the listing cache is checked against.
     """
-    images = selectors.listable_images(viewer=viewer, hue=hue, owner_only=owner_only, include_deleted=include_deleted)
+    # Deleted images are listed only to whom they can be restored by, as in gallery.selectors.listable_images.
+    with_deleted = include_deleted and (owner_only or viewer.is_staff)
+    conditions, params = filter_conditions(SearchFilters.of(viewer=viewer, owner_only=owner_only, hue=hue))
+    if not with_deleted:
+        conditions = " AND i.deleted_at IS NULL" + conditions
     limit = min(max(limit, 1), selectors.MAX_PAGE_SIZE)
     keys = candidate_keys(palette_index(), asked=asked, owner_id=viewer.pk if owner_only else None)
-    chosen: list[tuple[int, float]] = []
+    chosen: list[PaletteHit] = []
     checked = round(limit * CHECKED_FIRST_EXTRA) + 8
     while len(chosen) < limit:
         ranked = best(keys, after=after, count=checked)
-        chosen += _passing(ranked, images=images, text=text)
+        chosen += _passing(ranked, conditions=conditions, params=params, text=text)
         if len(ranked) < checked:
             break
         after = (float(ranked.scores[-1]), int(ranked.image_ids[-1]))
         checked *= 2
     chosen = chosen[:limit]
-    found = listed_images(
-        viewer=viewer, image_ids=[image_id for image_id, _ in chosen], include_deleted=include_deleted
+    found = listed_images_at(
+        viewer=viewer, versions={hit.image_id: hit.version for hit in chosen}, include_deleted=with_deleted
     )
     # An image deleted or hidden between the two reads is left out: the page comes one short.
-    return [(found[image_id], image_score) for image_id, image_score in chosen if image_id in found]
+    return [(found[hit.image_id], hit.score) for hit in chosen if hit.image_id in found]
 
 
-def _passing(ranked: Ranking, *, images, text: str | None) -> list[tuple[int, float]]:
-    """(id, score) of the ranked images the filters let through, in their order; only ids are read."""
+class PaletteHit(NamedTuple):
+    image_id: int
+    score: float
+    version: tuple  # see listing_cache.ListedImage
+
+
+def _passing(ranked: Ranking, *, conditions: str, params: list, text: str | None) -> list[PaletteHit]:
+    """The ranked images that meet `conditions` and match `text`, in their order, with their listing versions."""
     image_ids = ranked.image_ids.tolist()
     if text is not None:
         image_ids = matching_image_ids(text=text, image_ids=image_ids)
-    passing = set(images.filter(pk__in=image_ids).values_list("pk", flat=True))
+    versions = visible_versions(image_ids=image_ids, conditions=conditions, params=params) if image_ids else {}
     scores = dict(zip(ranked.image_ids.tolist(), ranked.scores.tolist(), strict=True))
-    return [(image_id, scores[image_id]) for image_id in image_ids if image_id in passing]
+    return [
+        PaletteHit(image_id=image_id, score=scores[image_id], version=versions[image_id])
+        for image_id in image_ids
+        if image_id in versions
+    ]

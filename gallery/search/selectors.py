@@ -91,7 +91,7 @@ class RankedWalk:
 def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
     """The hits among these keys (in their order) that are alive and that the filters let through."""
     image_ids = image_ids_of(keys).tolist()
-    filter_sql, filter_params = _filter_sql(filters)
+    filter_sql, filter_params = filter_conditions(filters)
     versions = visible_versions(
         image_ids=image_ids, conditions=" AND i.deleted_at IS NULL" + filter_sql, params=filter_params
     )
@@ -172,8 +172,9 @@ def matching_image_ids(*, text: str, image_ids: list[int], hue: int | None = Non
     return [image_id for image_id in image_ids if image_id in matching]
 
 
-def _filter_sql(filters: SearchFilters) -> tuple[str, list]:
-    """Conditions on an image `i`: visible to the viewer, and the owner's and near the hue if asked."""
+def filter_conditions(filters: SearchFilters) -> tuple[str, list]:
+    """SQL conditions on an image `i`, each starting with AND, and their parameters: visible to the viewer, and the
+    owner's and near the hue if asked (`listing_cache.visible_versions` takes them)."""
     visible_sql, params = filters.scope.sql(alias="i")
     conditions = [visible_sql]
     if filters.owner_id is not None:

@@ -47,6 +47,14 @@ def test_others_private_and_deleted_images_are_never_found(client, alice_client,
     assert set(ids(alice_client.get("/api/images/?colors=180:60"))) == {public.pk, alices_private.pk}
 
 
+def test_deleted_images_are_found_only_by_their_owner_asking_for_them(alice_client, bob_client, make_image, other_user):
+    deleted = make_image(colors=((TEAL, 0.6),), deleted=True)
+
+    assert ids(alice_client.get("/api/images/?colors=180:60&owner=me&include_deleted=1")) == [deleted.pk]
+    assert ids(alice_client.get("/api/images/?colors=180:60&owner=me")) == []
+    assert ids(bob_client.get("/api/images/?colors=180:60&include_deleted=1")) == []
+
+
 def test_owner_and_hue_filters_combine_with_colors(alice_client, make_image, other_user):
     teal_and_orange = make_image(colors=((TEAL, 0.6), (ORANGE, 0.2)))
     teal_and_blue = make_image(colors=((TEAL, 0.6), (BLUE, 0.3)))
