@@ -102,6 +102,11 @@ class Supervisor:
         if self.stopping:
             return
         self.stopping = True
+        # os.write, not print: a handler may run while the main loop is inside a print to the same stream.
+        os.write(
+            sys.stderr.fileno(),
+            f"serve: {signal.Signals(signum).name}: stopping Daphne processes {sorted(self.children)}\n".encode(),
+        )
         for child in self.children.values():
             child.send_signal(signal.SIGTERM)
         signal.signal(signal.SIGALRM, self.kill_remaining)
@@ -109,10 +114,9 @@ class Supervisor:
 
     def kill_remaining(self, signum: int, _frame: FrameType | None) -> None:
         for pid, child in self.children.items():
-            print(
-                f"serve: process {pid} still running {self.grace_seconds:g} s after SIGTERM: killing it",
-                file=sys.stderr,
-                flush=True,
+            os.write(
+                sys.stderr.fileno(),
+                f"serve: process {pid} still running {self.grace_seconds:g} s after SIGTERM: killing it\n".encode(),
             )
             child.kill()
 
@@ -137,6 +141,7 @@ class Supervisor:
             time.sleep(RESTART_DELAY_SECONDS)
             if not self.stopping:
                 self.start_child()
+        print("serve: every Daphne process has ended", file=sys.stderr, flush=True)
         return 0
 
 

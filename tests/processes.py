@@ -111,4 +111,11 @@ def serve_processes(*, count: int, media_root: Path, log: Path) -> Iterator[tupl
         yield process, url
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # its children die with it (PR_SET_PDEATHSIG)
+            process.wait()
+            raise AssertionError(
+                f"scroller.serve was still running 30 s after SIGTERM; its log:\n{log.read_text()}"
+            ) from None

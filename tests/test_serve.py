@@ -51,7 +51,7 @@ def test_two_processes_answer_on_one_port_and_a_killed_one_is_replaced(superviso
     assert len(replaced & children) == 1
 
 
-def test_sigterm_stops_every_process(supervisor):
+def test_sigterm_stops_every_process_and_the_log_says_so(supervisor, tmp_path):
     process, url = supervisor
     wait_until(lambda: healthy(url), timeout=START_TIMEOUT_SECONDS)
     children = wait_for_children(process, count=2)
@@ -60,6 +60,9 @@ def test_sigterm_stops_every_process(supervisor):
 
     assert process.wait(timeout=30) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    log = (tmp_path / "serve.log").read_text()
+    assert f"serve: SIGTERM: stopping Daphne processes {sorted(children)}" in log
+    assert log.rstrip().endswith("serve: every Daphne process has ended")
 
 
 def test_serving_several_processes_without_mariadb_and_redis_is_refused():
