@@ -3,7 +3,7 @@
 mysqlclient escapes a bytes parameter with the connection's character set (utf8mb4) and MariaDB
 then reads it as text to be converted to binary. For a 13 KB thumbnail that cost 0.20 ms of the
 server's CPU (holding the GIL) and 0.41 ms of MariaDB's per row; as a hex literal, 0.03 ms and
-0.17 ms (16-row inserts, interleaved). Together that was about a tenth of a photo's whole ingest.
+0.17 ms (16-row inserts, interleaved): together about a twentieth of all the CPU a photo costs at upload.
 
 mysqlclient turns a plain bytes parameter into an escaped string before it looks at its encoders,
 so binary fields hand it a `HexBlob` (gallery.fields.BlobField), whose encoder is registered in
