@@ -19,8 +19,8 @@ def near_duplicates_among_owned(*, owner, images: list[Image]) -> dict[int, int]
 
     The owner's hashes come from the library snapshot, compared in numpy. Reading them from the
     database on every upload grew with the library: 2,000 rows a request on average while 4,000
-    photos went in, 0.2 ms of the server's CPU per photo, and a whole library's rows per request at
-    100,000. The snapshot keeps images deleted in the last minute, so the matches are checked
+    photos went in (0.5 µs of the server's CPU a row, besides MariaDB's), and a whole library's rows
+    per request at 100,000. The snapshot keeps images deleted in the last minute, so the matches are checked
     against the database (nearest first, ties to the oldest, the one the others copy).
     """
     hashed = [image for image in images if image.perceptual_hash is not None]
