@@ -35,13 +35,24 @@ class CpuSnapshot:
 def snapshot(*, server_pid: int) -> CpuSnapshot:
     parents = _parents()
     descendants = [pid for pid in parents if _descends_from(pid, server_pid, parents=parents)]
-    own, reaped = _cpu_seconds(server_pid)
+    own, reaped = _own_and_reaped_seconds(server_pid)
+    database = mariadb_pid()
     return CpuSnapshot(
         server=own,
-        server_children=reaped + sum(sum(_cpu_seconds(pid)) for pid in descendants),
-        database=sum(_cpu_seconds(pid)[0] for pid in _pids_of("mariadbd")),
+        server_children=reaped + sum(sum(_own_and_reaped_seconds(pid)) for pid in descendants),
+        database=cpu_seconds(database) if database else 0.0,
         client=sum(os.times()[:2]),
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far; 0 once it has gone."""
+    return _own_and_reaped_seconds(pid)[0]
+
+
+def mariadb_pid() -> int | None:
+    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True, check=False).stdout.split()
+    return int(found[0]) if found else None
 
 
 def describe(used: CpuSnapshot, *, units: int, floor_ms: float, children: str) -> str:
@@ -56,7 +67,7 @@ def describe(used: CpuSnapshot, *, units: int, floor_ms: float, children: str) -
     return ", ".join(f"{name} {seconds * 1000 / units / floor_ms:.2f}" for name, seconds in per_unit.items())
 
 
-def _cpu_seconds(pid: int) -> tuple[float, float]:
+def _own_and_reaped_seconds(pid: int) -> tuple[float, float]:
     """The process's own user + system time, and that of its children it has waited for."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -87,8 +98,3 @@ def _descends_from(pid: int, ancestor: int, *, parents: dict[int, int]) -> bool:
         if pid == ancestor:
             return True
     return False
-
-
-def _pids_of(name: str) -> list[int]:
-    found = subprocess.run(["pidof", name], capture_output=True, text=True).stdout
-    return [int(pid) for pid in found.split()]

@@ -39,12 +39,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import websockets
+from cpu_use import cpu_seconds, mariadb_pid
 from websockets.typing import Origin
 from ws_more import (
     add_server_arguments,
     catalogue_size,
     check_server_arguments,
-    cpu_seconds,
     free_port,
     percentile,
     receive_batch,
@@ -175,11 +175,6 @@ def load_generator(job: dict) -> dict:
     )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {**vars(tally), "cpu": usage.ru_utime + usage.ru_stime}
-
-
-def mariadb_pid() -> int | None:
-    found = subprocess.run(["pidof", "mariadbd", "mysqld"], capture_output=True, text=True, check=False).stdout.split()
-    return int(found[0]) if found else None
 
 
 def children_of(pid: int) -> list[int]:

@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 import websockets
+from cpu_use import cpu_seconds
 from websockets.typing import Origin
-from ws_more import catalogue_size, cpu_seconds, free_port, percentile, receive_batch, stop_server
+from ws_more import catalogue_size, free_port, percentile, receive_batch, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import websockets
+from cpu_use import cpu_seconds
 from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,12 +122,6 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def catalogue_size(database_url: str | None) -> str:
