@@ -32,6 +32,9 @@ class ListedImage:
     version: tuple
 
 
+# The condition of `visible_versions` that leaves deleted images out.
+ALIVE_CONDITION = " AND i.deleted_at IS NULL"
+
 _cache: SharedLru[int, ListedImage] = SharedLru(max_size=settings.SCROLLER_LISTING_CACHE_ENTRIES)
 
 
@@ -42,10 +45,8 @@ def forget_listed_images() -> None:
 
 def listed_images(*, viewer: Viewer, image_ids: list[int], include_deleted: bool = False) -> dict[int, ListedImage]:
     """The alive ones (or all, `include_deleted`) among these images that the viewer may see, by id."""
-    if not image_ids:
-        return {}
     visible_sql, params = ViewerScope.of(viewer).sql(alias="i")
-    alive_sql = "" if include_deleted else " AND i.deleted_at IS NULL"
+    alive_sql = "" if include_deleted else ALIVE_CONDITION
     versions = visible_versions(image_ids=image_ids, conditions=alive_sql + visible_sql, params=params)
     return listed_images_at(viewer=viewer, versions=versions, include_deleted=include_deleted)
 
@@ -79,6 +80,8 @@ def visible_versions(*, image_ids: list[int], conditions: str, params: list) -> 
     One read of the images' `image_stream_filter` entries, so that a search can check its
     candidates and learn their versions in the same round trip.
     """
+    if not image_ids:
+        return {}
     force_index = " FORCE INDEX (image_stream_filter)" if connection.vendor == "mysql" else ""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from gallery import selectors
-from gallery.listing_cache import ListedImage, listed_images_at, visible_versions
+from gallery.listing_cache import ALIVE_CONDITION, ListedImage, listed_images_at, visible_versions
 from gallery.palette_search.index import Ranking, best, candidate_keys, palette_index
 from gallery.palette_search.query import AskedColor
 from gallery.search.selectors import SearchFilters, filter_conditions, matching_image_ids
@@ -39,7 +39,7 @@ def search_by_palette(
     with_deleted = include_deleted and (owner_only or viewer.is_staff)
     conditions, params = filter_conditions(SearchFilters.of(viewer=viewer, owner_only=owner_only, hue=hue))
     if not with_deleted:
-        conditions = " AND i.deleted_at IS NULL" + conditions
+        conditions = ALIVE_CONDITION + conditions
     limit = min(max(limit, 1), selectors.MAX_PAGE_SIZE)
     keys = candidate_keys(palette_index(), asked=asked, owner_id=viewer.pk if owner_only else None)
     chosen: list[PaletteHit] = []
@@ -70,7 +70,7 @@ def _passing(ranked: Ranking, *, conditions: str, params: list, text: str | None
     image_ids = ranked.image_ids.tolist()
     if text is not None:
         image_ids = matching_image_ids(text=text, image_ids=image_ids)
-    versions = visible_versions(image_ids=image_ids, conditions=conditions, params=params) if image_ids else {}
+    versions = visible_versions(image_ids=image_ids, conditions=conditions, params=params)
     scores = dict(zip(ranked.image_ids.tolist(), ranked.scores.tolist(), strict=True))
     return [
         PaletteHit(image_id=image_id, score=scores[image_id], version=versions[image_id])

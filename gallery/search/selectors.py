@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from gallery.listing_cache import ListedImage, listed_images_at, visible_versions
+from gallery.listing_cache import ALIVE_CONDITION, ListedImage, listed_images_at, visible_versions
 from gallery.models import DominantColor, SearchKeyword, ViewerScope
 from gallery.ranking_keys import image_ids_of, key_of, scores_of
 from gallery.search.postings import ranked_keys, scores_from_table
@@ -92,9 +92,7 @@ def _passing(keys: np.ndarray, *, filters: SearchFilters) -> list[Hit]:
     """The hits among these keys (in their order) that are alive and that the filters let through."""
     image_ids = image_ids_of(keys).tolist()
     filter_sql, filter_params = filter_conditions(filters)
-    versions = visible_versions(
-        image_ids=image_ids, conditions=" AND i.deleted_at IS NULL" + filter_sql, params=filter_params
-    )
+    versions = visible_versions(image_ids=image_ids, conditions=ALIVE_CONDITION + filter_sql, params=filter_params)
     scores = scores_of(keys).tolist()
     return [
         Hit(image_id=image_id, score=score, version=versions[image_id])
